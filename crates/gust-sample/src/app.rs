@@ -1,0 +1,94 @@
+//! The sample's service: which resource sits on which path, built from the [`Settings`].
+//!
+//! | Path       | Methods   | What                                                        |
+//! |------------|-----------|-------------------------------------------------------------|
+//! | `/`        | GET       | the dashboard page (gzip, embedded)                         |
+//! | `/main.js` | GET       | its script (gzip, embedded)                                 |
+//! | `/dynamic` | GET, POST | echo (see [`crate::echo`])                                  |
+//! | `/uptime`  | GET       | milliseconds since start, as decimal text                   |
+//! | `/led`     | GET, POST | virtual LEDs (see [`crate::led`])                           |
+//! | `/`, `/ws_echo` | WebSocket | statistics and echo sockets, unless `--no-websocket`   |
+//! | anything else | GET    | files from `--www DIR` if given, else 404                   |
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gust::bytes::Bytes;
+use gust::http::{Method, StatusCode};
+use gust::{FsResource, Request, Resource, Response, Service, StaticResource};
+
+use crate::cli::Settings;
+use crate::led::{self, Leds};
+use crate::{assets, echo, reply, Failure};
+
+/// Builds the service. `started` is the instant `/uptime` counts from.
+pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Service, Failure> {
+    let leds = Arc::new(Leds::new(settings.leds));
+    let max_body = settings.limits.max_body_size;
+
+    let mut builder = Service::builder(settings.listen)
+        .name("http")
+        .limits(settings.limits.clone())
+        .resource(Resource::static_content(
+            "/",
+            embedded("index.html", assets::INDEX_HTML_GZ, assets::INDEX_HTML_TYPE)?,
+        ))
+        .resource(Resource::static_content(
+            "/main.js",
+            embedded("main.js", assets::MAIN_JS_GZ, assets::MAIN_JS_TYPE)?,
+        ))
+        .resource(Resource::dynamic("/dynamic", echo::echo).methods([Method::GET, Method::POST]))
+        .resource(Resource::dynamic("/uptime", move |_: Request| {
+            uptime(started)
+        }))
+        .resource(
+            Resource::dynamic("/led", move |request: Request| {
+                led::handle(leds.clone(), request, max_body)
+            })
+            .methods([Method::GET, Method::POST])
+            // The server collects the (tiny) JSON body and refuses one over max_body_size
+            // with 413 before the handler runs.
+            .buffered_body(),
+        );
+    if settings.websocket {
+        // The original's two sockets: network statistics on `/` (beside the page: only
+        // upgrade requests reach a WebSocket resource) and an echo on `/ws_echo`. They are
+        // registered now so that the routes and `--no-websocket` are settled; what they
+        // send comes with gust's WebSocket support.
+        builder = builder
+            .resource(Resource::websocket("/"))
+            .resource(Resource::websocket("/ws_echo"));
+    }
+    if let Some(dir) = &settings.www {
+        // The error names the directory already.
+        let files = FsResource::new(dir.clone())
+            .map_err(|e| Failure::Usage(format!("www: {e}")))?
+            // Files are read as the sockets are: one chunk at a time, of the same size, so
+            // the small-device limits also bound file serving.
+            .read_chunk_size(settings.limits.read_chunk_size);
+        // As the fallback, the whole request path is looked up under `dir`.
+        builder = builder.fallback(Resource::fs("/", files));
+    }
+    builder.build().map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// One embedded, gzipped asset. The library may decompress it for clients that do not accept
+/// gzip; failing that is a bug in the build, so it is a runtime failure, not a usage one.
+fn embedded(
+    name: &str,
+    gzipped: &'static [u8],
+    content_type: &'static str,
+) -> Result<StaticResource, Failure> {
+    StaticResource::precompressed(Bytes::from_static(gzipped), content_type, "gzip")
+        .map_err(|e| Failure::Runtime(format!("embedded {name}: {e}")))
+}
+
+/// `GET /uptime`: milliseconds since `started`, as decimal text.
+async fn uptime(started: Instant) -> Response {
+    let millis = started.elapsed().as_millis();
+    reply::no_store(reply::with_type(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        millis.to_string(),
+    ))
+}

@@ -1,0 +1,1454 @@
+//! The request head: request line and header fields (RFC 9112 sections 2 to 6).
+//!
+//! httparse does the tokenising; this module adds what httparse leaves to its caller and
+//! what a server must refuse: bare CR or LF, obs-fold, whitespace before a colon, unknown
+//! methods and versions, malformed targets, missing or repeated Host, and every ambiguity
+//! in the body framing that a proxy in front of us might resolve differently (RFC 9112
+//! 6.1 and 6.3). Each error maps to one status code, and every one of them ends the
+//! connection, because after a malformed head we cannot know where the next request starts.
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+
+use super::is_tchar;
+
+/// Bounds on one request head. They are the security boundary of the parser: no input
+/// makes it look at more than `max_head_bytes` bytes or keep more than `max_headers` fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadLimits {
+    /// Bytes of the head, request line to the empty line included. Past it: 431.
+    pub(crate) max_head_bytes: usize,
+    /// Bytes of the request target. Past it: 414, sent as soon as the target is seen.
+    pub(crate) max_url_length: usize,
+    /// Header fields in the head. Past it: 431.
+    pub(crate) max_headers: usize,
+}
+
+/// The request target in the forms RFC 9112 3.2 allows a server to receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RequestTarget {
+    /// "/path?query" (origin-form); also what absolute-form "http://host/p?q" becomes
+    /// (authority kept separately).
+    Origin {
+        /// The path and query, always starting with '/'.
+        path_and_query: String,
+        /// The authority of an absolute-form target; RFC 9112 3.2.2 makes it override Host.
+        absolute_authority: Option<String>,
+    },
+    /// "*" (only valid with OPTIONS).
+    Asterisk,
+    /// "host:port" (only valid with CONNECT).
+    Authority(String),
+}
+
+/// How the request body is delimited (RFC 9112 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body: neither Content-Length nor Transfer-Encoding.
+    None,
+    /// Exactly this many bytes follow the head.
+    Length(u64),
+    /// Chunked transfer coding; the body ends with the last chunk and trailer section.
+    Chunked,
+}
+
+/// A parsed and checked request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestHead {
+    /// One of the standard methods; others were refused with 501.
+    pub(crate) method: Method,
+    /// The target, its form checked against the method.
+    pub(crate) target: RequestTarget,
+    /// `HTTP_10` or `HTTP_11`.
+    pub(crate) version: Version,
+    /// All header fields, in order, names lower-cased.
+    pub(crate) headers: HeaderMap,
+    /// Where the body ends.
+    pub(crate) framing: Framing,
+    /// 1.1: unless "Connection: close"; 1.0: only with "Connection: keep-alive".
+    pub(crate) keep_alive: bool,
+    /// "Expect: 100-continue" on a 1.1 request (RFC 9110 10.1.1 says to ignore it on 1.0).
+    pub(crate) expect_continue: bool,
+    /// The Upgrade field value if Connection lists "upgrade" on a 1.1 request (RFC 9110 7.8
+    /// says to ignore Upgrade on 1.0).
+    pub(crate) wants_upgrade: Option<String>,
+}
+
+/// Why a request head was refused. Each answer is [`HeadError::status`] and a closed
+/// connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadError {
+    /// The head did not end within `max_head_bytes` (431).
+    HeadTooLarge,
+    /// More than `max_headers` header fields (431).
+    TooManyHeaders,
+    /// The target is longer than `max_url_length` (414).
+    UriTooLong,
+    /// More empty lines before the request line than the few RFC 9112 2.2 asks us to skip.
+    TooManyEmptyLines,
+    /// A CR not followed by LF.
+    BareCr,
+    /// An LF not preceded by CR.
+    BareLf,
+    /// A header line starting with whitespace (obs-fold, RFC 9112 5.2).
+    ObsFold,
+    /// Whitespace between a field name and its colon (RFC 9112 5.1).
+    WhitespaceBeforeColon,
+    /// The request line is not `method SP target SP version`.
+    InvalidRequestLine,
+    /// The method is not a token.
+    InvalidMethod,
+    /// A well-formed method that is not one of the standard ones (501).
+    MethodNotImplemented,
+    /// The version is not `HTTP/x.y`.
+    InvalidVersion,
+    /// A well-formed version other than 1.0 and 1.1 (505).
+    VersionNotSupported,
+    /// The target is in no form a server accepts.
+    InvalidTarget,
+    /// The target carries a fragment, which clients must strip.
+    FragmentInTarget,
+    /// "*" with a method other than OPTIONS.
+    AsteriskWithoutOptions,
+    /// authority-form with a method other than CONNECT.
+    AuthorityWithoutConnect,
+    /// CONNECT with a target that is not "host:port".
+    ConnectWithoutAuthority,
+    /// A field name httparse or `http` refused.
+    InvalidHeaderName,
+    /// A field value with a forbidden byte.
+    InvalidHeaderValue,
+    /// HTTP/1.1 without Host (RFC 9112 3.2).
+    MissingHost,
+    /// More than one Host field.
+    DuplicateHost,
+    /// A Host value outside the authority grammar.
+    InvalidHost,
+    /// Both Content-Length and Transfer-Encoding.
+    ContentLengthWithTransferEncoding,
+    /// More than one Content-Length field, even with equal values.
+    DuplicateContentLength,
+    /// Content-Length that is not one decimal number fitting in u64.
+    InvalidContentLength,
+    /// Transfer-Encoding on an HTTP/1.0 request.
+    TransferEncodingInHttp10,
+    /// Transfer-Encoding with an element that is not a token.
+    InvalidTransferEncoding,
+    /// Transfer-Encoding whose last coding is not chunked: the length is unknowable.
+    ChunkedNotLast,
+    /// chunked applied more than once.
+    ChunkedTwice,
+    /// A transfer coding other than chunked, which we do not decode (501).
+    UnsupportedTransferCoding,
+}
+
+impl HeadError {
+    /// The status to answer with before closing the connection.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::HeadTooLarge | Self::TooManyHeaders => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::MethodNotImplemented | Self::UnsupportedTransferCoding => {
+                StatusCode::NOT_IMPLEMENTED
+            }
+            Self::VersionNotSupported => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// One line for the error body and the log.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Self::HeadTooLarge => "request head too large",
+            Self::TooManyHeaders => "too many header fields",
+            Self::UriTooLong => "request target too long",
+            Self::TooManyEmptyLines => "too many empty lines before the request line",
+            Self::BareCr => "bare CR in request head",
+            Self::BareLf => "bare LF in request head",
+            Self::ObsFold => "obsolete line folding in header field",
+            Self::WhitespaceBeforeColon => "whitespace between header field name and colon",
+            Self::InvalidRequestLine => "malformed request line",
+            Self::InvalidMethod => "invalid method",
+            Self::MethodNotImplemented => "method not implemented",
+            Self::InvalidVersion => "malformed HTTP version",
+            Self::VersionNotSupported => "HTTP version not supported",
+            Self::InvalidTarget => "invalid request target",
+            Self::FragmentInTarget => "fragment in request target",
+            Self::AsteriskWithoutOptions => "asterisk target is only valid with OPTIONS",
+            Self::AuthorityWithoutConnect => "authority target is only valid with CONNECT",
+            Self::ConnectWithoutAuthority => "CONNECT needs a host:port target",
+            Self::InvalidHeaderName => "invalid header field name",
+            Self::InvalidHeaderValue => "invalid header field value",
+            Self::MissingHost => "missing Host header",
+            Self::DuplicateHost => "more than one Host header",
+            Self::InvalidHost => "invalid Host header",
+            Self::ContentLengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
+            Self::DuplicateContentLength => "more than one Content-Length",
+            Self::InvalidContentLength => "invalid Content-Length",
+            Self::TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
+            Self::InvalidTransferEncoding => "invalid Transfer-Encoding",
+            Self::ChunkedNotLast => "Transfer-Encoding does not end with chunked",
+            Self::ChunkedTwice => "chunked applied more than once",
+            Self::UnsupportedTransferCoding => "transfer coding not implemented",
+        }
+    }
+}
+
+impl fmt::Display for HeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.reason(), self.status().as_u16())
+    }
+}
+
+impl core::error::Error for HeadError {}
+
+/// RFC 9112 2.2 asks to skip "at least one" empty line (left over from a previous body
+/// with a stray CRLF); a few cover every real client, more is a flood.
+const MAX_LEADING_EMPTY_LINES: usize = 4;
+
+/// Header slots kept on the stack; covers the default `max_headers` without allocating.
+const STACK_HEADERS: usize = 100;
+
+/// Parses a request head from the front of `buf`.
+///
+/// Ok(None): incomplete, read more. Ok(Some((head, consumed))): head ends at `consumed`
+/// (body starts there). Leading empty lines are skipped and count in `consumed` and in
+/// `max_head_bytes`. Errors are reported as soon as the bytes seen prove them, so a client
+/// cannot hold a connection by sending an endless bad head.
+pub(crate) fn parse_head(
+    buf: &[u8],
+    limits: &HeadLimits,
+) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    let Some(start) = skip_empty_lines(buf)? else {
+        return incomplete(buf, limits);
+    };
+    // The head cannot be longer than the limit, so nothing past it needs a look.
+    let window = buf.get(..limits.max_head_bytes).unwrap_or(buf);
+    let area = window.get(start..).unwrap_or(&[]);
+
+    check_target_length(area, limits.max_url_length)?;
+    let Some(head_len) = find_head_end(area)? else {
+        // Let httparse reject bad syntax now rather than when the head is complete.
+        with_httparse(area, limits.max_headers, |_, res| match res {
+            Ok(_) => Ok(()),
+            Err(e) => Err(map_httparse_error(e, area)),
+        })?;
+        return incomplete(buf, limits);
+    };
+    let head = area.get(..head_len).unwrap_or(area);
+    let parsed = with_httparse(head, limits.max_headers, |req, res| match res {
+        Ok(httparse::Status::Complete(n)) if n == head.len() => build_head(req, limits),
+        // find_head_end and httparse disagree on where the head ends: refuse rather than guess.
+        Ok(_) => Err(HeadError::InvalidRequestLine),
+        Err(e) => Err(map_httparse_error(e, head)),
+    })?;
+    Ok(Some((parsed, start + head_len)))
+}
+
+fn incomplete(buf: &[u8], limits: &HeadLimits) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    if buf.len() >= limits.max_head_bytes {
+        Err(HeadError::HeadTooLarge)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Returns where the request line starts, or None if `buf` holds only empty lines so far.
+fn skip_empty_lines(buf: &[u8]) -> Result<Option<usize>, HeadError> {
+    let mut at = 0;
+    for _ in 0..=MAX_LEADING_EMPTY_LINES {
+        match (buf.get(at), buf.get(at + 1)) {
+            (Some(b'\r'), Some(b'\n')) => at += 2,
+            (Some(b'\r'), Some(_)) => return Err(HeadError::BareCr),
+            (Some(b'\n'), _) => return Err(HeadError::BareLf),
+            (Some(b'\r'), None) | (None, _) => return Ok(None),
+            (Some(_), _) => return Ok(Some(at)),
+        }
+    }
+    Err(HeadError::TooManyEmptyLines)
+}
+
+/// Refuses an overlong target as soon as it is seen, before the rest of the head arrives:
+/// a client cannot make us buffer a whole head behind a URL we will refuse anyway.
+fn check_target_length(area: &[u8], max_url_length: usize) -> Result<(), HeadError> {
+    let line_end = area
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(area.len());
+    let line = area.get(..line_end).unwrap_or(area);
+    let Some(sp) = line.iter().position(|&b| b == b' ') else {
+        return Ok(());
+    };
+    let rest = line.get(sp + 1..).unwrap_or(&[]);
+    let target_len = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+    if target_len > max_url_length {
+        Err(HeadError::UriTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+/// Finds the end of the head (just past the empty line) while enforcing the line rules
+/// httparse is lenient about: CRLF only, no obs-fold, no whitespace before a colon.
+fn find_head_end(area: &[u8]) -> Result<Option<usize>, HeadError> {
+    let mut i = 0;
+    let mut line_start = 0;
+    let mut request_line = true;
+    let mut seen_colon = false;
+    while let Some(&b) = area.get(i) {
+        match b {
+            b'\r' => match area.get(i + 1) {
+                Some(b'\n') => {
+                    if i == line_start && !request_line {
+                        return Ok(Some(i + 2));
+                    }
+                    request_line = false;
+                    seen_colon = false;
+                    i += 2;
+                    line_start = i;
+                    continue;
+                }
+                Some(_) => return Err(HeadError::BareCr),
+                None => return Ok(None),
+            },
+            b'\n' => return Err(HeadError::BareLf),
+            b' ' | b'\t' if !request_line && !seen_colon => {
+                return Err(if i == line_start {
+                    HeadError::ObsFold
+                } else {
+                    HeadError::WhitespaceBeforeColon
+                });
+            }
+            b':' => seen_colon = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(None)
+}
+
+/// Runs httparse over `bytes` with `max_headers` slots, on the stack when they fit.
+fn with_httparse<'b, R>(
+    bytes: &'b [u8],
+    max_headers: usize,
+    then: impl FnOnce(&httparse::Request<'_, 'b>, httparse::Result<usize>) -> R,
+) -> R {
+    let mut stack = [MaybeUninit::<httparse::Header<'b>>::uninit(); STACK_HEADERS];
+    let mut heap;
+    let slots = if max_headers <= STACK_HEADERS {
+        stack.get_mut(..max_headers).unwrap_or(&mut [])
+    } else {
+        heap = vec![MaybeUninit::<httparse::Header<'b>>::uninit(); max_headers];
+        heap.as_mut_slice()
+    };
+    let mut req = httparse::Request::new(&mut []);
+    let res = req.parse_with_uninit_headers(bytes, slots);
+    then(&req, res)
+}
+
+fn map_httparse_error(e: httparse::Error, area: &[u8]) -> HeadError {
+    let line_end = area
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(area.len());
+    let line = area.get(..line_end).unwrap_or(area);
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let method = parts.next().unwrap_or(&[]);
+    let _target = parts.next();
+    let version = parts.next().unwrap_or(&[]);
+    match e {
+        httparse::Error::TooManyHeaders => HeadError::TooManyHeaders,
+        httparse::Error::HeaderName => HeadError::InvalidHeaderName,
+        httparse::Error::HeaderValue => HeadError::InvalidHeaderValue,
+        // httparse says "version" for anything that is not exactly HTTP/1.0 or HTTP/1.1;
+        // only a well-formed other version earns 505.
+        httparse::Error::Version if version.starts_with(b"HTTP/") => HeadError::VersionNotSupported,
+        httparse::Error::Version => HeadError::InvalidVersion,
+        httparse::Error::Token if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) => {
+            HeadError::InvalidMethod
+        }
+        httparse::Error::Token | httparse::Error::NewLine | httparse::Error::Status => {
+            HeadError::InvalidRequestLine
+        }
+    }
+}
+
+fn build_head(
+    req: &httparse::Request<'_, '_>,
+    limits: &HeadLimits,
+) -> Result<RequestHead, HeadError> {
+    let method = match req.method {
+        Some(m) => standard_method(m)?,
+        None => return Err(HeadError::InvalidRequestLine),
+    };
+    let version = match req.version {
+        Some(0) => Version::HTTP_10,
+        Some(1) => Version::HTTP_11,
+        Some(_) => return Err(HeadError::VersionNotSupported),
+        None => return Err(HeadError::InvalidRequestLine),
+    };
+    let raw_target = req.path.ok_or(HeadError::InvalidRequestLine)?;
+    let target = parse_target(&method, raw_target, limits.max_url_length)?;
+
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let name =
+            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| HeadError::InvalidHeaderName)?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| HeadError::InvalidHeaderValue)?;
+        headers.append(name, value);
+    }
+
+    check_host(&headers, version)?;
+    let framing = framing(&headers, version)?;
+
+    let connection_has = |token: &[u8]| {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|v| list_elements(v.as_bytes()))
+            .any(|e| e.eq_ignore_ascii_case(token))
+    };
+    let close = connection_has(b"close");
+    let keep_alive = if version == Version::HTTP_11 {
+        !close
+    } else {
+        !close && connection_has(b"keep-alive")
+    };
+    let is_11 = version == Version::HTTP_11;
+    let expect_continue = is_11
+        && headers
+            .get_all(header::EXPECT)
+            .iter()
+            .any(|v| trim_ows(v.as_bytes()).eq_ignore_ascii_case(b"100-continue"));
+    let wants_upgrade = if is_11 && connection_has(b"upgrade") {
+        upgrade_value(&headers)
+    } else {
+        None
+    };
+
+    Ok(RequestHead {
+        method,
+        target,
+        version,
+        headers,
+        framing,
+        keep_alive,
+        expect_continue,
+        wants_upgrade,
+    })
+}
+
+/// Maps the methods gust implements; a server must answer 501 to the ones it does not know
+/// (RFC 9110 9.1), rather than route them to handlers that never expected them.
+fn standard_method(m: &str) -> Result<Method, HeadError> {
+    Ok(match m {
+        "GET" => Method::GET,
+        "HEAD" => Method::HEAD,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        "CONNECT" => Method::CONNECT,
+        "OPTIONS" => Method::OPTIONS,
+        "TRACE" => Method::TRACE,
+        "PATCH" => Method::PATCH,
+        _ if !m.is_empty() && m.bytes().all(is_tchar) => {
+            return Err(HeadError::MethodNotImplemented)
+        }
+        _ => return Err(HeadError::InvalidMethod),
+    })
+}
+
+fn parse_target(
+    method: &Method,
+    raw: &str,
+    max_url_length: usize,
+) -> Result<RequestTarget, HeadError> {
+    if raw.len() > max_url_length {
+        return Err(HeadError::UriTooLong);
+    }
+    if raw.contains('#') {
+        return Err(HeadError::FragmentInTarget);
+    }
+    // httparse lets obs-text through; a URI is ASCII (RFC 3986), so refuse it here
+    // rather than hand handlers a path no URI parser will accept.
+    if !raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(HeadError::InvalidTarget);
+    }
+    if *method == Method::CONNECT {
+        return if is_connect_authority(raw) {
+            Ok(RequestTarget::Authority(raw.to_owned()))
+        } else {
+            Err(HeadError::ConnectWithoutAuthority)
+        };
+    }
+    if raw == "*" {
+        return if *method == Method::OPTIONS {
+            Ok(RequestTarget::Asterisk)
+        } else {
+            Err(HeadError::AsteriskWithoutOptions)
+        };
+    }
+    if raw.starts_with('/') {
+        return Ok(RequestTarget::Origin {
+            path_and_query: raw.to_owned(),
+            absolute_authority: None,
+        });
+    }
+    if let Some(rest) = strip_http_scheme(raw) {
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        // RFC 9110 4.2.1: an http URI has a non-empty host, and userinfo ('@') is refused.
+        if authority.is_empty() || !is_authority_bytes(authority.as_bytes()) {
+            return Err(HeadError::InvalidTarget);
+        }
+        let path_and_query = if path.is_empty() {
+            "/".to_owned()
+        } else if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_owned()
+        };
+        return Ok(RequestTarget::Origin {
+            path_and_query,
+            absolute_authority: Some(authority.to_owned()),
+        });
+    }
+    if is_connect_authority(raw) {
+        return Err(HeadError::AuthorityWithoutConnect);
+    }
+    Err(HeadError::InvalidTarget)
+}
+
+fn strip_http_scheme(raw: &str) -> Option<&str> {
+    for scheme in ["http://", "https://"] {
+        if let Some(prefix) = raw.get(..scheme.len()) {
+            if prefix.eq_ignore_ascii_case(scheme) {
+                return raw.get(scheme.len()..);
+            }
+        }
+    }
+    None
+}
+
+/// authority-form for CONNECT: "host:port" with a non-empty host and a decimal port.
+fn is_connect_authority(raw: &str) -> bool {
+    match raw.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && is_authority_bytes(host.as_bytes())
+                && (1..=5).contains(&port.len())
+                && port.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// The authority characters we accept in Host and in targets: a deliberate subset of RFC
+/// 3986 (unreserved, ':' and IPv6 brackets, and percent-encoding); sub-delims and '@' are
+/// refused because no real host name needs them and they confuse downstream URL parsers.
+fn is_authority_bytes(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b':'
+            | b'['
+            | b']' => i += 1,
+            b'%' => match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
+                _ => return false,
+            },
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn check_host(headers: &HeaderMap, version: Version) -> Result<(), HeadError> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if version == Version::HTTP_11 => Err(HeadError::MissingHost),
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(HeadError::DuplicateHost),
+        // An empty Host is what RFC 9110 7.2 tells clients to send when there is no authority.
+        (Some(host), None) if is_authority_bytes(host.as_bytes()) => Ok(()),
+        (Some(_), None) => Err(HeadError::InvalidHost),
+    }
+}
+
+/// Decides the body framing so that any disagreement a proxy could have with us is
+/// refused instead of guessed (RFC 9112 6.1 and 6.3).
+fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> {
+    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
+    let length = match (lengths.next(), lengths.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(HeadError::DuplicateContentLength),
+        (Some(v), None) => Some(parse_content_length(v.as_bytes())?),
+    };
+    let mut codings = headers.get_all(header::TRANSFER_ENCODING).iter().peekable();
+    if codings.peek().is_none() {
+        return Ok(length.map_or(Framing::None, Framing::Length));
+    }
+    if length.is_some() {
+        return Err(HeadError::ContentLengthWithTransferEncoding);
+    }
+    if version != Version::HTTP_11 {
+        return Err(HeadError::TransferEncodingInHttp10);
+    }
+    let mut count = 0usize;
+    let mut chunked = 0usize;
+    let mut last_is_chunked = false;
+    for element in codings.flat_map(|v| list_elements(v.as_bytes())) {
+        if !element.iter().all(|&b| is_tchar(b)) {
+            return Err(HeadError::InvalidTransferEncoding);
+        }
+        count += 1;
+        last_is_chunked = element.eq_ignore_ascii_case(b"chunked");
+        if last_is_chunked {
+            chunked += 1;
+        }
+    }
+    if chunked > 1 {
+        Err(HeadError::ChunkedTwice)
+    } else if !last_is_chunked {
+        Err(HeadError::ChunkedNotLast)
+    } else if count > 1 {
+        Err(HeadError::UnsupportedTransferCoding)
+    } else {
+        Ok(Framing::Chunked)
+    }
+}
+
+/// Content-Length = 1*DIGIT, one value only: lists, signs and blanks are refused.
+fn parse_content_length(v: &[u8]) -> Result<u64, HeadError> {
+    if v.is_empty() {
+        return Err(HeadError::InvalidContentLength);
+    }
+    v.iter().try_fold(0u64, |n, &b| {
+        if !b.is_ascii_digit() {
+            return Err(HeadError::InvalidContentLength);
+        }
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(HeadError::InvalidContentLength)
+    })
+}
+
+fn upgrade_value(headers: &HeaderMap) -> Option<String> {
+    let mut out = String::new();
+    for v in headers.get_all(header::UPGRADE) {
+        let s = v.to_str().ok()?;
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(s);
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+/// The non-empty elements of a comma-separated list field, OWS trimmed (RFC 9110 5.6.1).
+fn list_elements(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|e| !e.is_empty())
+}
+
+fn trim_ows(v: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.iter().position(|b| !is_ows(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !is_ows(b)).map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: HeadLimits = HeadLimits {
+        max_head_bytes: 1024,
+        max_url_length: 64,
+        max_headers: 8,
+    };
+
+    fn parse(raw: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
+        parse_head(raw, &LIMITS)
+    }
+
+    fn ok(raw: &[u8]) -> RequestHead {
+        match parse(raw) {
+            Ok(Some((head, consumed))) => {
+                assert_eq!(consumed, raw.len(), "head should span the whole input");
+                head
+            }
+            other => panic!(
+                "expected a head from {:?}, got {other:?}",
+                String::from_utf8_lossy(raw)
+            ),
+        }
+    }
+
+    fn err(raw: &[u8]) -> HeadError {
+        match parse(raw) {
+            Err(e) => e,
+            other => panic!(
+                "expected an error from {:?}, got {other:?}",
+                String::from_utf8_lossy(raw)
+            ),
+        }
+    }
+
+    fn origin(path: &str) -> RequestTarget {
+        RequestTarget::Origin {
+            path_and_query: path.to_owned(),
+            absolute_authority: None,
+        }
+    }
+
+    #[test]
+    fn simple_get() {
+        let raw = b"GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n";
+        let head = ok(raw);
+        assert_eq!(head.method, Method::GET);
+        assert_eq!(head.target, origin("/index.html?x=1"));
+        assert_eq!(head.version, Version::HTTP_11);
+        assert_eq!(head.headers.len(), 2);
+        assert_eq!(head.headers["accept"], "*/*");
+        assert_eq!(head.framing, Framing::None);
+        assert!(head.keep_alive);
+        assert!(!head.expect_continue);
+        assert_eq!(head.wants_upgrade, None);
+    }
+
+    #[test]
+    fn consumed_stops_at_body() {
+        let raw = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+        let (head, consumed) = parse(raw).unwrap().unwrap();
+        assert_eq!(head.framing, Framing::Length(3));
+        assert_eq!(&raw[consumed..], b"abc");
+    }
+
+    #[test]
+    fn incomplete_heads_ask_for_more() {
+        let raw = b"GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n";
+        for n in 0..raw.len() {
+            assert_eq!(parse(&raw[..n]), Ok(None), "prefix of {n} bytes");
+        }
+        ok(raw);
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped() {
+        let raw = b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let (head, consumed) = parse(raw).unwrap().unwrap();
+        assert_eq!(head.method, Method::GET);
+        assert_eq!(consumed, raw.len());
+        assert_eq!(parse(b"\r\n\r"), Ok(None));
+        assert_eq!(
+            err(b"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::TooManyEmptyLines
+        );
+        assert_eq!(
+            err(b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::BareLf
+        );
+        assert_eq!(
+            err(b"\rGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::BareCr
+        );
+    }
+
+    #[test]
+    fn head_too_large() {
+        let limits = HeadLimits {
+            max_head_bytes: 40,
+            max_url_length: 16,
+            max_headers: 8,
+        };
+        // Exactly at the limit is fine.
+        let raw = b"GET / HTTP/1.1\r\nHost: a\r\nX-Pad: 0123\r\n\r\n";
+        assert_eq!(raw.len(), 40);
+        assert!(parse_head(raw, &limits).unwrap().is_some());
+        // One more byte is not, complete or not.
+        let raw = b"GET / HTTP/1.1\r\nHost: a\r\nX-Pad: 01234\r\n\r\n";
+        assert_eq!(parse_head(raw, &limits), Err(HeadError::HeadTooLarge));
+        assert_eq!(
+            parse_head(&raw[..40], &limits),
+            Err(HeadError::HeadTooLarge)
+        );
+        assert_eq!(parse_head(&raw[..39], &limits), Ok(None));
+        // A complete head followed by body bytes past the limit is still fine.
+        let raw = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n";
+        let limits = HeadLimits {
+            max_head_bytes: raw.len(),
+            ..limits
+        };
+        let mut with_body = raw.to_vec();
+        with_body.extend_from_slice(b"123456789");
+        let (_, consumed) = parse_head(&with_body, &limits).unwrap().unwrap();
+        assert_eq!(consumed, raw.len());
+    }
+
+    #[test]
+    fn too_many_headers() {
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..7 {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        let mut complete = raw.clone();
+        complete.extend_from_slice(b"\r\n");
+        assert_eq!(ok(&complete).headers.len(), 8);
+        raw.extend_from_slice(b"X-8: v\r\n");
+        // Detected before the head is complete.
+        assert_eq!(err(&raw), HeadError::TooManyHeaders);
+        raw.extend_from_slice(b"\r\n");
+        assert_eq!(err(&raw), HeadError::TooManyHeaders);
+        assert_eq!(
+            HeadError::TooManyHeaders.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn many_headers_beyond_the_stack_slots() {
+        let limits = HeadLimits {
+            max_head_bytes: 1 << 16,
+            max_url_length: 64,
+            max_headers: 300,
+        };
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..250 {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        let (head, _) = parse_head(&raw, &limits).unwrap().unwrap();
+        assert_eq!(head.headers.len(), 251);
+    }
+
+    #[test]
+    fn uri_too_long_early_and_late() {
+        let long = "/".repeat(65);
+        // No CRLF yet: refused as soon as the target exceeds the limit.
+        assert_eq!(err(format!("GET {long}").as_bytes()), HeadError::UriTooLong);
+        assert_eq!(
+            err(format!("GET {long} HTTP/1.1\r\n").as_bytes()),
+            HeadError::UriTooLong
+        );
+        assert_eq!(
+            err(format!("GET {long} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes()),
+            HeadError::UriTooLong
+        );
+        assert_eq!(HeadError::UriTooLong.status(), StatusCode::URI_TOO_LONG);
+        // At the limit: fine.
+        let exact = "/".repeat(64);
+        let head = ok(format!("GET {exact} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        assert_eq!(head.target, origin(&exact));
+        // Not yet over the limit: wait.
+        assert_eq!(parse(format!("GET {exact}").as_bytes()), Ok(None));
+    }
+
+    #[test]
+    fn bare_cr_and_lf() {
+        assert_eq!(err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"), HeadError::BareLf);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nHost: a\n\r\n"), HeadError::BareLf);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nHost: a\r\n\n"), HeadError::BareLf);
+        assert_eq!(err(b"GET / HTTP/1.1\rHost: a\r\n\r\n"), HeadError::BareCr);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"),
+            HeadError::BareCr
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n"),
+            HeadError::BareCr
+        );
+        // Refused before the head is complete.
+        assert_eq!(err(b"GET / HTTP/1.1\nHo"), HeadError::BareLf);
+        assert_eq!(HeadError::BareLf.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn obs_fold_is_refused() {
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n"),
+            HeadError::ObsFold
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\tc\r\n\r\n"),
+            HeadError::ObsFold
+        );
+        // Whitespace between the request line and the first field (RFC 9112 2.2).
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\n Host: a\r\n\r\n"),
+            HeadError::ObsFold
+        );
+    }
+
+    #[test]
+    fn whitespace_before_colon_is_refused() {
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
+            HeadError::WhitespaceBeforeColon
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"),
+            HeadError::WhitespaceBeforeColon
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\nhello"),
+            HeadError::WhitespaceBeforeColon
+        );
+        // Whitespace after the colon and inside values is fine.
+        let head = ok(b"GET / HTTP/1.1\r\nHost:a\r\nX:\t b c \t\r\n\r\n");
+        assert_eq!(head.headers["x"], "b c");
+        assert_eq!(head.headers["host"], "a");
+    }
+
+    #[test]
+    fn bad_header_fields() {
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nX\"y: b\r\n\r\n"),
+            HeadError::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n"),
+            HeadError::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n"),
+            HeadError::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\0c\r\n\r\n"),
+            HeadError::InvalidHeaderValue
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\x7fc\r\n\r\n"),
+            HeadError::InvalidHeaderValue
+        );
+        // obs-text is allowed in values.
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n");
+        assert_eq!(head.headers["x"].as_bytes(), b"caf\xc3\xa9");
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(ok(b"GET / HTTP/1.0\r\n\r\n").version, Version::HTTP_10);
+        assert_eq!(
+            err(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+            HeadError::VersionNotSupported
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
+            HeadError::VersionNotSupported
+        );
+        assert_eq!(
+            err(b"GET / HTTP/0.9\r\n\r\n"),
+            HeadError::VersionNotSupported
+        );
+        assert_eq!(
+            err(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            HeadError::VersionNotSupported
+        );
+        assert_eq!(
+            HeadError::VersionNotSupported.status(),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        // Known early, before the head ends.
+        assert_eq!(err(b"GET / HTTP/3"), HeadError::VersionNotSupported);
+        assert_eq!(
+            err(b"GET / http/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidVersion
+        );
+        assert_eq!(
+            err(b"GET / FOO\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidVersion
+        );
+        assert_eq!(
+            err(b"GET /  HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidVersion
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n"),
+            HeadError::InvalidRequestLine
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.10\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidRequestLine
+        );
+        assert_eq!(err(b"GET /\r\n\r\n"), HeadError::InvalidRequestLine);
+        assert_eq!(HeadError::InvalidVersion.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn methods() {
+        for (name, method) in [
+            ("GET", Method::GET),
+            ("HEAD", Method::HEAD),
+            ("POST", Method::POST),
+            ("PUT", Method::PUT),
+            ("DELETE", Method::DELETE),
+            ("OPTIONS", Method::OPTIONS),
+            ("TRACE", Method::TRACE),
+            ("PATCH", Method::PATCH),
+        ] {
+            let head = ok(format!("{name} / HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+            assert_eq!(head.method, method);
+        }
+        let head = ok(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+        assert_eq!(head.method, Method::CONNECT);
+        assert_eq!(
+            head.target,
+            RequestTarget::Authority("example.com:443".to_owned())
+        );
+
+        assert_eq!(
+            err(b"PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::MethodNotImplemented
+        );
+        assert_eq!(
+            err(b"get / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::MethodNotImplemented
+        );
+        assert_eq!(
+            HeadError::MethodNotImplemented.status(),
+            StatusCode::NOT_IMPLEMENTED
+        );
+        assert_eq!(
+            err(b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidMethod
+        );
+        assert_eq!(
+            err(b"G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidMethod
+        );
+        assert_eq!(
+            err(b" GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidMethod
+        );
+        assert_eq!(HeadError::InvalidMethod.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            ok(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").target,
+            RequestTarget::Asterisk
+        );
+        assert_eq!(
+            err(b"GET * HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::AsteriskWithoutOptions
+        );
+        assert_eq!(
+            ok(b"OPTIONS /x HTTP/1.1\r\nHost: a\r\n\r\n").target,
+            origin("/x")
+        );
+        assert_eq!(
+            ok(b"GET //x HTTP/1.1\r\nHost: a\r\n\r\n").target,
+            origin("//x")
+        );
+        assert_eq!(
+            err(b"GET x HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidTarget
+        );
+        assert_eq!(
+            err(b"GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidTarget
+        );
+        assert_eq!(
+            err(b"GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::FragmentInTarget
+        );
+        assert_eq!(
+            err(b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidTarget
+        );
+        assert_eq!(
+            err(b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::InvalidRequestLine
+        );
+        assert_eq!(
+            err(b"GET a.com:80 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::AuthorityWithoutConnect
+        );
+        assert_eq!(
+            err(b"CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::ConnectWithoutAuthority
+        );
+        assert_eq!(
+            err(b"CONNECT a.com HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::ConnectWithoutAuthority
+        );
+        assert_eq!(
+            err(b"CONNECT a.com: HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::ConnectWithoutAuthority
+        );
+        assert_eq!(
+            err(b"CONNECT u@a.com:1 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            HeadError::ConnectWithoutAuthority
+        );
+        assert_eq!(
+            ok(b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n").target,
+            RequestTarget::Authority("[::1]:8443".to_owned())
+        );
+    }
+
+    #[test]
+    fn absolute_form() {
+        let abs = |a: &str, p: &str| RequestTarget::Origin {
+            path_and_query: p.to_owned(),
+            absolute_authority: Some(a.to_owned()),
+        };
+        assert_eq!(
+            ok(b"GET http://h.example/p?q HTTP/1.1\r\nHost: x\r\n\r\n").target,
+            abs("h.example", "/p?q")
+        );
+        assert_eq!(
+            ok(b"GET HTTPS://h:8443 HTTP/1.1\r\nHost: x\r\n\r\n").target,
+            abs("h:8443", "/")
+        );
+        assert_eq!(
+            ok(b"GET Http://h?q=1 HTTP/1.1\r\nHost: x\r\n\r\n").target,
+            abs("h", "/?q=1")
+        );
+        assert_eq!(ok(b"GET http://h/ HTTP/1.0\r\n\r\n").target, abs("h", "/"));
+        assert_eq!(
+            err(b"GET http:///p HTTP/1.1\r\nHost: x\r\n\r\n"),
+            HeadError::InvalidTarget
+        );
+        assert_eq!(
+            err(b"GET http://u:pw@h/p HTTP/1.1\r\nHost: x\r\n\r\n"),
+            HeadError::InvalidTarget
+        );
+        assert_eq!(
+            err(b"GET http://h/p#f HTTP/1.1\r\nHost: x\r\n\r\n"),
+            HeadError::FragmentInTarget
+        );
+        // Host is still required on 1.1.
+        assert_eq!(
+            err(b"GET http://h/ HTTP/1.1\r\n\r\n"),
+            HeadError::MissingHost
+        );
+    }
+
+    #[test]
+    fn host_rules() {
+        assert_eq!(err(b"GET / HTTP/1.1\r\n\r\n"), HeadError::MissingHost);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
+            HeadError::DuplicateHost
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+            HeadError::InvalidHost
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+            HeadError::InvalidHost
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"),
+            HeadError::InvalidHost
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n"),
+            HeadError::InvalidHost
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a%4\r\n\r\n"),
+            HeadError::InvalidHost
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.0\r\nHost: a,b\r\n\r\n"),
+            HeadError::InvalidHost
+        );
+        for host in ["a", "a.example:8080", "[::1]:80", "x_y-z~1", "a%2Db", ""] {
+            ok(format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+        }
+        assert!(ok(b"GET / HTTP/1.0\r\n\r\n").headers.is_empty());
+        assert_eq!(HeadError::MissingHost.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let req = |cl: &str| format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {cl}\r\n\r\n");
+        assert_eq!(ok(req("0").as_bytes()).framing, Framing::Length(0));
+        assert_eq!(ok(req("42").as_bytes()).framing, Framing::Length(42));
+        assert_eq!(ok(req("007").as_bytes()).framing, Framing::Length(7));
+        assert_eq!(
+            ok(req("18446744073709551615").as_bytes()).framing,
+            Framing::Length(u64::MAX)
+        );
+        for bad in [
+            "18446744073709551616",
+            "99999999999999999999999",
+            "",
+            "+5",
+            "-1",
+            "5 5",
+            "0x10",
+            "5,5",
+            "5, 5",
+            "1.0",
+        ] {
+            assert_eq!(
+                err(req(bad).as_bytes()),
+                HeadError::InvalidContentLength,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"),
+            HeadError::DuplicateContentLength
+        );
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 6\r\n\r\n"),
+            HeadError::DuplicateContentLength
+        );
+        assert_eq!(
+            ok(b"POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\n").framing,
+            Framing::Length(3)
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_rules() {
+        let req =
+            |te: &str| format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {te}\r\n\r\n");
+        for good in [
+            "chunked",
+            "Chunked",
+            "CHUNKED",
+            " chunked ",
+            "chunked,",
+            ",chunked",
+            ", ,chunked",
+        ] {
+            assert_eq!(
+                ok(req(good).as_bytes()).framing,
+                Framing::Chunked,
+                "{good:?}"
+            );
+        }
+        for (te, e) in [
+            ("gzip", HeadError::ChunkedNotLast),
+            ("chunked, gzip", HeadError::ChunkedNotLast),
+            ("", HeadError::ChunkedNotLast),
+            (",", HeadError::ChunkedNotLast),
+            ("chunked, chunked", HeadError::ChunkedTwice),
+            ("chunked,CHUNKED", HeadError::ChunkedTwice),
+            ("gzip, chunked", HeadError::UnsupportedTransferCoding),
+            ("gzip,chunked", HeadError::UnsupportedTransferCoding),
+            ("identity, chunked", HeadError::UnsupportedTransferCoding),
+            ("chunked;x=1", HeadError::InvalidTransferEncoding),
+            ("chun ked", HeadError::InvalidTransferEncoding),
+            ("\"chunked\"", HeadError::InvalidTransferEncoding),
+        ] {
+            assert_eq!(err(req(te).as_bytes()), e, "{te:?}");
+        }
+        assert_eq!(
+            HeadError::UnsupportedTransferCoding.status(),
+            StatusCode::NOT_IMPLEMENTED
+        );
+        assert_eq!(HeadError::ChunkedNotLast.status(), StatusCode::BAD_REQUEST);
+        // Several fields form one list, in order.
+        let two = |a: &str, b: &str| {
+            format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {a}\r\nTransfer-Encoding: {b}\r\n\r\n")
+        };
+        assert_eq!(
+            err(two("gzip", "chunked").as_bytes()),
+            HeadError::UnsupportedTransferCoding
+        );
+        assert_eq!(
+            err(two("chunked", "gzip").as_bytes()),
+            HeadError::ChunkedNotLast
+        );
+        assert_eq!(
+            err(two("chunked", "chunked").as_bytes()),
+            HeadError::ChunkedTwice
+        );
+        // Smuggling classics.
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            HeadError::ContentLengthWithTransferEncoding
+        );
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"),
+            HeadError::ContentLengthWithTransferEncoding
+        );
+        assert_eq!(
+            err(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            HeadError::TransferEncodingInHttp10
+        );
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n"),
+            HeadError::WhitespaceBeforeColon
+        );
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n chunked\r\n\r\n"),
+            HeadError::ObsFold
+        );
+    }
+
+    #[test]
+    fn connection_semantics() {
+        assert!(ok(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").keep_alive);
+        assert!(!ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(
+            !ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n\r\n").keep_alive
+        );
+        assert!(ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n").keep_alive);
+        assert!(!ok(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(ok(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        assert!(
+            ok(b"GET / HTTP/1.0\r\nConnection: foo\r\nConnection: keep-alive\r\n\r\n").keep_alive
+        );
+        assert!(!ok(b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn expect_continue() {
+        assert!(
+            ok(b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n")
+                .expect_continue
+        );
+        assert!(ok(b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").expect_continue);
+        assert!(!ok(b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n").expect_continue);
+        assert!(!ok(b"PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expect_continue);
+    }
+
+    #[test]
+    fn upgrade() {
+        let head = ok(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n");
+        assert_eq!(head.wants_upgrade.as_deref(), Some("websocket"));
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n");
+        assert_eq!(head.wants_upgrade, None);
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n");
+        assert_eq!(head.wants_upgrade, None);
+        let head = ok(b"GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n");
+        assert_eq!(head.wants_upgrade, None);
+    }
+
+    #[test]
+    fn errors_are_found_before_the_head_ends() {
+        // A client cannot park a connection behind a head we will refuse anyway.
+        assert_eq!(err(b"G\0"), HeadError::InvalidMethod);
+        assert_eq!(err(b"GET /\x01"), HeadError::InvalidRequestLine);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nX: a\0"),
+            HeadError::InvalidHeaderValue
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nX(: a"),
+            HeadError::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nX : a"),
+            HeadError::WhitespaceBeforeColon
+        );
+        assert_eq!(err(b"GET / HTTP/1.1\r\nX: a\r\n b"), HeadError::ObsFold);
+        assert_eq!(parse(b"GET / HTTP/1.1\r\nX: a\r"), Ok(None));
+    }
+
+    #[test]
+    fn every_error_has_a_reason_and_a_4xx_or_5xx() {
+        let all = [
+            HeadError::HeadTooLarge,
+            HeadError::TooManyHeaders,
+            HeadError::UriTooLong,
+            HeadError::TooManyEmptyLines,
+            HeadError::BareCr,
+            HeadError::BareLf,
+            HeadError::ObsFold,
+            HeadError::WhitespaceBeforeColon,
+            HeadError::InvalidRequestLine,
+            HeadError::InvalidMethod,
+            HeadError::MethodNotImplemented,
+            HeadError::InvalidVersion,
+            HeadError::VersionNotSupported,
+            HeadError::InvalidTarget,
+            HeadError::FragmentInTarget,
+            HeadError::AsteriskWithoutOptions,
+            HeadError::AuthorityWithoutConnect,
+            HeadError::ConnectWithoutAuthority,
+            HeadError::InvalidHeaderName,
+            HeadError::InvalidHeaderValue,
+            HeadError::MissingHost,
+            HeadError::DuplicateHost,
+            HeadError::InvalidHost,
+            HeadError::ContentLengthWithTransferEncoding,
+            HeadError::DuplicateContentLength,
+            HeadError::InvalidContentLength,
+            HeadError::TransferEncodingInHttp10,
+            HeadError::InvalidTransferEncoding,
+            HeadError::ChunkedNotLast,
+            HeadError::ChunkedTwice,
+            HeadError::UnsupportedTransferCoding,
+        ];
+        for e in all {
+            assert!(!e.reason().is_empty());
+            assert!(!e.reason().contains('\n'));
+            assert!(
+                [400, 414, 431, 501, 505].contains(&e.status().as_u16()),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains(e.reason()));
+        }
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_byte_flip() {
+        // A cheap stand-in for the fuzzer: every prefix of a rich head, and every single-byte
+        // mutation of it, must parse or fail without panicking.
+        let raw = b"\r\nPOST http://h:1/p?q HTTP/1.1\r\nHost: h:1\r\nTransfer-Encoding: gzip, chunked\r\nConnection: upgrade\r\nUpgrade: x\r\nExpect: 100-continue\r\n\r\nbody";
+        let tiny = HeadLimits {
+            max_head_bytes: 50,
+            max_url_length: 10,
+            max_headers: 2,
+        };
+        for n in 0..=raw.len() {
+            let _ = parse(&raw[..n]);
+            let _ = parse_head(&raw[..n], &tiny);
+        }
+        let mut copy = raw.to_vec();
+        for i in 0..raw.len() {
+            for b in [0u8, b'\r', b'\n', b' ', b':', b'\t', 0xff, b'#', b','] {
+                let old = copy[i];
+                copy[i] = b;
+                let _ = parse(&copy);
+                copy[i] = old;
+            }
+        }
+        let zero = HeadLimits {
+            max_head_bytes: 0,
+            max_url_length: 0,
+            max_headers: 0,
+        };
+        assert_eq!(parse_head(b"", &zero), Err(HeadError::HeadTooLarge));
+        assert_eq!(parse_head(b"\r\n", &zero), Err(HeadError::HeadTooLarge));
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\n\r\n", &zero),
+            Err(HeadError::HeadTooLarge)
+        );
+        let no_url = HeadLimits {
+            max_url_length: 0,
+            ..LIMITS
+        };
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\n\r\n", &no_url),
+            Err(HeadError::UriTooLong)
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! Content-coding negotiation: `Accept-Encoding` (RFC 9110 section 12.5.3) with q-values.
+//!
+//! The original tried its precompressed files in a fixed order among the codings named in
+//! `Accept-Encoding`, ignoring q-values (even `q=0`). Here q-values decide, `q=0` excludes,
+//! `*` covers what is not named, and equal weights prefer the smallest representation.
+
+use http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
+
+/// A content coding gust can serve from precompressed bytes or files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Coding {
+    /// No coding: the bytes as they are.
+    Identity,
+    /// gzip (RFC 1952).
+    Gzip,
+    /// Brotli (RFC 7932).
+    Br,
+    /// Zstandard (RFC 8878).
+    Zstd,
+}
+
+impl Coding {
+    /// The coding's token in `Accept-Encoding` and `Content-Encoding`.
+    pub(crate) fn token(self) -> &'static str {
+        match self {
+            Coding::Identity => "identity",
+            Coding::Gzip => "gzip",
+            Coding::Br => "br",
+            Coding::Zstd => "zstd",
+        }
+    }
+
+    /// The suffix a precompressed sibling file carries (`main.js.br`); empty for identity.
+    pub(crate) fn file_suffix(self) -> &'static str {
+        match self {
+            Coding::Identity => "",
+            Coding::Gzip => ".gz",
+            Coding::Br => ".br",
+            Coding::Zstd => ".zst",
+        }
+    }
+
+    /// The coding a token names, case-insensitively; `x-gzip` is gzip (RFC 9110 8.4.1.3).
+    pub(crate) fn from_token(token: &str) -> Option<Coding> {
+        [Coding::Identity, Coding::Gzip, Coding::Br, Coding::Zstd]
+            .into_iter()
+            .find(|c| token.eq_ignore_ascii_case(c.token()))
+            .or_else(|| token.eq_ignore_ascii_case("x-gzip").then_some(Coding::Gzip))
+    }
+
+    /// Rank among equal q-values: smaller representations first, identity last.
+    fn preference(self) -> u8 {
+        match self {
+            Coding::Br => 3,
+            Coding::Zstd => 2,
+            Coding::Gzip => 1,
+            Coding::Identity => 0,
+        }
+    }
+}
+
+/// q-values are kept in thousandths, the precision RFC 9110 allows.
+type Q = u16;
+
+/// The weight given to identity when the header neither names it nor has `*`: acceptable
+/// (RFC 9110 says identity is acceptable unless excluded) yet below every coding the client
+/// named, since a client that lists `gzip;q=0.5` is asking for gzip, not for identity.
+const IMPLICIT_IDENTITY_Q: Q = 1;
+
+/// One parsed `Accept-Encoding`: the weight of each named coding and of `*`.
+struct Preferences<'a> {
+    named: Vec<(&'a str, Q)>,
+    star: Option<Q>,
+}
+
+impl<'a> Preferences<'a> {
+    /// Parses the header, skipping malformed members: a bad member says nothing, so it
+    /// neither accepts nor excludes anything.
+    fn parse(value: &'a HeaderValue) -> Self {
+        let mut prefs = Preferences {
+            named: Vec::new(),
+            star: None,
+        };
+        let Ok(text) = value.to_str() else {
+            return prefs;
+        };
+        for member in text.split(',') {
+            let mut pieces = member.split(';');
+            let token = pieces.next().unwrap_or("").trim();
+            if !is_token(token) {
+                continue;
+            }
+            let mut q = Some(1000);
+            for param in pieces {
+                let Some((name, v)) = param.split_once('=') else {
+                    q = None;
+                    break;
+                };
+                if name.trim().eq_ignore_ascii_case("q") {
+                    q = parse_qvalue(v.trim());
+                    if q.is_none() {
+                        break;
+                    }
+                }
+            }
+            let Some(q) = q else { continue };
+            if token == "*" {
+                // Repeated entries are contradictory; the highest weight wins, as for names.
+                prefs.star = Some(prefs.star.map_or(q, |s| s.max(q)));
+            } else {
+                prefs.named.push((token, q));
+            }
+        }
+        prefs
+    }
+
+    /// The weight of `token`: the highest weight it was named with, else that of `*`, else
+    /// none. Identity alone has a default.
+    fn q_of(&self, token: &str, is_identity: bool) -> Q {
+        let named = self
+            .named
+            .iter()
+            .filter(|(t, _)| {
+                t.eq_ignore_ascii_case(token)
+                    || Coding::from_token(t).is_some_and(|c| c.token() == token)
+            })
+            .map(|&(_, q)| q)
+            .max();
+        match (named, self.star) {
+            (Some(q), _) => q,
+            (None, Some(star)) => star,
+            (None, None) if is_identity => IMPLICIT_IDENTITY_Q,
+            (None, None) => 0,
+        }
+    }
+
+    fn q(&self, coding: Coding) -> Q {
+        self.q_of(coding.token(), coding == Coding::Identity)
+    }
+}
+
+/// `tchar` of RFC 9110 5.6.2 (it includes `*`, so `*` parses as a token here).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Whether `s` is a `token` (RFC 9110 5.6.2), as a content-coding name must be.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in thousandths.
+fn parse_qvalue(v: &str) -> Option<Q> {
+    let (int, frac) = match v.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (v, ""),
+    };
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths: Q = 0;
+    for (b, scale) in frac.bytes().zip([100, 10, 1]) {
+        thousandths += Q::from(b - b'0') * scale;
+    }
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// All `Accept-Encoding` lines of a request as one value (a list split over several lines
+/// means the same as the joined list, RFC 9110 5.3), or `None` when the header is absent.
+pub(crate) fn accept_encoding(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut values = headers.get_all(ACCEPT_ENCODING).iter();
+    let first = values.next()?;
+    let rest: Vec<&HeaderValue> = values.collect();
+    if rest.is_empty() {
+        return Some(first.clone());
+    }
+    let mut joined = first.as_bytes().to_vec();
+    for v in rest {
+        joined.extend_from_slice(b", ");
+        joined.extend_from_slice(v.as_bytes());
+    }
+    HeaderValue::from_bytes(&joined).ok()
+}
+
+/// Picks the coding to serve among `available` (identity is always available and need not
+/// be listed): the highest q wins, ties go to br, then zstd, then gzip, then identity.
+///
+/// Without an `Accept-Encoding` header the answer is identity: RFC 9110 would allow any
+/// coding then, but a client that says nothing may well not decode one. Returns `None` only
+/// when the client excluded identity too (`identity;q=0`, or `*;q=0` without naming
+/// identity) and accepts nothing available. Callers then serve identity anyway rather than
+/// 406, which RFC 9110 12.5.3 allows: a page the client may be able to use beats an error.
+pub(crate) fn negotiate(accept: Option<&HeaderValue>, available: &[Coding]) -> Option<Coding> {
+    let Some(accept) = accept else {
+        return Some(Coding::Identity);
+    };
+    let prefs = Preferences::parse(accept);
+    available
+        .iter()
+        .copied()
+        .chain(std::iter::once(Coding::Identity))
+        .map(|c| (prefs.q(c), c))
+        .filter(|&(q, _)| q > 0)
+        .max_by_key(|&(q, c)| (q, c.preference()))
+        .map(|(_, c)| c)
+}
+
+/// Whether the client accepts `coding` (q > 0, named or through `*`; identity also by
+/// default). An absent header accepts identity only: see [`negotiate`].
+pub(crate) fn accepts(accept: Option<&HeaderValue>, coding: Coding) -> bool {
+    match accept {
+        None => coding == Coding::Identity,
+        Some(v) => Preferences::parse(v).q(coding) > 0,
+    }
+}
+
+/// [`accepts`] for a coding gust has no [`Coding`] for (a precompressed static resource in,
+/// say, `deflate`): named with q > 0 or covered by `*`.
+pub(crate) fn accepts_token(accept: Option<&HeaderValue>, token: &str) -> bool {
+    if let Some(coding) = Coding::from_token(token) {
+        return accepts(accept, coding);
+    }
+    match accept {
+        None => false,
+        Some(v) => Preferences::parse(v).q_of(token, false) > 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[Coding] = &[Coding::Gzip, Coding::Br, Coding::Zstd];
+
+    fn pick(header: &str, available: &[Coding]) -> Option<Coding> {
+        negotiate(Some(&HeaderValue::from_str(header).unwrap()), available)
+    }
+
+    #[test]
+    fn tokens_and_suffixes() {
+        assert_eq!(Coding::Gzip.token(), "gzip");
+        assert_eq!(Coding::Br.token(), "br");
+        assert_eq!(Coding::Zstd.token(), "zstd");
+        assert_eq!(Coding::Identity.token(), "identity");
+        assert_eq!(Coding::Gzip.file_suffix(), ".gz");
+        assert_eq!(Coding::Br.file_suffix(), ".br");
+        assert_eq!(Coding::Zstd.file_suffix(), ".zst");
+        assert_eq!(Coding::Identity.file_suffix(), "");
+        assert_eq!(Coding::from_token("GZIP"), Some(Coding::Gzip));
+        assert_eq!(Coding::from_token("x-gzip"), Some(Coding::Gzip));
+        assert_eq!(Coding::from_token("deflate"), None);
+    }
+
+    #[test]
+    fn no_header_means_identity() {
+        assert_eq!(negotiate(None, ALL), Some(Coding::Identity));
+        assert!(accepts(None, Coding::Identity));
+        assert!(!accepts(None, Coding::Gzip));
+    }
+
+    #[test]
+    fn browser_headers_prefer_the_smallest() {
+        assert_eq!(pick("gzip, deflate, br, zstd", ALL), Some(Coding::Br));
+        assert_eq!(
+            pick("gzip, deflate, br, zstd", &[Coding::Gzip, Coding::Zstd]),
+            Some(Coding::Zstd)
+        );
+        assert_eq!(pick("gzip, deflate", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("gzip, deflate", &[]), Some(Coding::Identity));
+        assert_eq!(pick("*", ALL), Some(Coding::Br));
+    }
+
+    #[test]
+    fn q_values_decide() {
+        assert_eq!(pick("gzip;q=0, br", ALL), Some(Coding::Br));
+        assert_eq!(pick("br;q=0.5, gzip;q=0.8", ALL), Some(Coding::Gzip));
+        assert_eq!(
+            pick("br;q=0.5, gzip;q=0.8, identity", ALL),
+            Some(Coding::Identity)
+        );
+        assert_eq!(pick("br;q=0", &[Coding::Br]), Some(Coding::Identity));
+        assert_eq!(pick("br;Q=0.001", &[Coding::Br]), Some(Coding::Br));
+        assert_eq!(
+            pick("gzip ; q=1.000 , br ; q=0.999", ALL),
+            Some(Coding::Gzip)
+        );
+        // A named coding outranks identity the client did not name.
+        assert_eq!(pick("gzip;q=0.5", ALL), Some(Coding::Gzip));
+    }
+
+    #[test]
+    fn star_covers_what_is_not_named() {
+        assert_eq!(pick("gzip, *;q=0", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("*;q=0", ALL), None);
+        assert_eq!(pick("*;q=0, identity", ALL), Some(Coding::Identity));
+        assert_eq!(pick("br;q=0, *", ALL), Some(Coding::Zstd));
+        assert_eq!(pick("*;q=0.5, gzip", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("identity;q=0", &[]), None);
+        assert_eq!(pick("identity;q=0", &[Coding::Gzip]), None);
+        assert_eq!(
+            pick("identity;q=0, gzip", &[Coding::Gzip]),
+            Some(Coding::Gzip)
+        );
+    }
+
+    #[test]
+    fn empty_header_means_identity_only() {
+        assert_eq!(pick("", ALL), Some(Coding::Identity));
+        assert!(!accepts(Some(&HeaderValue::from_static("")), Coding::Gzip));
+    }
+
+    #[test]
+    fn malformed_members_are_ignored() {
+        assert_eq!(pick("br;q=2, gzip", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("br;q=0.5.5, gzip;q=0.1", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("br;q=, gzip;q=0.1", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("br;q=0.1234, gzip;q=0.1", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("br;q=1.5, gzip;q=0.1", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("br;x, gzip;q=0.1", ALL), Some(Coding::Gzip));
+        assert_eq!(pick("b r, gzip;q=0.1", ALL), Some(Coding::Gzip));
+        assert_eq!(pick(",,, ;q=1,", ALL), Some(Coding::Identity));
+        // A malformed q=0 does not exclude.
+        assert_eq!(pick("identity;q=zero", &[]), Some(Coding::Identity));
+        // Unknown parameters are ignored, the weight still counts.
+        assert_eq!(
+            pick("gzip;level=9;q=0.5", &[Coding::Gzip]),
+            Some(Coding::Gzip)
+        );
+        let opaque = HeaderValue::from_bytes(b"gzip\xff").unwrap();
+        assert_eq!(negotiate(Some(&opaque), ALL), Some(Coding::Identity));
+    }
+
+    #[test]
+    fn qvalues() {
+        assert_eq!(parse_qvalue("0"), Some(0));
+        assert_eq!(parse_qvalue("0."), Some(0));
+        assert_eq!(parse_qvalue("0.5"), Some(500));
+        assert_eq!(parse_qvalue("0.05"), Some(50));
+        assert_eq!(parse_qvalue("0.001"), Some(1));
+        assert_eq!(parse_qvalue("1"), Some(1000));
+        assert_eq!(parse_qvalue("1.000"), Some(1000));
+        assert_eq!(parse_qvalue("1.001"), None);
+        assert_eq!(parse_qvalue("2"), None);
+        assert_eq!(parse_qvalue(".5"), None);
+        assert_eq!(parse_qvalue("-0"), None);
+        assert_eq!(parse_qvalue("0.+1"), None);
+    }
+
+    #[test]
+    fn accepts_named_star_and_tokens() {
+        let h = HeaderValue::from_static("gzip;q=0.2, deflate, br;q=0");
+        assert!(accepts(Some(&h), Coding::Gzip));
+        assert!(!accepts(Some(&h), Coding::Br));
+        assert!(!accepts(Some(&h), Coding::Zstd));
+        assert!(accepts(Some(&h), Coding::Identity));
+        assert!(accepts_token(Some(&h), "deflate"));
+        assert!(accepts_token(Some(&h), "DEFLATE"));
+        assert!(!accepts_token(Some(&h), "compress"));
+        assert!(accepts_token(Some(&h), "x-gzip"));
+        assert!(!accepts_token(None, "deflate"));
+        let star = HeaderValue::from_static("*");
+        assert!(accepts(Some(&star), Coding::Zstd));
+        assert!(accepts_token(Some(&star), "deflate"));
+        let x_gzip = HeaderValue::from_static("x-gzip");
+        assert!(accepts(Some(&x_gzip), Coding::Gzip));
+        let no_identity = HeaderValue::from_static("*;q=0");
+        assert!(!accepts(Some(&no_identity), Coding::Identity));
+    }
+
+    #[test]
+    fn several_header_lines_are_one_list() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(accept_encoding(&headers), None);
+        headers.append(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0.5"));
+        assert_eq!(accept_encoding(&headers).unwrap(), "gzip;q=0.5");
+        headers.append(ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        let joined = accept_encoding(&headers);
+        assert_eq!(joined.as_ref().unwrap(), "gzip;q=0.5, br");
+        assert_eq!(negotiate(joined.as_ref(), ALL), Some(Coding::Br));
+    }
+}

@@ -1,0 +1,267 @@
+//! Request path normalisation, run once per request before routing.
+//!
+//! The original server looked files up by the raw URL, and `..` segments walked out of the
+//! served directory (CVE-2026-8023). Here every path is decoded first and its dot segments
+//! removed afterwards, so that no spelling of `..` (`%2e%2e`, `.%2E`, `..%2F`) survives into
+//! routing or file lookup, and `..` can never climb above `/`.
+
+use std::fmt;
+
+/// A request path after percent-decoding and dot-segment removal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NormalizedPath {
+    /// The decoded path: starts with `/`, holds no `.` or `..` segment.
+    pub(crate) path: String,
+    /// Whether the raw path spelled a `/` or `\` as `%2F` / `%5C`. The decoded path cannot
+    /// tell such a slash from a real one, so resources that map paths onto a file system
+    /// refuse these requests rather than guess.
+    pub(crate) had_encoded_slash: bool,
+}
+
+/// Why a request path was refused; every variant is answered with 400 Bad Request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathError {
+    /// The path does not start with `/` (not an origin-form target).
+    NotOrigin,
+    /// A `%` not followed by two hexadecimal digits.
+    BadPercentEncoding,
+    /// The decoded bytes are not UTF-8.
+    NotUtf8,
+    /// The decoded path holds a NUL byte, which file APIs would silently truncate at.
+    NulByte,
+}
+
+impl PathError {
+    /// A short explanation for the 400 answer's body and the log.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            PathError::NotOrigin => "request path does not start with '/'",
+            PathError::BadPercentEncoding => "malformed percent-encoding in request path",
+            PathError::NotUtf8 => "request path is not UTF-8 once decoded",
+            PathError::NulByte => "request path contains a NUL byte",
+        }
+    }
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl std::error::Error for PathError {}
+
+/// Normalises `raw`, the path part of an origin-form target (query already removed).
+///
+/// Percent-decodes the whole path, then removes dot segments as RFC 3986 section 5.2.4 does.
+/// Decoding comes first on purpose: a segment written `%2e%2e` is a `..` like any other, and
+/// a `..` hidden behind an encoded slash (`a%2F..`) is removed too. Nothing else is collapsed
+/// (empty segments stay), so the result is the path the client meant, minus any way up.
+pub(crate) fn normalize(raw: &str) -> Result<NormalizedPath, PathError> {
+    if !raw.starts_with('/') {
+        return Err(PathError::NotOrigin);
+    }
+    let (decoded, had_encoded_slash) = percent_decode(raw.as_bytes())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?;
+    if decoded.contains('\0') {
+        return Err(PathError::NulByte);
+    }
+    Ok(NormalizedPath {
+        path: remove_dot_segments(&decoded),
+        had_encoded_slash,
+    })
+}
+
+/// Decodes every `%XX`; refuses a `%` without two hex digits rather than passing it on, so
+/// that no later stage can decode the same bytes a second time into something else.
+fn percent_decode(raw: &[u8]) -> Result<(Vec<u8>, bool), PathError> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut encoded_slash = false;
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b != b'%' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let hi = raw.get(i + 1).copied().and_then(hex_value);
+        let lo = raw.get(i + 2).copied().and_then(hex_value);
+        let (Some(hi), Some(lo)) = (hi, lo) else {
+            return Err(PathError::BadPercentEncoding);
+        };
+        let byte = hi << 4 | lo;
+        if byte == b'/' || byte == b'\\' {
+            encoded_slash = true;
+        }
+        out.push(byte);
+        i += 3;
+    }
+    Ok((out, encoded_slash))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// RFC 3986 5.2.4 on an absolute path, expressed as a segment stack: `..` pops (never below
+/// the root), `.` vanishes, and a dot segment at the end leaves a trailing `/` as the RFC's
+/// algorithm does (`/a/b/..` is `/a/`).
+fn remove_dot_segments(path: &str) -> String {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    let mut stack: Vec<&str> = Vec::new();
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            "." | ".." => {
+                if segment == ".." {
+                    stack.pop();
+                }
+                if last {
+                    stack.push("");
+                }
+            }
+            other => stack.push(other),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    out.push('/');
+    out.push_str(&stack.join("/"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(raw: &str) -> String {
+        match normalize(raw) {
+            Ok(n) => n.path,
+            Err(e) => panic!("{raw}: {e}"),
+        }
+    }
+
+    #[test]
+    fn plain_paths_are_unchanged() {
+        for p in [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b.html",
+            "/a//b",
+            "//",
+            "/.hidden",
+            "/a.b/c..d/...",
+            "/a/b?",
+        ] {
+            assert_eq!(norm(p), p);
+        }
+    }
+
+    #[test]
+    fn rfc3986_dot_segments() {
+        assert_eq!(norm("/a/b/c/./../../g"), "/a/g");
+        assert_eq!(norm("/mid/content=5/../6"), "/mid/6");
+        assert_eq!(norm("/a/b/."), "/a/b/");
+        assert_eq!(norm("/a/b/.."), "/a/");
+        assert_eq!(norm("/a/./b"), "/a/b");
+        assert_eq!(norm("/."), "/");
+        assert_eq!(norm("/.."), "/");
+        assert_eq!(norm("/a/.."), "/");
+        assert_eq!(norm("/a//../b"), "/a/b");
+    }
+
+    #[test]
+    fn dot_dot_never_climbs_above_root() {
+        assert_eq!(norm("/a/../../etc/passwd"), "/etc/passwd");
+        assert_eq!(norm("/../../../../etc/passwd"), "/etc/passwd");
+        assert_eq!(norm("/sub/../../x"), "/x");
+        assert_eq!(norm("/../"), "/");
+    }
+
+    #[test]
+    fn encoded_dots_are_dot_segments() {
+        assert_eq!(norm("/a/%2e%2e/%2E%2e/etc"), "/etc");
+        assert_eq!(norm("/a/.%2E/b"), "/b");
+        assert_eq!(norm("/a/%2e/b"), "/a/b");
+        assert_eq!(norm("/%2e%2e"), "/");
+    }
+
+    #[test]
+    fn encoded_slashes_are_decoded_and_flagged() {
+        let n = normalize("/a%2Fb").unwrap();
+        assert_eq!(n.path, "/a/b");
+        assert!(n.had_encoded_slash);
+        let n = normalize("/a%5cb").unwrap();
+        assert_eq!(n.path, "/a\\b");
+        assert!(n.had_encoded_slash);
+        // A ".." hidden behind encoded slashes is removed like any other.
+        let n = normalize("/a%2F..%2F..%2Fetc").unwrap();
+        assert_eq!(n.path, "/etc");
+        assert!(n.had_encoded_slash);
+        assert!(!normalize("/a/b%20c").unwrap().had_encoded_slash);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(norm("/a%20b"), "/a b");
+        assert_eq!(norm("/%C3%A9t%c3%a9"), "/été");
+        assert_eq!(norm("/100%25"), "/100%");
+        // Decoded once only: %252e stays a literal "%2e", not a dot.
+        assert_eq!(norm("/a/%252e%252e/b"), "/a/%2e%2e/b");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(normalize(""), Err(PathError::NotOrigin));
+        assert_eq!(normalize("a/b"), Err(PathError::NotOrigin));
+        assert_eq!(normalize("http://h/a"), Err(PathError::NotOrigin));
+        assert_eq!(normalize("/a%"), Err(PathError::BadPercentEncoding));
+        assert_eq!(normalize("/a%2"), Err(PathError::BadPercentEncoding));
+        assert_eq!(normalize("/a%zz"), Err(PathError::BadPercentEncoding));
+        assert_eq!(normalize("/a%+1"), Err(PathError::BadPercentEncoding));
+        assert_eq!(normalize("/%ff"), Err(PathError::NotUtf8));
+        assert_eq!(normalize("/%c3"), Err(PathError::NotUtf8));
+        assert_eq!(normalize("/a%00b"), Err(PathError::NulByte));
+        for e in [
+            PathError::NotOrigin,
+            PathError::BadPercentEncoding,
+            PathError::NotUtf8,
+            PathError::NulByte,
+        ] {
+            assert!(!e.reason().is_empty());
+        }
+    }
+
+    #[test]
+    fn result_never_holds_dot_segments() {
+        // Every short path over an alphabet of troublemakers.
+        let alphabet = ["/", ".", "%2e", "%2F", "a", "%5C"];
+        let mut paths = vec![String::from("/")];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for p in &paths {
+                for piece in alphabet {
+                    next.push(format!("{p}{piece}"));
+                }
+            }
+            paths.extend(next);
+            paths.sort();
+            paths.dedup();
+        }
+        for raw in &paths {
+            let n = normalize(raw).unwrap();
+            assert!(n.path.starts_with('/'), "{raw} -> {}", n.path);
+            assert!(
+                n.path.split('/').all(|s| s != "." && s != ".."),
+                "{raw} -> {}",
+                n.path
+            );
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! From a request head to a response future, the same for every protocol: normalise the
+//! path, route, check the method, and hand the request to its resource.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{header, HeaderValue, Method, StatusCode, Uri};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+use crate::body::{Body, BodyError, BoxFuture, RequestBody};
+use crate::config::Limits;
+use crate::resource::router::Router;
+use crate::resource::{path, KNOWN_METHODS};
+use crate::resource::{MethodSet, PeerAddr, Request, ResourceKind, Response};
+
+/// Characters a decoded path may hold that a URI path may not (RFC 3986 3.3), and `%`
+/// itself so that a decoded `%25` stays a literal percent sign.
+const PATH_UNSAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// What the connection must do with a request.
+pub(crate) struct Dispatched {
+    /// The response, once ready.
+    pub(crate) response: BoxFuture<Response>,
+    /// False when the request was answered without anyone reading its body (an error, a
+    /// static file): the connection discards the body or closes.
+    pub(crate) reads_body: bool,
+}
+
+/// The head of a request as every protocol hands it over.
+pub(crate) struct Head {
+    pub(crate) method: Method,
+    /// The request target as sent: `/path?query`, or `*`.
+    pub(crate) target: String,
+    pub(crate) version: http::Version,
+    pub(crate) headers: http::HeaderMap,
+    /// The client asked to upgrade to WebSocket.
+    pub(crate) websocket: bool,
+}
+
+/// Routes one request.
+pub(crate) fn dispatch(
+    router: &Router,
+    limits: &Limits,
+    peer: SocketAddr,
+    head: Head,
+    body: RequestBody,
+) -> Dispatched {
+    let immediate = |response: Response| Dispatched {
+        response: Box::pin(std::future::ready(response)),
+        reads_body: false,
+    };
+    if head.target == "*" {
+        return immediate(if head.method == Method::OPTIONS {
+            options_response(
+                &KNOWN_METHODS
+                    .iter()
+                    .cloned()
+                    .fold(MethodSet::EMPTY, MethodSet::with),
+            )
+        } else {
+            error_response(StatusCode::BAD_REQUEST, "'*' is a target for OPTIONS only")
+        });
+    }
+    if !MethodSet::is_known(&head.method) {
+        return immediate(error_response(
+            StatusCode::NOT_IMPLEMENTED,
+            "unknown method",
+        ));
+    }
+    if head.method == Method::CONNECT {
+        return immediate(error_response(
+            StatusCode::NOT_IMPLEMENTED,
+            "CONNECT is not supported",
+        ));
+    }
+    let (raw_path, query) = match head.target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (head.target.as_str(), None),
+    };
+    let normalized = match path::normalize(raw_path) {
+        Ok(n) => n,
+        Err(e) => return immediate(error_response(StatusCode::BAD_REQUEST, e.reason())),
+    };
+    let Some(route) = router.route(&normalized.path, head.websocket) else {
+        return immediate(error_response(
+            StatusCode::NOT_FOUND,
+            "no resource on this path",
+        ));
+    };
+    let resource = route.resource;
+    if head.method == Method::OPTIONS && !resource.handles_options {
+        return immediate(options_response(&resource.methods));
+    }
+    if !resource.methods.contains(&head.method) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this resource",
+        );
+        if let Ok(allow) = HeaderValue::from_str(&resource.methods.allow_header()) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        return immediate(response);
+    }
+
+    // The handler sees the normalised path, encoded again where a URI needs it (a decoded
+    // `%20` is a space, which a URI cannot hold).
+    let encoded_path = utf8_percent_encode(&normalized.path, PATH_UNSAFE);
+    let uri = match query {
+        Some(q) => format!("{encoded_path}?{q}"),
+        None => encoded_path.to_string(),
+    };
+    let Ok(uri) = uri.parse::<Uri>() else {
+        return immediate(error_response(
+            StatusCode::BAD_REQUEST,
+            "malformed request target",
+        ));
+    };
+    let mut request = http::Request::new(body);
+    *request.method_mut() = head.method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = head.version;
+    *request.headers_mut() = head.headers;
+    request.extensions_mut().insert(PeerAddr(peer));
+    let prefix_len = route.info.prefix_len;
+    request.extensions_mut().insert(route.info);
+
+    match &resource.kind {
+        ResourceKind::Static(content) => {
+            let (parts, _) = request.into_parts();
+            immediate(content.respond(&parts))
+        }
+        ResourceKind::Fs(dir) => {
+            let dir = dir.clone();
+            let encoded_slash = normalized.had_encoded_slash;
+            let relative = normalized.path.get(prefix_len..).unwrap_or("").to_owned();
+            let (parts, _) = request.into_parts();
+            Dispatched {
+                response: Box::pin(
+                    async move { dir.respond(&parts, &relative, encoded_slash).await },
+                ),
+                reads_body: false,
+            }
+        }
+        ResourceKind::Dynamic(handler) => {
+            let handler = handler.clone();
+            let response: BoxFuture<Response> = if resource.buffer_body {
+                let limit = limits.max_body_size;
+                Box::pin(async move {
+                    let (parts, body) = request.into_parts();
+                    match body.collect(limit).await {
+                        Ok(bytes) => {
+                            handler
+                                .call(Request::from_parts(parts, RequestBody::full(bytes)))
+                                .await
+                        }
+                        Err(BodyError::TooLarge { .. }) => error_response(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "request body larger than max_body_size",
+                        ),
+                        Err(_) => error_response(StatusCode::BAD_REQUEST, "request body aborted"),
+                    }
+                })
+            } else {
+                handler.call(request)
+            };
+            Dispatched {
+                response: catch_panics(response),
+                reads_body: true,
+            }
+        }
+        ResourceKind::WebSocket => immediate(error_response(
+            StatusCode::NOT_IMPLEMENTED,
+            "WebSocket is not served yet",
+        )),
+    }
+}
+
+/// A handler that panics answers 500 and the server lives on.
+fn catch_panics(response: BoxFuture<Response>) -> BoxFuture<Response> {
+    Box::pin(AssertUnwindSafe(response).catch_unwind().map(|result| {
+        result.unwrap_or_else(|_| {
+            tracing::error!("handler panicked; answering 500");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
+        })
+    }))
+}
+
+fn options_response(methods: &MethodSet) -> Response {
+    let mut response = http::Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    if let Ok(allow) = HeaderValue::from_str(&methods.allow_header()) {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    response
+}
+
+/// A short plain-text error answer: `404 Not Found: no resource on this path`.
+pub(crate) fn error_response(status: StatusCode, reason: &str) -> Response {
+    let text = format!(
+        "{} {}: {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        reason
+    );
+    let mut response = http::Response::new(Body::full(Bytes::from(text)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

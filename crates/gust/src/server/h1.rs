@@ -1,0 +1,664 @@
+//! The HTTP/1.1 connection driver: reads heads and bodies, runs the dispatch, writes the
+//! responses, keeps the time.
+//!
+//! The connection owns both halves of the socket and two bounded buffers: `inbuf` (request
+//! bytes; a head may not exceed `client_buffer_size`) and `out` (response bytes; the handler's
+//! body is polled only while it holds less than `write_buffer_size`). A request body flows to
+//! the handler through a channel of `body_queue_chunks` chunks, and the socket is read only
+//! when the channel has room: a slow handler slows its client, it never grows a buffer.
+//!
+//! Timeouts by phase: waiting for a request to begin (`inactivity_timeout`), reading a head
+//! once its first byte arrived, or from accept for the first request (`request_head_timeout`,
+//! answered 408), waiting for body bytes the handler asked for and waiting for the client to
+//! take response bytes (`inactivity_timeout`). A handler that takes its time is not timed
+//! out: it is busy, not idle.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{FutureExt, StreamExt};
+use http::{Method, StatusCode, Version};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{sleep_until, timeout, Instant};
+
+use super::date;
+use super::dispatch::{self, error_response, Dispatched, Head};
+use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
+use crate::config::Limits;
+use crate::proto::h1::{
+    encode_chunk_header, encode_head, parse_head, BodyDecoder, ChunkLimits, Decoded, Framing,
+    HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END, CONTINUE_100,
+    LAST_CHUNK,
+};
+use crate::resource::router::Router;
+use crate::resource::Response;
+
+/// The `Server` header value.
+const SERVER_NAME: &[u8] = b"gust";
+/// Bodies up to this size are copied behind the head so both leave in one write.
+const COALESCE_LIMIT: usize = 16 * 1024;
+/// How long a closing connection keeps reading (and discarding) so that the client receives
+/// our last response before the kernel answers its unread bytes with a reset.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+/// How much a closing connection reads while lingering.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// One accepted connection, before it starts.
+pub(super) struct Connection {
+    router: Arc<Router>,
+    limits: Arc<Limits>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    pub(super) fn new(
+        router: Arc<Router>,
+        limits: Arc<Limits>,
+        peer: SocketAddr,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Connection {
+            router,
+            limits,
+            peer,
+            shutdown,
+        }
+    }
+
+    /// Serves requests until the client leaves, a request asks to close, an error closes the
+    /// connection, or the server stops.
+    pub(super) async fn serve<IO>(self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Send,
+    {
+        let (rd, wr) = tokio::io::split(io);
+        let limits = self.limits.clone();
+        let mut driver = Driver {
+            rd,
+            wr,
+            inbuf: BytesMut::with_capacity(limits.read_chunk_size),
+            out: BytesMut::with_capacity(4096),
+            conn: self,
+        };
+        let mut first = true;
+        loop {
+            let head = match driver.read_head(first).await {
+                Ok(Some(head)) => head,
+                Ok(None) => return,
+                Err(End::Close) => return driver.linger_close().await,
+                Err(End::Abort) => return,
+            };
+            first = false;
+            match driver.exchange(head).await {
+                Ok(()) => {}
+                Err(End::Close) => return driver.linger_close().await,
+                Err(End::Abort) => return,
+            }
+        }
+    }
+}
+
+/// How a connection ends.
+enum End {
+    /// Politely: the last response is out, close after lingering.
+    Close,
+    /// At once: the client is gone or broke the protocol past answering.
+    Abort,
+}
+
+/// Where the request body is going.
+enum Feed {
+    /// Nothing (left) to read.
+    Done,
+    /// To the handler, through its channel.
+    Handler(mpsc::Sender<BodyMessage>),
+    /// Nobody wants it: read and dropped after the response, if short enough.
+    Unwanted,
+}
+
+/// One step of feeding the request body.
+enum FeedStep {
+    /// A chunk was handed over; there is more.
+    More,
+    /// The end was handed over.
+    Finished,
+    /// The handler dropped its body.
+    Unwanted,
+    /// The body's framing is broken (answered with a close).
+    Malformed,
+    /// The client went away or stalled past the inactivity timeout.
+    Gone,
+}
+
+struct Driver<IO> {
+    rd: ReadHalf<IO>,
+    wr: WriteHalf<IO>,
+    inbuf: BytesMut,
+    out: BytesMut,
+    conn: Connection,
+}
+
+impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
+    fn limits(&self) -> &Limits {
+        &self.conn.limits
+    }
+
+    fn shutting_down(&self) -> bool {
+        *self.conn.shutdown.borrow()
+    }
+
+    /// Reads the next request head. `Ok(None)`: the connection ends quietly (client closed
+    /// between requests, idle timeout, shutdown).
+    async fn read_head(&mut self, first: bool) -> Result<Option<RequestHead>, End> {
+        let limits = HeadLimits {
+            max_head_bytes: self.limits().client_buffer_size,
+            max_url_length: self.limits().max_url_length,
+            max_headers: self.limits().max_headers,
+        };
+        let now = Instant::now();
+        let idle_deadline = now + self.limits().inactivity_timeout;
+        // The first request's clock starts at accept: a client that connects and says
+        // nothing holds a slot for request_head_timeout at most.
+        let mut head_deadline = first.then(|| now + self.limits().request_head_timeout);
+        loop {
+            if !self.inbuf.is_empty() {
+                match parse_head(&self.inbuf, &limits) {
+                    Ok(Some((head, consumed))) => {
+                        self.inbuf.advance(consumed);
+                        return Ok(Some(head));
+                    }
+                    Ok(None) => {
+                        head_deadline.get_or_insert_with(|| {
+                            Instant::now() + self.conn.limits.request_head_timeout
+                        });
+                    }
+                    Err(e) => {
+                        tracing::debug!(peer = %self.conn.peer, reason = e.reason(), "bad request head");
+                        self.send_error(e.status(), e.reason()).await;
+                        return Err(End::Close);
+                    }
+                }
+            }
+            self.flush().await?;
+            if self.inbuf.is_empty() && self.shutting_down() {
+                return Ok(None);
+            }
+            let deadline = head_deadline.unwrap_or(idle_deadline);
+            let idle = self.inbuf.is_empty() && !self.shutting_down();
+            let chunk = self.conn.limits.read_chunk_size;
+            self.inbuf.reserve(chunk);
+            tokio::select! {
+                read = self.rd.read_buf(&mut self.inbuf) => match read {
+                    Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) },
+                    Ok(_) => {}
+                },
+                _ = sleep_until(deadline) => {
+                    if head_deadline.is_some() {
+                        self.send_error(StatusCode::REQUEST_TIMEOUT, "request head not received in time").await;
+                        return Err(End::Close);
+                    }
+                    return Ok(None);
+                }
+                _ = self.conn.shutdown.changed(), if idle => {}
+            }
+        }
+    }
+
+    /// Answers with a short error and `Connection: close`.
+    async fn send_error(&mut self, status: StatusCode, reason: &str) {
+        let response = error_response(status, reason);
+        let (parts, body) = response.into_parts();
+        let (kind, completion) = body.into_parts();
+        let BodyKind::Full(bytes) = kind else { return };
+        date::with_date(|date| {
+            encode_head(
+                &ResponseHead {
+                    status,
+                    version: Version::HTTP_11,
+                    headers: &parts.headers,
+                    framing: ResponseFraming::Length(bytes.len() as u64),
+                    keep_alive: false,
+                    date,
+                    server: SERVER_NAME,
+                },
+                &mut self.out,
+            )
+        });
+        self.out.extend_from_slice(&bytes);
+        let sent = self.flush().await.is_ok();
+        report(
+            completion,
+            if sent {
+                Outcome::Complete
+            } else {
+                Outcome::Aborted
+            },
+        );
+    }
+
+    /// Writes everything in `out`, giving up if the client takes nothing for the inactivity
+    /// timeout.
+    async fn flush(&mut self) -> Result<(), End> {
+        let stall = self.conn.limits.inactivity_timeout;
+        while !self.out.is_empty() {
+            match timeout(stall, self.wr.write_buf(&mut self.out)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return Err(End::Abort),
+            }
+        }
+        match timeout(stall, self.wr.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Abort),
+        }
+    }
+
+    /// Writes `bytes` after what is in `out`, without copying large buffers.
+    async fn write_bytes(&mut self, bytes: Bytes) -> Result<(), End> {
+        if self.out.len() + bytes.len() <= COALESCE_LIMIT {
+            self.out.extend_from_slice(&bytes);
+            return Ok(());
+        }
+        self.flush().await?;
+        let stall = self.conn.limits.inactivity_timeout;
+        let mut rest = bytes;
+        while rest.has_remaining() {
+            match timeout(stall, self.wr.write_buf(&mut rest)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return Err(End::Abort),
+            }
+        }
+        Ok(())
+    }
+
+    /// One request and its response.
+    async fn exchange(&mut self, head: RequestHead) -> Result<(), End> {
+        let RequestHead {
+            method,
+            target,
+            version,
+            headers,
+            framing,
+            keep_alive,
+            expect_continue,
+            wants_upgrade,
+        } = head;
+        let target = match target {
+            RequestTarget::Origin { path_and_query, .. } => path_and_query,
+            RequestTarget::Asterisk => "*".to_owned(),
+            RequestTarget::Authority(authority) => authority,
+        };
+        let websocket = method == Method::GET
+            && wants_upgrade
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+        let has_body = !matches!(framing, Framing::None | Framing::Length(0));
+        let length_hint = match framing {
+            Framing::Length(n) => Some(n),
+            Framing::None => Some(0),
+            Framing::Chunked => None,
+        };
+        let limits = self.conn.limits.clone();
+        let mut decoder = BodyDecoder::new(
+            framing,
+            ChunkLimits {
+                max_extension_bytes: 4096,
+                max_trailer_bytes: limits.client_buffer_size,
+            },
+        );
+
+        let (mut feed, body, mut demand) = if has_body {
+            let (tx, rx) = mpsc::channel(limits.body_queue_chunks);
+            let (demand_tx, demand_rx) = if expect_continue {
+                let (t, r) = oneshot::channel();
+                (Some(t), Some(r))
+            } else {
+                (None, None)
+            };
+            (
+                Feed::Handler(tx),
+                RequestBody::channel(rx, demand_tx, length_hint),
+                demand_rx,
+            )
+        } else {
+            (Feed::Done, RequestBody::empty(), None)
+        };
+        let is_head = method == Method::HEAD;
+        let dispatch_head = Head {
+            method,
+            target,
+            version,
+            headers,
+            websocket,
+        };
+        let Dispatched {
+            mut response,
+            reads_body,
+        } = dispatch::dispatch(
+            &self.conn.router,
+            &limits,
+            self.conn.peer,
+            dispatch_head,
+            body,
+        );
+        if !reads_body && has_body {
+            feed = Feed::Unwanted;
+        }
+        let mut continue_sent = false;
+        let mut must_close = false;
+
+        // Phase A: until the handler answers, feed it the body it asks for.
+        let response: Response = loop {
+            let feeding = matches!(feed, Feed::Handler(_)) && demand.is_none();
+            tokio::select! {
+                biased;
+                response = &mut response => break response,
+                asked = wait_for_demand(&mut demand), if demand.is_some() => {
+                    demand = None;
+                    if asked {
+                        self.out.extend_from_slice(CONTINUE_100);
+                        continue_sent = true;
+                        self.flush().await?;
+                    }
+                }
+                step = feed_step(&mut self.rd, &mut self.inbuf, &mut decoder, &feed, &limits), if feeding => {
+                    match step {
+                        FeedStep::More => {}
+                        FeedStep::Finished => feed = Feed::Done,
+                        FeedStep::Unwanted => feed = Feed::Unwanted,
+                        FeedStep::Malformed => { feed = Feed::Done; must_close = true; }
+                        FeedStep::Gone => return Err(End::Abort),
+                    }
+                }
+            }
+        };
+
+        // A body nobody read, from a client still waiting for 100 Continue, is never coming:
+        // close rather than wait for it.
+        let body_left = !decoder.is_done() && has_body;
+        if expect_continue && body_left && !continue_sent {
+            must_close = true;
+        }
+        if body_left && matches!(feed, Feed::Unwanted) {
+            let discardable = decoder
+                .remaining()
+                .is_some_and(|n| n <= limits.max_discard_body);
+            if !discardable {
+                must_close = true;
+            }
+        }
+
+        let (mut parts, body) = response.into_parts();
+        if parts.status.is_informational() {
+            tracing::error!(status = %parts.status, "handler answered with a 1xx status; sending 500");
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let (kind, completion) = body.into_parts();
+        // A handler that answers with a stream before asking for its body (an echo) will
+        // read it while streaming: the client waiting for 100 Continue must get it before
+        // the final head, or it would never send the body.
+        if expect_continue
+            && !continue_sent
+            && matches!(feed, Feed::Handler(_))
+            && matches!(kind, BodyKind::Stream { .. })
+        {
+            self.out.extend_from_slice(CONTINUE_100);
+            must_close = false;
+        }
+        let no_body_status =
+            parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
+        let length = match &kind {
+            BodyKind::Empty => Some(0),
+            BodyKind::Full(b) => Some(b.len() as u64),
+            BodyKind::Stream { length, .. } => *length,
+        };
+        let mut keep_alive = keep_alive && !must_close && !self.shutting_down();
+        let framing = if no_body_status {
+            ResponseFraming::NoBody {
+                content_length: None,
+            }
+        } else if is_head {
+            ResponseFraming::NoBody {
+                content_length: length,
+            }
+        } else {
+            match length {
+                Some(n) => ResponseFraming::Length(n),
+                None if version == Version::HTTP_11 => ResponseFraming::Chunked,
+                None => {
+                    keep_alive = false;
+                    ResponseFraming::CloseDelimited
+                }
+            }
+        };
+        date::with_date(|date| {
+            encode_head(
+                &ResponseHead {
+                    status: parts.status,
+                    version,
+                    headers: &parts.headers,
+                    framing,
+                    keep_alive,
+                    date,
+                    server: SERVER_NAME,
+                },
+                &mut self.out,
+            )
+        });
+
+        // Phase B: the response body, while still feeding the request body (an echo).
+        let sent = match kind {
+            _ if matches!(framing, ResponseFraming::NoBody { .. }) => Ok(()),
+            BodyKind::Empty => Ok(()),
+            BodyKind::Full(bytes) => self.write_bytes(bytes).await,
+            BodyKind::Stream { stream, length } => {
+                self.stream_body(stream, length, framing, &mut feed, &mut decoder, &limits)
+                    .await
+            }
+        };
+        let sent = match sent {
+            Ok(()) => self.flush().await,
+            Err(e) => Err(e),
+        };
+        report(
+            completion,
+            if sent.is_ok() {
+                Outcome::Complete
+            } else {
+                Outcome::Aborted
+            },
+        );
+        sent?;
+
+        // Whatever body the handler left unread goes, if it is short, so the connection can
+        // carry the next request.
+        if let Feed::Handler(_) = feed {
+            feed = Feed::Unwanted;
+        }
+        drop(feed);
+        if !keep_alive {
+            return Err(End::Close);
+        }
+        if !decoder.is_done() && has_body {
+            self.discard_body(&mut decoder, limits.max_discard_body)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a streamed body, polling the producer only while `out` has room.
+    async fn stream_body(
+        &mut self,
+        mut stream: std::pin::Pin<
+            Box<dyn futures_util::Stream<Item = Result<Bytes, BodyError>> + Send>,
+        >,
+        length: Option<u64>,
+        framing: ResponseFraming,
+        feed: &mut Feed,
+        decoder: &mut BodyDecoder,
+        limits: &Limits,
+    ) -> Result<(), End> {
+        let chunked = matches!(framing, ResponseFraming::Chunked);
+        let mut sent: u64 = 0;
+        let mut stall_deadline = Instant::now() + limits.inactivity_timeout;
+        loop {
+            let room = self.out.len() < limits.write_buffer_size;
+            let feeding = matches!(feed, Feed::Handler(_));
+            let waiting_on_client = !self.out.is_empty();
+            tokio::select! {
+                biased;
+                written = self.wr.write_buf(&mut self.out), if waiting_on_client => match written {
+                    Ok(n) if n > 0 => stall_deadline = Instant::now() + limits.inactivity_timeout,
+                    _ => return Err(End::Abort),
+                },
+                next = AssertUnwindSafe(stream.next()).catch_unwind(), if room => match next {
+                    Ok(Some(Ok(chunk))) => {
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                        sent += chunk.len() as u64;
+                        if length.is_some_and(|n| sent > n) {
+                            tracing::error!("response body longer than its declared length; closing");
+                            return Err(End::Abort);
+                        }
+                        if chunked {
+                            encode_chunk_header(chunk.len(), &mut self.out);
+                            self.write_bytes(chunk).await?;
+                            self.out.extend_from_slice(CHUNK_END);
+                        } else {
+                            self.write_bytes(chunk).await?;
+                        }
+                        if self.out.is_empty() {
+                            stall_deadline = Instant::now() + limits.inactivity_timeout;
+                        }
+                    }
+                    Ok(Some(Err(e))) => {
+                        tracing::warn!(error = %e, "response body failed; closing the connection");
+                        return Err(End::Abort);
+                    }
+                    Ok(None) => {
+                        if length.is_some_and(|n| sent != n) {
+                            tracing::error!("response body shorter than its declared length; closing");
+                            return Err(End::Abort);
+                        }
+                        if chunked {
+                            self.out.extend_from_slice(LAST_CHUNK);
+                        }
+                        return Ok(());
+                    }
+                    Err(_) => {
+                        tracing::error!("response body panicked; closing the connection");
+                        return Err(End::Abort);
+                    }
+                },
+                step = feed_step(&mut self.rd, &mut self.inbuf, decoder, feed, limits), if feeding => {
+                    match step {
+                        FeedStep::More => {}
+                        FeedStep::Finished => *feed = Feed::Done,
+                        FeedStep::Unwanted => *feed = Feed::Unwanted,
+                        // The response is under way; the broken body aborts the exchange.
+                        FeedStep::Malformed | FeedStep::Gone => return Err(End::Abort),
+                    }
+                }
+                _ = sleep_until(stall_deadline), if waiting_on_client => return Err(End::Abort),
+            }
+        }
+    }
+
+    /// Reads and drops the rest of a request body, at most `budget` bytes.
+    async fn discard_body(&mut self, decoder: &mut BodyDecoder, budget: u64) -> Result<(), End> {
+        let mut dropped: u64 = 0;
+        let chunk = self.conn.limits.read_chunk_size;
+        let stall = self.conn.limits.inactivity_timeout;
+        loop {
+            match decoder.decode(&mut self.inbuf, chunk) {
+                Ok(Decoded::Data(b)) => {
+                    dropped += b.len() as u64;
+                    if dropped > budget {
+                        return Err(End::Abort);
+                    }
+                }
+                Ok(Decoded::End) => return Ok(()),
+                Ok(Decoded::NeedMore) => {
+                    self.inbuf.reserve(chunk);
+                    match timeout(stall, self.rd.read_buf(&mut self.inbuf)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        _ => return Err(End::Abort),
+                    }
+                }
+                Err(_) => return Err(End::Abort),
+            }
+        }
+    }
+
+    /// Closes after a final response: FIN first, then read and drop what the client still
+    /// sends for a moment, so its unread bytes do not turn our response into a reset.
+    async fn linger_close(mut self) {
+        let _ = timeout(LINGER, self.wr.shutdown()).await;
+        let deadline = Instant::now() + LINGER;
+        let mut drained = 0usize;
+        let mut scratch = [0u8; 4096];
+        while drained < LINGER_BYTES {
+            match tokio::time::timeout_at(deadline, self.rd.read(&mut scratch)).await {
+                Ok(Ok(n)) if n > 0 => drained += n,
+                _ => break,
+            }
+        }
+    }
+}
+
+/// Waits until the handler first asks for its body: true if it did, false if it dropped the
+/// body unasked.
+async fn wait_for_demand(demand: &mut Option<oneshot::Receiver<()>>) -> bool {
+    match demand {
+        Some(rx) => rx.await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands the handler the next piece of the request body, reading the socket if needed.
+/// Cancel-safe: bytes read stay in `inbuf`, a reserved slot is simply released.
+async fn feed_step<R: AsyncRead>(
+    rd: &mut ReadHalf<R>,
+    inbuf: &mut BytesMut,
+    decoder: &mut BodyDecoder,
+    feed: &Feed,
+    limits: &Limits,
+) -> FeedStep {
+    let Feed::Handler(tx) = feed else {
+        return FeedStep::Unwanted;
+    };
+    let Ok(permit) = tx.reserve().await else {
+        return FeedStep::Unwanted;
+    };
+    loop {
+        match decoder.decode(inbuf, limits.read_chunk_size) {
+            Ok(Decoded::Data(bytes)) => {
+                permit.send(Ok(Some(bytes)));
+                return FeedStep::More;
+            }
+            Ok(Decoded::End) => {
+                permit.send(Ok(None));
+                return FeedStep::Finished;
+            }
+            Ok(Decoded::NeedMore) => {
+                inbuf.reserve(limits.read_chunk_size);
+                match timeout(limits.inactivity_timeout, rd.read_buf(inbuf)).await {
+                    Ok(Ok(n)) if n > 0 => {}
+                    _ => {
+                        permit.send(Err(BodyError::Aborted));
+                        return FeedStep::Gone;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(reason = e.reason(), "malformed request body");
+                permit.send(Err(BodyError::Aborted));
+                return FeedStep::Malformed;
+            }
+        }
+    }
+}

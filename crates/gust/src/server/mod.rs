@@ -1,0 +1,188 @@
+//! The runtime that drives the core: listeners, connections, timeouts, shutdown.
+//!
+//! Each started service has one accept task. It holds a semaphore of `max_clients` permits
+//! and accepts only while it has one, so the next client waits in the kernel's backlog until
+//! a connection ends (the original removes the listener from its poll set the same way).
+//! Each connection is a task owned by its service's accept task, which on stop closes the
+//! listener, lets in-flight requests finish within `shutdown_grace`, then aborts the rest.
+
+mod accept;
+mod date;
+pub(crate) mod dispatch;
+mod h1;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::service::{Listen, Service};
+
+/// Runs services. Start and stop it as often as needed.
+#[derive(Debug, Default)]
+pub struct Server {
+    services: Vec<Service>,
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    addrs: Vec<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Why the server could not start or stop.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// `start` on a running server.
+    AlreadyRunning,
+    /// `stop` on a stopped server.
+    NotRunning,
+    /// A service's listener could not be made (address in use, no permission...).
+    Bind {
+        /// The service's name.
+        service: String,
+        /// The address asked for, when the server made the socket.
+        addr: Option<SocketAddr>,
+        /// The operating system's answer.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::AlreadyRunning => f.write_str("the server is already running"),
+            ServerError::NotRunning => f.write_str("the server is not running"),
+            ServerError::Bind {
+                service,
+                addr: Some(addr),
+                source,
+            } => {
+                write!(f, "service {service:?} cannot listen on {addr}: {source}")
+            }
+            ServerError::Bind {
+                service,
+                addr: None,
+                source,
+            } => {
+                write!(f, "service {service:?} cannot get its listener: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServerError::Bind { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl Server {
+    /// A server with no services.
+    pub fn new() -> Self {
+        Server::default()
+    }
+
+    /// Adds a service; it is listened on from the next start.
+    pub fn service(mut self, service: Service) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Adds a service to a server held by reference.
+    pub fn add_service(&mut self, service: Service) {
+        self.services.push(service);
+    }
+
+    /// Binds every service and starts serving. Must run inside a tokio runtime. If one
+    /// service cannot bind, none is started and the error names it.
+    pub async fn start(&mut self) -> Result<(), ServerError> {
+        if self.running.is_some() {
+            return Err(ServerError::AlreadyRunning);
+        }
+        let mut listeners = Vec::with_capacity(self.services.len());
+        for service in &self.services {
+            listeners.push(bind(service)?);
+        }
+        let (shutdown, _) = watch::channel(false);
+        let mut addrs = Vec::new();
+        let mut tasks = Vec::new();
+        for (service, listener) in self.services.iter().zip(listeners) {
+            let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+                service: service.name.to_string(),
+                addr: None,
+                source,
+            })?;
+            tracing::info!(service = %service.name, %addr, "listening");
+            addrs.push(addr);
+            let task = accept::AcceptLoop::new(service.clone(), listener, shutdown.subscribe());
+            tasks.push(tokio::spawn(task.run()));
+        }
+        self.running = Some(Running {
+            addrs,
+            shutdown,
+            tasks,
+        });
+        Ok(())
+    }
+
+    /// The bound address of each service, in the order they were added; empty when stopped.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.running
+            .as_ref()
+            .map(|r| r.addrs.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Stops: closes every listener at once, lets requests in flight finish (each service
+    /// waits at most its `shutdown_grace`), and returns once every connection is closed.
+    pub async fn stop(&mut self) -> Result<(), ServerError> {
+        let running = self.running.take().ok_or(ServerError::NotRunning)?;
+        let _ = running.shutdown.send(true);
+        for task in running.tasks {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+
+    /// Whether the server is running.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+}
+
+fn bind(service: &Service) -> Result<tokio::net::TcpListener, ServerError> {
+    let (std_listener, addr) = match &service.listen {
+        Listen::Addr(addr) => (listen_on(*addr, service.limits.backlog), Some(*addr)),
+        Listen::Factory(factory) => (factory(), None),
+    };
+    let bind_error = |source: io::Error| ServerError::Bind {
+        service: service.name.to_string(),
+        addr,
+        source,
+    };
+    let std_listener = std_listener.map_err(bind_error)?;
+    std_listener.set_nonblocking(true).map_err(bind_error)?;
+    tokio::net::TcpListener::from_std(std_listener).map_err(bind_error)
+}
+
+/// A listening socket with the service's backlog. SO_REUSEADDR lets a restarted server bind
+/// while old connections linger in TIME_WAIT; it does not let two servers share a port.
+fn listen_on(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(backlog)?;
+    listener.into_std()
+}

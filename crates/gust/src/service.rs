@@ -1,0 +1,162 @@
+//! A service: one listener, its resources, its limits.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+
+use crate::config::{ConfigError, Limits};
+use crate::resource::router::Router;
+use crate::resource::Resource;
+
+/// Makes the listening socket of a service, each time the server starts (the original's
+/// socket-creation hook). It must return a bound, listening socket; the server sets it
+/// non-blocking.
+pub type ListenerFactory = Arc<dyn Fn() -> io::Result<TcpListener> + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) enum Listen {
+    Addr(SocketAddr),
+    Factory(ListenerFactory),
+}
+
+/// One listener with its resource table, optional fallback and limits. Built with
+/// [`Service::builder`]; cheap to clone (the table is shared), so one table can serve
+/// several listeners.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) name: Arc<str>,
+    pub(crate) listen: Listen,
+    pub(crate) router: Arc<Router>,
+    pub(crate) limits: Arc<Limits>,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let listen = match &self.listen {
+            Listen::Addr(a) => a.to_string(),
+            Listen::Factory(_) => "application listener".to_owned(),
+        };
+        f.debug_struct("Service")
+            .field("name", &self.name)
+            .field("listen", &listen)
+            .finish()
+    }
+}
+
+impl Service {
+    /// Starts a service that listens on `addr` (port 0: any free port; the real address is
+    /// readable from the server once started).
+    pub fn builder(addr: SocketAddr) -> ServiceBuilder {
+        ServiceBuilder {
+            name: "http".into(),
+            listen: Listen::Addr(addr),
+            router: Router::default(),
+            limits: Limits::default(),
+            error: None,
+        }
+    }
+
+    /// The same resources and limits on another address.
+    pub fn with_addr(&self, addr: SocketAddr) -> Service {
+        Service {
+            listen: Listen::Addr(addr),
+            ..self.clone()
+        }
+    }
+
+    /// The service's name, used in logs.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The service's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// Builds a [`Service`]. Mistakes (a duplicate path, an invalid limit) are reported by
+/// [`ServiceBuilder::build`], never by a panic.
+pub struct ServiceBuilder {
+    name: Arc<str>,
+    listen: Listen,
+    router: Router,
+    limits: Limits,
+    error: Option<ConfigError>,
+}
+
+impl fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceBuilder {
+    /// Names the service in logs (default `"http"`).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Adds a resource.
+    pub fn resource(mut self, resource: Resource) -> Self {
+        if let Err(e) = self.router.add(resource) {
+            self.error.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Serves `resource` for every path no other resource matches (else 404).
+    pub fn fallback(mut self, resource: Resource) -> Self {
+        self.router.set_fallback(resource);
+        self
+    }
+
+    /// Sets the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Listens on sockets the application makes, each time the server starts (socket
+    /// activation, special socket options).
+    pub fn listener_factory(
+        mut self,
+        factory: impl Fn() -> io::Result<TcpListener> + Send + Sync + 'static,
+    ) -> Self {
+        self.listen = Listen::Factory(Arc::new(factory));
+        self
+    }
+
+    /// Listens on a socket the application already made. A socket can be listened on once:
+    /// starting the server again after a stop fails with an error that says so (use
+    /// [`ServiceBuilder::listener_factory`] to restart).
+    pub fn listener(self, listener: TcpListener) -> Self {
+        let slot = Mutex::new(Some(listener));
+        self.listener_factory(move || {
+            slot.lock().ok().and_then(|mut s| s.take()).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::AddrNotAvailable,
+                    "the application's listener was used by an earlier start",
+                )
+            })
+        })
+    }
+
+    /// Checks the configuration and builds the service.
+    pub fn build(self) -> Result<Service, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.limits.validate()?;
+        Ok(Service {
+            name: self.name,
+            listen: self.listen,
+            router: Arc::new(self.router),
+            limits: Arc::new(self.limits),
+        })
+    }
+}

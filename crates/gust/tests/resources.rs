@@ -1,0 +1,378 @@
+//! Resources, routing, handlers and the server's life cycle, through an independent client
+//! (reqwest) against a real server on port 0.
+
+mod support;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use gust::{Body, FsResource, Limits, Outcome, Request, Resource, Response, StaticResource};
+use http::StatusCode;
+use support::{basic, builder, raw, TestServer};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .no_gzip()
+        .build()
+        .unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[tokio::test]
+async fn static_gzip_page_for_gzip_clients_and_identity_for_others() {
+    let page = b"<!doctype html><title>t</title><p>hello page</p>".repeat(20);
+    let content = StaticResource::precompressed(gzip(&page), "text/html", "gzip").unwrap();
+    let server = TestServer::start(
+        builder(Limits::default()).resource(Resource::static_content("/", content)),
+    )
+    .await;
+
+    let gz = client()
+        .get(server.url("/"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["content-type"], "text/html");
+    let body = gz.bytes().await.unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
+    assert_eq!(plain, page);
+
+    let id = client().get(server.url("/")).send().await.unwrap();
+    assert!(id.headers().get("content-encoding").is_none());
+    assert_eq!(id.bytes().await.unwrap(), page);
+
+    let post = client().post(server.url("/")).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn fs_resource_serves_files_and_never_escapes_its_root() {
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("a.txt"), b"file a").unwrap();
+    std::fs::write(top.path().join("secret.txt"), b"SECRET").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(top.path().join("secret.txt"), root.join("link.txt")).unwrap();
+    let dir = FsResource::new(&root).unwrap();
+    let server =
+        TestServer::start(builder(Limits::default()).resource(Resource::fs("/files/*", dir))).await;
+
+    let ok = client()
+        .get(server.url("/files/a.txt?query=ignored"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().get("etag").is_some());
+    assert_eq!(ok.bytes().await.unwrap(), "file a");
+
+    for attack in [
+        "/files/../secret.txt",
+        "/files/%2e%2e/secret.txt",
+        "/files/%2E%2E/%2e%2e/secret.txt",
+        "/files/..%2fsecret.txt",
+        "/files/%2e%2e%2fsecret.txt",
+        "/files/link.txt",
+        "/files/..\\secret.txt",
+    ] {
+        let request = format!("GET {attack} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let seen = raw(server.addr, request.as_bytes(), Duration::from_secs(2)).await;
+        assert!(
+            !seen.text().contains("SECRET"),
+            "{attack} leaked: {}",
+            seen.text()
+        );
+        assert!(
+            matches!(seen.status(), 400 | 404),
+            "{attack}: {}",
+            seen.text()
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn routing_exact_patterns_and_fallback() {
+    let named =
+        |name: &'static str| move |_req: Request| async move { Response::new(Body::from(name)) };
+    let service = builder(Limits::default())
+        .resource(Resource::dynamic("/f?o", named("question")))
+        .resource(Resource::dynamic("/f[ob]x", named("bracket")))
+        .resource(Resource::dynamic("/files/*", named("files")))
+        .resource(Resource::dynamic("/foo", named("exact")))
+        .fallback(Resource::dynamic("/", named("fallback")));
+    let server = TestServer::start(service).await;
+    for (path, want) in [
+        ("/foo", "exact"),
+        ("/fxo", "question"),
+        ("/fbx", "bracket"),
+        ("/files/deep/er.txt", "files"),
+        ("/nope", "fallback"),
+        ("/a/../foo", "exact"),
+    ] {
+        let got = client()
+            .get(server.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(got, want, "{path}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_500_and_the_server_lives_on() {
+    let service =
+        basic(Limits::default()).resource(Resource::dynamic("/boom", |_req: Request| async {
+            if true {
+                panic!("handler bug");
+            }
+            Response::new(Body::empty())
+        }));
+    let server = TestServer::start(service).await;
+    let boom = client().get(server.url("/boom")).send().await.unwrap();
+    assert_eq!(boom.status(), 500);
+    let ok = client().get(server.url("/hello")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn handlers_choose_status_headers_and_learn_completion() {
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let service =
+        builder(Limits::default()).resource(Resource::dynamic("/custom", move |_req: Request| {
+            let seen = seen.clone();
+            async move {
+                let body = Body::from("made").on_complete(move |o| seen.lock().unwrap().push(o));
+                http::Response::builder()
+                    .status(422)
+                    .header("x-custom", "yes")
+                    .header("content-type", "text/x-made")
+                    .body(body)
+                    .unwrap()
+            }
+        }));
+    let server = TestServer::start(service).await;
+    let got = client().get(server.url("/custom")).send().await.unwrap();
+    assert_eq!(got.status(), 422);
+    assert_eq!(got.headers()["x-custom"], "yes");
+    assert_eq!(got.headers()["content-type"], "text/x-made");
+    assert_eq!(got.text().await.unwrap(), "made");
+    server.stop().await;
+    assert_eq!(*outcomes.lock().unwrap(), vec![Outcome::Complete]);
+}
+
+#[tokio::test]
+async fn many_clients_use_one_dynamic_resource_at_once() {
+    let server = TestServer::start(basic(Limits::default())).await;
+    let client = client();
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let (client, url) = (client.clone(), server.url("/echo"));
+        tasks.push(tokio::spawn(async move {
+            let body = format!("client {i}").repeat(1000);
+            let got = client.post(url).body(body.clone()).send().await.unwrap();
+            assert_eq!(got.status(), 200);
+            assert_eq!(got.text().await.unwrap(), body);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    server.stop().await;
+}
+
+/// 1 GiB streamed through the echo handler, compared by hash, never held in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_gibibyte_streams_through_the_echo() {
+    use futures_util::StreamExt;
+    use sha2::{Digest, Sha256};
+    const TOTAL: usize = 1 << 30;
+    const CHUNK: usize = 1 << 20;
+    let server = TestServer::start(basic(Limits::default())).await;
+    let sent_hash = Arc::new(Mutex::new(Sha256::new()));
+    let hasher = sent_hash.clone();
+    // One pattern, stamped with its index so that a lost, repeated or reordered chunk
+    // changes the hash.
+    let pattern: Vec<u8> = (0..CHUNK).map(|j| (j * 7 % 251) as u8).collect();
+    let upload = futures_util::stream::iter(0..TOTAL / CHUNK).map(move |i| {
+        let mut chunk = pattern.clone();
+        chunk[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        hasher.lock().unwrap().update(&chunk);
+        Ok::<_, std::io::Error>(Bytes::from(chunk))
+    });
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap()
+        .post(server.url("/echo"))
+        .body(reqwest::Body::wrap_stream(upload))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut received = Sha256::new();
+    let mut total = 0usize;
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        total += chunk.len();
+        received.update(&chunk);
+    }
+    assert_eq!(total, TOTAL);
+    let sent = sent_hash.lock().unwrap().clone().finalize();
+    assert_eq!(received.finalize(), sent);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn start_stop_and_start_again() {
+    let service = basic(Limits::default()).build().unwrap();
+    let mut server = gust::Server::new().service(service);
+    server.start().await.unwrap();
+    assert!(matches!(
+        server.start().await,
+        Err(gust::ServerError::AlreadyRunning)
+    ));
+    let first = server.local_addrs()[0];
+    assert_eq!(
+        client()
+            .get(format!("http://{first}/hello"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await.unwrap();
+    assert!(matches!(
+        server.stop().await,
+        Err(gust::ServerError::NotRunning)
+    ));
+    assert!(
+        tokio::net::TcpStream::connect(first).await.is_err(),
+        "listener still open after stop"
+    );
+    server.start().await.unwrap();
+    let second = server.local_addrs()[0];
+    assert_eq!(
+        client()
+            .get(format!("http://{second}/hello"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let service = basic(Limits::default()).build().unwrap().with_addr(addr);
+    let mut server = gust::Server::new().service(service);
+    let err = server.start().await.unwrap_err();
+    assert!(matches!(err, gust::ServerError::Bind { .. }));
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn an_application_made_listener_is_served() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+    let count = made.clone();
+    let service = basic(Limits::default())
+        .listener_factory(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            std::net::TcpListener::bind("127.0.0.1:0")
+        })
+        .build()
+        .unwrap();
+    let mut server = gust::Server::new().service(service);
+    server.start().await.unwrap();
+    let url = format!("http://{}/hello", server.local_addrs()[0]);
+    assert_eq!(client().get(url).send().await.unwrap().status(), 200);
+    server.stop().await.unwrap();
+    server.start().await.unwrap();
+    server.stop().await.unwrap();
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        2,
+        "the factory makes a socket per start"
+    );
+
+    let once = basic(Limits::default()).listener(listener).build().unwrap();
+    let mut server = gust::Server::new().service(once);
+    server.start().await.unwrap();
+    assert_eq!(server.local_addrs()[0], addr);
+    server.stop().await.unwrap();
+    assert!(
+        server.start().await.is_err(),
+        "a one-shot listener cannot start twice"
+    );
+}
+
+#[tokio::test]
+async fn stop_finishes_in_flight_responses() {
+    let service = builder(Limits {
+        shutdown_grace: Duration::from_secs(10),
+        ..Limits::default()
+    })
+    .resource(Resource::dynamic("/slow", |_req: Request| async {
+        let (tx, body) = Body::channel(1);
+        tokio::spawn(async move {
+            for i in 0..5 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if tx.send(format!("part {i}\n")).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Response::new(body)
+    }));
+    let mut server = TestServer::start(service).await;
+    let url = server.url("/slow");
+    let request = tokio::spawn(async move {
+        client()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(20), server.server.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = request.await.unwrap();
+    assert_eq!(
+        text,
+        (0..5).map(|i| format!("part {i}\n")).collect::<String>()
+    );
+}
