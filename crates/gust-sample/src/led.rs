@@ -213,6 +213,52 @@ mod tests {
         assert!(refused(r#"{"led_num":1,"led_state":true}"#, 1).contains("there is 1 LED "));
     }
 
+    fn call(leds: &Arc<Leds>, method: Method, body: &'static str) -> Response {
+        let request = gust::http::Request::builder()
+            .method(method)
+            .uri("/led")
+            .body(gust::RequestBody::full(gust::bytes::Bytes::from_static(
+                body.as_bytes(),
+            )))
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(handle(leds.clone(), request, 1024))
+    }
+
+    #[test]
+    fn handler_answers() {
+        use gust::http::header::CONTENT_TYPE;
+        let leds = Arc::new(Leds::new(2));
+        let ok = call(&leds, Method::POST, r#"{"led_num":1,"led_state":true}"#);
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(leds.to_json(), r#"{"leds":[false,true]}"#);
+
+        let bad = call(&leds, Method::POST, r#"{"led_num":2,"led_state":false}"#);
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(bad.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        assert_eq!(
+            leds.to_json(),
+            r#"{"leds":[false,true]}"#,
+            "a refused command changes nothing"
+        );
+
+        let states = call(&leds, Method::GET, "");
+        assert_eq!(states.status(), StatusCode::OK);
+        assert_eq!(
+            states.body().exact_length(),
+            Some(r#"{"leds":[false,true]}"#.len() as u64)
+        );
+
+        let too_big = call(&leds, Method::POST, include_str!("../config/example.toml"));
+        assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
     #[test]
     fn leds_switch_and_report() {
         let leds = Leds::new(4);

@@ -1,0 +1,376 @@
+//! The sample application as a user runs it: the real binary on 127.0.0.1:0, real clients
+//! (reqwest, curl, ab), real signals.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `gust-sample`, killed (by its own pid) when dropped.
+struct Sample {
+    child: Child,
+    addr: String,
+}
+
+impl Sample {
+    fn start(args: &[&str]) -> Sample {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gust-sample");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("a line on stdout")
+            .expect("readable stdout");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Sample { child, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gust-sample did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Sample {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn have_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("GUST_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("{tool} not installed and GUST_REQUIRE_INTEROP=1");
+        }
+        println!("SKIPPED: {tool} not installed");
+    }
+    found
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn dashboard_uptime_led_and_echo() {
+    let sample = Sample::start(&["--leds", "3"]);
+    let page = client().get(sample.url("/")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().unwrap();
+    assert!(page.contains("<html") && page.contains("main.js"), "{page}");
+    let script = client().get(sample.url("/main.js")).send().unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+
+    let first: u64 = client()
+        .get(sample.url("/uptime"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let second: u64 = client()
+        .get(sample.url("/uptime"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(second > first, "{first} then {second}");
+
+    let on = client()
+        .post(sample.url("/led"))
+        .body(r#"{"led_num":1,"led_state":true}"#)
+        .send()
+        .unwrap();
+    assert_eq!(on.status(), 200);
+    let states: serde_json::Value = client()
+        .get(sample.url("/led"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(states["leds"], serde_json::json!([false, true, false]));
+    for bad in [
+        "{",
+        r#"{"led_num":1}"#,
+        r#"{"led_state":true}"#,
+        r#"{"led_num":"1","led_state":true}"#,
+        r#"{"led_num":3,"led_state":true}"#,
+        r#"{"led_num":-1,"led_state":true}"#,
+    ] {
+        let answer = client().post(sample.url("/led")).body(bad).send().unwrap();
+        assert_eq!(answer.status(), 400, "{bad}");
+        let reason = answer.text().unwrap();
+        assert_eq!(
+            reason.trim().lines().count(),
+            1,
+            "one-line reason for {bad}: {reason:?}"
+        );
+    }
+
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let echoed = client()
+        .post(sample.url("/dynamic"))
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(echoed.status(), 200);
+    assert_eq!(echoed.bytes().unwrap().as_ref(), &body[..]);
+    let query = client()
+        .get(sample.url("/dynamic?x=1&y=2"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(query, "x=1&y=2");
+
+    let missing = client().get(sample.url("/no-such-page")).send().unwrap();
+    assert_eq!(missing.status(), 404);
+    let status = sample.terminate();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+#[test]
+fn curl_compressed_gets_the_gzip_page() {
+    if !have_tool("curl") {
+        return;
+    }
+    let sample = Sample::start(&[]);
+    let out = Command::new("curl")
+        .args([
+            "-v",
+            "--compressed",
+            "--max-time",
+            "20",
+            "-sS",
+            &sample.url("/"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(trace.contains("< http/1.1 200 ok"), "{trace}");
+    assert!(trace.contains("< content-encoding: gzip"), "{trace}");
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("<html") && page.contains("</html>"), "{page}");
+}
+
+#[test]
+fn ab_keep_alive_sees_no_failures() {
+    if !have_tool("ab") {
+        return;
+    }
+    let sample = Sample::start(&[]);
+    // `-l`: /uptime grows a digit now and then, which ab would otherwise count as a failure.
+    for (path, args) in [
+        ("/uptime", vec!["-n", "2000", "-c", "20", "-k", "-l"]),
+        ("/", vec!["-n", "10"]),
+    ] {
+        let out = Command::new("timeout")
+            .arg("120")
+            .arg("ab")
+            .args(&args)
+            .arg(sample.url(path))
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{report}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let complete = report
+            .lines()
+            .find(|l| l.starts_with("Complete requests:"))
+            .unwrap();
+        let failed = report
+            .lines()
+            .find(|l| l.starts_with("Failed requests:"))
+            .unwrap();
+        let non2xx = report.lines().find(|l| l.starts_with("Non-2xx responses:"));
+        assert_eq!(
+            complete.split_whitespace().last(),
+            Some(args[1]),
+            "{report}"
+        );
+        assert_eq!(failed.split_whitespace().last(), Some("0"), "{report}");
+        assert!(non2xx.is_none(), "{report}");
+    }
+}
+
+#[test]
+fn www_dir_is_the_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"from disk").unwrap();
+    let sample = Sample::start(&["--www", dir.path().to_str().unwrap()]);
+    let got = client().get(sample.url("/notes.txt")).send().unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.text().unwrap(), "from disk");
+    // The sample's own resources still win.
+    assert_eq!(
+        client().get(sample.url("/uptime")).send().unwrap().status(),
+        200
+    );
+    assert_eq!(
+        client()
+            .get(sample.url("/../etc/passwd"))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+fn run_to_exit(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gust-sample {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn startup_errors_say_what_is_wrong_and_exit_non_zero() {
+    let (code, err) = run_to_exit(&["--max-clients", "many"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("max-clients") || err.contains("many"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nmax_clientz = 3\n").unwrap();
+    let (code, err) = run_to_exit(&["--config", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("max_clientz") && err.contains("bad.toml"),
+        "{err}"
+    );
+
+    let (code, err) = run_to_exit(&["--config", "/nonexistent/gust.toml"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/nonexistent/gust.toml"), "{err}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, err) = run_to_exit(&["--listen", &addr]);
+    assert_ne!(code, 0);
+    assert!(err.contains(&addr), "{err}");
+
+    let (code, err) = run_to_exit(&["--listen", "127.0.0.1:0", "--www", "/nonexistent-dir"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/nonexistent-dir"), "{err}");
+}
+
+#[test]
+fn config_files_overlay_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.toml");
+    let overlay = dir.path().join("overlay.toml");
+    std::fs::write(
+        &base,
+        "leds = 2\nmax_url_length = 64\nclient_buffer_size = 1024\n",
+    )
+    .unwrap();
+    std::fs::write(&overlay, "leds = 5\n").unwrap();
+    let sample = Sample::start(&[
+        "--config",
+        base.to_str().unwrap(),
+        "--config",
+        overlay.to_str().unwrap(),
+        "--max-url-length",
+        "128",
+    ]);
+    let states: serde_json::Value = client()
+        .get(sample.url("/led"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        states["leds"].as_array().unwrap().len(),
+        5,
+        "the overlay wins over the base"
+    );
+    let long = format!("/uptime?{}", "a".repeat(100));
+    assert_eq!(
+        client().get(sample.url(&long)).send().unwrap().status(),
+        200,
+        "the flag wins"
+    );
+    let longer = format!("/uptime?{}", "a".repeat(200));
+    assert_eq!(
+        client().get(sample.url(&longer)).send().unwrap().status(),
+        414
+    );
+}
