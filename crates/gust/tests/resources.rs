@@ -376,3 +376,87 @@ async fn stop_finishes_in_flight_responses() {
         (0..5).map(|i| format!("part {i}\n")).collect::<String>()
     );
 }
+
+/// The handler hears `Aborted` on both sides when the client leaves half-way: its request
+/// body ends with an error (not a short, "complete" body) and its response's hook fires.
+#[tokio::test]
+async fn a_client_that_leaves_mid_exchange_is_reported_as_aborted() {
+    use tokio::io::AsyncWriteExt;
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let service = builder(Limits::default()).resource(
+        Resource::dynamic("/upload", move |req: Request| {
+            let events = events_tx.clone();
+            async move {
+                let mut body = req.into_body();
+                let mut total = 0;
+                let verdict = loop {
+                    match body.next_chunk().await {
+                        Ok(Some(chunk)) => total += chunk.len(),
+                        Ok(None) => break format!("body complete after {total}"),
+                        Err(e) => break format!("body aborted after {total}: {e}"),
+                    }
+                };
+                let _ = events.send(verdict);
+                let (tx, stream) = Body::channel(1);
+                tokio::spawn(async move {
+                    // Far more than the client will read.
+                    for _ in 0..100_000 {
+                        if tx.send(vec![b'x'; 64 * 1024]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let hook_events = events.clone();
+                Response::new(stream.on_complete(move |o| {
+                    let _ = hook_events.send(format!("response {o:?}"));
+                }))
+            }
+        })
+        .methods([http::Method::POST]),
+    );
+    let server = TestServer::start(service).await;
+
+    // Half a body, then gone.
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        .await
+        .unwrap();
+    stream.write_all(&[b'a'; 5000]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+    let verdict = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(verdict.starts_with("body aborted after 5000"), "{verdict}");
+    // The handler ran on to its end; the answer it made had nowhere to go.
+    let outcome = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, "response Aborted");
+
+    // A whole body, then the client reads a little of a huge answer and leaves.
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+        .await
+        .unwrap();
+    let verdict = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(verdict, "body complete after 3");
+    let mut buf = [0u8; 1024];
+    let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf)
+        .await
+        .unwrap();
+    drop(stream);
+    let outcome = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, "response Aborted");
+    server.stop().await;
+}

@@ -26,7 +26,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
-use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
+use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
     encode_chunk_header, encode_head, parse_head, BodyDecoder, ChunkLimits, Decoded, Framing,
@@ -361,7 +361,9 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                     if asked {
                         self.out.extend_from_slice(CONTINUE_100);
                         continue_sent = true;
-                        self.flush().await?;
+                        if let Err(end) = self.flush().await {
+                            return Err(abandon(response, end));
+                        }
                     }
                 }
                 step = feed_step(&mut self.rd, &mut self.inbuf, &mut decoder, &feed, &limits), if feeding => {
@@ -370,7 +372,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                         FeedStep::Finished => feed = Feed::Done,
                         FeedStep::Unwanted => feed = Feed::Unwanted,
                         FeedStep::Malformed => { feed = Feed::Done; must_close = true; }
-                        FeedStep::Gone => return Err(End::Abort),
+                        FeedStep::Gone => return Err(abandon(response, End::Abort)),
                     }
                 }
             }
@@ -608,6 +610,14 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             }
         }
     }
+}
+
+/// Lets a handler whose client went away run on by itself, so that it reads the aborted
+/// signal from its body and cleans up as it chooses, instead of being dropped mid-await.
+/// Its eventual response goes nowhere; the response's completion hook hears `Aborted`.
+fn abandon(response: BoxFuture<Response>, end: End) -> End {
+    tokio::spawn(response);
+    end
 }
 
 /// Waits until the handler first asks for its body: true if it did, false if it dropped the
