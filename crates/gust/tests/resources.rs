@@ -460,3 +460,93 @@ async fn a_client_that_leaves_mid_exchange_is_reported_as_aborted() {
     assert_eq!(outcome, "response Aborted");
     server.stop().await;
 }
+
+/// A client that stops reading stops the handler from producing: the server polls a
+/// response body only while its bounded write buffer has room, so an endless producer is
+/// held to what the kernel's socket buffers and `write_buffer_size` take.
+#[tokio::test]
+async fn a_client_that_stops_reading_pauses_the_producer() {
+    use tokio::io::AsyncWriteExt;
+    let produced = Arc::new(AtomicUsize::new(0));
+    let counter = produced.clone();
+    let service =
+        builder(Limits::default()).resource(Resource::dynamic("/endless", move |_req: Request| {
+            let counter = counter.clone();
+            async move {
+                let chunk = Bytes::from(vec![b'e'; 64 * 1024]);
+                let stream = futures_util::stream::repeat_with(move || {
+                    counter.fetch_add(chunk.len(), Ordering::Relaxed);
+                    Ok(chunk.clone())
+                });
+                Response::new(Body::from_stream(stream))
+            }
+        }));
+    let server = TestServer::start(service).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Read nothing; give an unbounded server ample time to run away.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let first = produced.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let second = produced.load(Ordering::Relaxed);
+    assert!(first > 0, "the producer never ran");
+    assert_eq!(first, second, "the producer kept going while nobody read");
+    assert!(
+        first < 64 << 20,
+        "{first} bytes produced for a client that reads nothing"
+    );
+    drop(stream);
+    server.stop().await;
+}
+
+/// A handler that does not read its body stops the server from reading the socket: the
+/// upload stalls in the kernel's buffers instead of piling up in the server's memory.
+#[tokio::test]
+async fn a_handler_that_does_not_read_stalls_the_upload() {
+    use tokio::io::AsyncWriteExt;
+    let service = builder(Limits {
+        shutdown_grace: Duration::from_millis(200),
+        ..Limits::default()
+    })
+    .resource(
+        Resource::dynamic("/sleepy", |req: Request| async move {
+            let _keep_body_open = req;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Response::new(Body::empty())
+        })
+        .methods([http::Method::POST]),
+    );
+    let server = TestServer::start(service).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let total: usize = 256 << 20;
+    stream
+        .write_all(
+            format!("POST /sleepy HTTP/1.1\r\nHost: x\r\nContent-Length: {total}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let chunk = vec![b'u'; 1 << 20];
+    let mut written = 0usize;
+    let stalled = tokio::time::timeout(Duration::from_secs(3), async {
+        while written < total {
+            stream.write_all(&chunk).await.unwrap();
+            written += chunk.len();
+        }
+    })
+    .await
+    .is_err();
+    assert!(
+        stalled,
+        "the whole 256 MiB upload was taken without a reader"
+    );
+    assert!(
+        written < 64 << 20,
+        "{written} bytes accepted for a handler that reads nothing"
+    );
+    drop(stream);
+    server.stop().await;
+}

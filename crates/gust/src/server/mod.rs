@@ -145,9 +145,9 @@ impl Server {
     /// Stops: closes every listener at once, lets requests in flight finish (each service
     /// waits at most its `shutdown_grace`), and returns once every connection is closed.
     pub async fn stop(&mut self) -> Result<(), ServerError> {
-        let running = self.running.take().ok_or(ServerError::NotRunning)?;
+        let mut running = self.running.take().ok_or(ServerError::NotRunning)?;
         let _ = running.shutdown.send(true);
-        for task in running.tasks {
+        for task in running.tasks.drain(..) {
             let _ = task.await;
         }
         Ok(())
@@ -156,6 +156,14 @@ impl Server {
     /// Whether the server is running.
     pub fn is_running(&self) -> bool {
         self.running.is_some()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A server dropped without `stop` still closes its listeners and lets its
+        // connections wind down on their own, rather than serving on unowned.
+        let _ = self.shutdown.send(true);
     }
 }
 
