@@ -258,21 +258,67 @@ async fn smuggling_vectors_get_400_and_close() {
     server.stop().await;
 }
 
-/// A streaming handler has answered before the broken chunk arrives: the response is cut
-/// and the connection closed; nothing behind the broken chunk is ever parsed as a request.
+/// A body that is broken from its first bytes gets 400 even from a streaming handler: the
+/// bytes already read are checked before a streamed answer starts.
 #[tokio::test]
-async fn a_broken_chunk_under_a_streaming_answer_aborts_the_connection() {
+async fn a_broken_chunk_read_with_the_head_gets_400() {
     let seen = exchange(
         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
           5\r\nhello\r\nzz\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
     )
     .await;
-    assert!(seen.closed);
+    assert_eq!(seen.status(), 400, "{}", seen.text());
     assert_eq!(seen.statuses().len(), 1, "{}", seen.text());
-    assert!(
-        !seen.text().ends_with("0\r\n\r\n"),
-        "a cut body must not look complete"
+    assert!(seen.closed);
+}
+
+/// A streaming handler has answered before the broken chunk arrives: the response is cut
+/// and the connection closed; nothing behind the broken chunk is ever parsed as a request.
+#[tokio::test]
+async fn a_broken_chunk_under_a_streaming_answer_aborts_the_connection() {
+    let server = TestServer::start(basic(Limits::default())).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        )
+        .await
+        .unwrap();
+    let started = read_all(&mut stream, Duration::from_millis(300)).await;
+    assert_eq!(started.status(), 200, "{}", started.text());
+    stream
+        .write_all(b"zz\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let rest = read_all(&mut stream, WAIT).await;
+    assert!(rest.closed);
+    let all = format!("{}{}", started.text(), rest.text());
+    assert_eq!(
+        Raw {
+            bytes: all.clone().into_bytes(),
+            closed: true
+        }
+        .statuses()
+        .len(),
+        1,
+        "{all}"
     );
+    assert!(
+        !all.ends_with("0\r\n\r\n"),
+        "a cut body must not look complete: {all}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chunk_sizes_may_have_leading_zeros() {
+    let seen = exchange(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+          000000000000000000005\r\nhello\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(seen.status(), 200, "{}", seen.text());
+    assert!(seen.text().contains("\r\nhello\r\n"), "{}", seen.text());
 }
 
 #[tokio::test]
@@ -348,6 +394,21 @@ async fn buffered_body_over_the_limit_gets_413() {
     )
     .await;
     assert_eq!(seen.status(), 413, "{}", seen.text());
+    // The rest of a body too big to throw away is not waited for: the answer says close.
+    let huge = raw(
+        server.addr,
+        b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\nhello",
+        WAIT,
+    )
+    .await;
+    assert_eq!(huge.status(), 413, "{}", huge.text());
+    assert_eq!(
+        header(&huge.text(), "connection"),
+        Some("close"),
+        "{}",
+        huge.text()
+    );
+    assert!(huge.closed);
     let chunked = format!(
         "POST /form HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n{}\r\n0\r\n\r\n",
         "z".repeat(32)
@@ -455,5 +516,31 @@ async fn the_next_client_past_max_clients_waits_for_a_slot() {
     drop(first);
     let served = read_all(&mut second, Duration::from_secs(3)).await;
     assert_eq!(served.status(), 200);
+    server.stop().await;
+}
+
+/// A body that stops arriving before any answer started gets 408, then the close.
+#[tokio::test]
+async fn a_stalled_body_gets_408() {
+    let limits = Limits {
+        inactivity_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let service = basic(limits).resource(
+        gust::Resource::dynamic("/form", |_req: gust::Request| async {
+            gust::Response::new(gust::Body::from("read"))
+        })
+        .methods([http::Method::POST])
+        .buffered_body(),
+    );
+    let server = TestServer::start(service).await;
+    let seen = raw(
+        server.addr,
+        b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n{",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(seen.status(), 408, "{}", seen.text());
+    assert!(seen.closed);
     server.stop().await;
 }

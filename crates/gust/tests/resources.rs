@@ -72,6 +72,29 @@ async fn fs_resource_serves_files_and_never_escapes_its_root() {
     let server =
         TestServer::start(builder(Limits::default()).resource(Resource::fs("/files/*", dir))).await;
 
+    // Paths that cannot exist are the client's mistake: 404, not a server error.
+    let long_name = format!("/files/{}", "n".repeat(300));
+    assert_eq!(
+        client()
+            .get(server.url(&long_name))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(root.join("loop2"), root.join("loop1")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop1"), root.join("loop2")).unwrap();
+        let looped = client()
+            .get(server.url("/files/loop1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(looped.status(), 404);
+    }
+
     let ok = client()
         .get(server.url("/files/a.txt?query=ignored"))
         .send()

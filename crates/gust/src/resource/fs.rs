@@ -434,15 +434,31 @@ fn redirect_to_directory(parts: &Parts, name: &str) -> Response<Body> {
     response
 }
 
+/// Errors that only a request for a path that cannot exist produces.
+fn client_caused(e: &io::Error) -> bool {
+    /// Linux's ENAMETOOLONG and ELOOP, which std does not name on our minimum Rust.
+    const NAME_TOO_LONG: i32 = 36;
+    const SYMLINK_LOOP: i32 = 40;
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidInput
+    ) || (cfg!(target_os = "linux")
+        && matches!(e.raw_os_error(), Some(NAME_TOO_LONG | SYMLINK_LOOP)))
+}
+
 fn not_found(reason: &str) -> Response<Body> {
     conditional::plain(StatusCode::NOT_FOUND, reason)
 }
 
-/// Not found (or a path through a file) is the client's error, 404; a permission refused
-/// is 403; anything else is the server's problem: 500 and a log line.
+/// Not found (or a path through a file, a name too long, a symlink loop) is the client's
+/// error, 404, logged at debug only: a client must not be able to flood the error log. A
+/// permission refused is 403; anything else is the server's problem: 500 and a log line.
 fn io_error_response(e: &io::Error, path: &Path) -> Response<Body> {
+    if client_caused(e) {
+        tracing::debug!(path = %path.display(), error = %e, "no such file");
+        return not_found("no such file");
+    }
     match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => not_found("no such file"),
         io::ErrorKind::PermissionDenied => {
             conditional::plain(StatusCode::FORBIDDEN, "the file cannot be read")
         }

@@ -130,7 +130,9 @@ enum FeedStep {
     Unwanted,
     /// The body's framing is broken (answered with a close).
     Malformed,
-    /// The client went away or stalled past the inactivity timeout.
+    /// The client stopped sending for the inactivity timeout.
+    Stalled,
+    /// The client went away.
     Gone,
 }
 
@@ -372,11 +374,24 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                         FeedStep::Finished => feed = Feed::Done,
                         FeedStep::Unwanted => feed = Feed::Unwanted,
                         FeedStep::Malformed => { feed = Feed::Done; must_close = true; }
+                        FeedStep::Stalled => {
+                            // No response has started, so the client can still be told.
+                            self.send_error(StatusCode::REQUEST_TIMEOUT, "request body not received in time").await;
+                            return Err(abandon(response, End::Close));
+                        }
                         FeedStep::Gone => return Err(abandon(response, End::Abort)),
                     }
                 }
             }
         };
+
+        // A handler that dropped its body unread (an early error answer, a 413) wants none
+        // of the rest.
+        if let Feed::Handler(tx) = &feed {
+            if tx.is_closed() {
+                feed = Feed::Unwanted;
+            }
+        }
 
         // A body nobody read, from a client still waiting for 100 Continue, is never coming:
         // close rather than wait for it.
@@ -399,6 +414,17 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
         }
         let (kind, completion) = body.into_parts();
+        // A streamed answer would go out before the body is checked; a body already known to
+        // be broken still gets its 400 instead.
+        if matches!(feed, Feed::Handler(_))
+            && matches!(kind, BodyKind::Stream { .. })
+            && buffered_body_is_malformed(&decoder, &self.inbuf)
+        {
+            report(completion, Outcome::Aborted);
+            self.send_error(StatusCode::BAD_REQUEST, "malformed request body")
+                .await;
+            return Err(End::Close);
+        }
         // A handler that answers with a stream before asking for its body (an echo) will
         // read it while streaming: the client waiting for 100 Continue must get it before
         // the final head, or it would never send the body.
@@ -562,7 +588,9 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                         FeedStep::Finished => *feed = Feed::Done,
                         FeedStep::Unwanted => *feed = Feed::Unwanted,
                         // The response is under way; the broken body aborts the exchange.
-                        FeedStep::Malformed | FeedStep::Gone => return Err(End::Abort),
+                        FeedStep::Malformed | FeedStep::Stalled | FeedStep::Gone => {
+                            return Err(End::Abort)
+                        }
                     }
                 }
                 _ = sleep_until(stall_deadline), if waiting_on_client => return Err(End::Abort),
@@ -580,7 +608,8 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 Ok(Decoded::Data(b)) => {
                     dropped += b.len() as u64;
                     if dropped > budget {
-                        return Err(End::Abort);
+                        // Too much to throw away: the response is out, close politely.
+                        return Err(End::Close);
                     }
                 }
                 Ok(Decoded::End) => return Ok(()),
@@ -608,6 +637,23 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 Ok(Ok(n)) if n > 0 => drained += n,
                 _ => break,
             }
+        }
+    }
+}
+
+/// Whether the request-body bytes already read are broken framing. Decodes copies, so the
+/// real decoder and buffer are untouched; the buffer holds at most a few read chunks.
+fn buffered_body_is_malformed(decoder: &BodyDecoder, inbuf: &BytesMut) -> bool {
+    if inbuf.is_empty() {
+        return false;
+    }
+    let mut decoder = decoder.clone();
+    let mut bytes = inbuf.clone();
+    loop {
+        match decoder.decode(&mut bytes, usize::MAX) {
+            Ok(Decoded::Data(_)) => continue,
+            Ok(Decoded::NeedMore | Decoded::End) => return false,
+            Err(_) => return true,
         }
     }
 }
@@ -658,9 +704,13 @@ async fn feed_step<R: AsyncRead>(
                 inbuf.reserve(limits.read_chunk_size);
                 match timeout(limits.inactivity_timeout, rd.read_buf(inbuf)).await {
                     Ok(Ok(n)) if n > 0 => {}
-                    _ => {
+                    Ok(_) => {
                         permit.send(Err(BodyError::Aborted));
                         return FeedStep::Gone;
+                    }
+                    Err(_) => {
+                        permit.send(Err(BodyError::Aborted));
+                        return FeedStep::Stalled;
                     }
                 }
             }

@@ -40,7 +40,7 @@ pub(crate) enum Decoded {
 pub(crate) enum ChunkError {
     /// The chunk size is missing or has a byte that is not a hex digit.
     InvalidSize,
-    /// The chunk size has more than 16 hex digits.
+    /// The chunk size does not fit in 64 bits, or its line has more than 64 digits.
     SizeTooLong,
     /// A CR not followed by LF.
     BareCr,
@@ -86,9 +86,10 @@ impl fmt::Display for ChunkError {
 
 impl core::error::Error for ChunkError {}
 
-/// A chunk size is at most 16 hex digits: exactly what fits in u64, so no overflow check
-/// is needed past the digit count.
-const MAX_SIZE_DIGITS: u8 = 16;
+/// Hex digits a chunk-size line may carry. `chunk-size = 1*HEXDIG` allows leading zeros
+/// (RFC 9112 7.1), so the line is bounded by this count while the value is bounded
+/// separately by what fits in a u64.
+const MAX_SIZE_DIGITS: u8 = 64;
 
 /// Decodes one request body; make a new one for each request.
 #[derive(Debug, Clone)]
@@ -327,6 +328,8 @@ impl Chunked {
             (Size, _) if is_ws => ExtBws,
             (Size, _) => match hex_value(b) {
                 Some(_) if self.digits >= MAX_SIZE_DIGITS => return Err(ChunkError::SizeTooLong),
+                // Another digit would shift a set bit out of the u64.
+                Some(_) if self.size >> 60 != 0 => return Err(ChunkError::SizeTooLong),
                 Some(d) => {
                     self.size = (self.size << 4) | u64::from(d);
                     self.digits += 1;
@@ -587,10 +590,11 @@ mod tests {
         bad(b"g\r\n", ChunkError::InvalidSize);
         bad(b"5g\r\n", ChunkError::InvalidSize);
         bad(b";a=b\r\n", ChunkError::InvalidSize);
-        bad(
-            b"00000000000000005\r\nhello\r\n0\r\n\r\n",
-            ChunkError::SizeTooLong,
-        );
+        // Leading zeros are digits like any other; only the value must fit.
+        let run = chunked(b"000000000000000000000005\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(run.outcome, Ok(true));
+        assert_eq!(run.data, b"hello");
+        bad(&[b'0'; 65], ChunkError::SizeTooLong);
         bad(b"10000000000000000\r\n", ChunkError::SizeTooLong);
         // 16 digits is the most, and u64::MAX fits.
         let run = chunked(b"ffffffffffffffff\r\nabc");
