@@ -83,6 +83,10 @@ fn have_tool(tool: &str) -> bool {
     found
 }
 
+fn get_text(url: &str) -> String {
+    client().get(url).send().unwrap().text().unwrap()
+}
+
 fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -104,25 +108,10 @@ fn dashboard_uptime_led_and_echo() {
         .unwrap()
         .contains("javascript"));
 
-    let first: u64 = client()
-        .get(sample.url("/uptime"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let uptime = || -> u64 { get_text(&sample.url("/uptime")).trim().parse().unwrap() };
+    let first = uptime();
     std::thread::sleep(Duration::from_millis(50));
-    let second: u64 = client()
-        .get(sample.url("/uptime"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let second = uptime();
     assert!(second > first, "{first} then {second}");
     let raw = client()
         .get(sample.url("/uptime"))
