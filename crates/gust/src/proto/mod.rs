@@ -5,3 +5,4 @@
 //! every parser unit-testable with byte strings and directly fuzzable.
 
 pub(crate) mod h1;
+pub(crate) mod h2;

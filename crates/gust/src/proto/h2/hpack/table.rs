@@ -1,0 +1,351 @@
+//! The static table (RFC 7541 Appendix A) and the dynamic table (RFC 7541 2.3.2, 4).
+//!
+//! Both tables share one index space (RFC 7541 2.3.3): 1..=61 is the static table, 62 is the
+//! newest dynamic entry, counting up towards the oldest.
+
+use std::collections::VecDeque;
+
+/// What RFC 7541 4.1 adds to each entry's name and value length when sizing the table: an
+/// estimate of the per-entry bookkeeping, so a table of tiny entries is still bounded.
+pub(crate) const ENTRY_OVERHEAD: usize = 32;
+
+/// Entries in the static table; the first dynamic index is one more.
+pub(crate) const STATIC_LEN: usize = 61;
+
+/// RFC 7541 Appendix A, in index order (index 1 first).
+pub(crate) const STATIC_TABLE: [(&[u8], &[u8]); STATIC_LEN] = [
+    (b":authority", b""),
+    (b":method", b"GET"),
+    (b":method", b"POST"),
+    (b":path", b"/"),
+    (b":path", b"/index.html"),
+    (b":scheme", b"http"),
+    (b":scheme", b"https"),
+    (b":status", b"200"),
+    (b":status", b"204"),
+    (b":status", b"206"),
+    (b":status", b"304"),
+    (b":status", b"400"),
+    (b":status", b"404"),
+    (b":status", b"500"),
+    (b"accept-charset", b""),
+    (b"accept-encoding", b"gzip, deflate"),
+    (b"accept-language", b""),
+    (b"accept-ranges", b""),
+    (b"accept", b""),
+    (b"access-control-allow-origin", b""),
+    (b"age", b""),
+    (b"allow", b""),
+    (b"authorization", b""),
+    (b"cache-control", b""),
+    (b"content-disposition", b""),
+    (b"content-encoding", b""),
+    (b"content-language", b""),
+    (b"content-length", b""),
+    (b"content-location", b""),
+    (b"content-range", b""),
+    (b"content-type", b""),
+    (b"cookie", b""),
+    (b"date", b""),
+    (b"etag", b""),
+    (b"expect", b""),
+    (b"expires", b""),
+    (b"from", b""),
+    (b"host", b""),
+    (b"if-match", b""),
+    (b"if-modified-since", b""),
+    (b"if-none-match", b""),
+    (b"if-range", b""),
+    (b"if-unmodified-since", b""),
+    (b"last-modified", b""),
+    (b"link", b""),
+    (b"location", b""),
+    (b"max-forwards", b""),
+    (b"proxy-authenticate", b""),
+    (b"proxy-authorization", b""),
+    (b"range", b""),
+    (b"referer", b""),
+    (b"refresh", b""),
+    (b"retry-after", b""),
+    (b"server", b""),
+    (b"set-cookie", b""),
+    (b"strict-transport-security", b""),
+    (b"transfer-encoding", b""),
+    (b"user-agent", b""),
+    (b"vary", b""),
+    (b"via", b""),
+    (b"www-authenticate", b""),
+];
+
+/// The static entry at `index` (1-based), if there is one.
+pub(crate) fn static_entry(index: usize) -> Option<(&'static [u8], &'static [u8])> {
+    index
+        .checked_sub(1)
+        .and_then(|i| STATIC_TABLE.get(i))
+        .copied()
+}
+
+/// The best static match for a field: `(index, true)` when name and value both match,
+/// else `(index of the first entry with that name, false)`.
+pub(crate) fn static_find(name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
+    // Entries sharing a name are adjacent, so the scan can stop once past them.
+    let first = STATIC_TABLE.iter().position(|&(n, _)| n == name)?;
+    let exact = STATIC_TABLE[first..]
+        .iter()
+        .take_while(|&&(n, _)| n == name)
+        .position(|&(_, v)| v == value);
+    Some(match exact {
+        Some(offset) => (first + offset + 1, true),
+        None => (first + 1, false),
+    })
+}
+
+/// The size RFC 7541 4.1 gives an entry.
+pub(crate) fn entry_size(name_len: usize, value_len: usize) -> usize {
+    name_len
+        .saturating_add(value_len)
+        .saturating_add(ENTRY_OVERHEAD)
+}
+
+/// One dynamic entry: name and value in a single allocation.
+#[derive(Debug)]
+struct Entry {
+    data: Box<[u8]>,
+    name_len: usize,
+}
+
+impl Entry {
+    fn name(&self) -> &[u8] {
+        &self.data[..self.name_len]
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.data[self.name_len..]
+    }
+
+    fn size(&self) -> usize {
+        self.data.len() + ENTRY_OVERHEAD
+    }
+}
+
+/// The dynamic table: newest entry first, its size (RFC 7541 4.1) never above its maximum.
+#[derive(Debug)]
+pub(crate) struct DynamicTable {
+    entries: VecDeque<Entry>,
+    size: usize,
+    max_size: usize,
+}
+
+impl DynamicTable {
+    /// An empty table that may grow to `max_size`.
+    pub(crate) fn new(max_size: usize) -> Self {
+        DynamicTable {
+            entries: VecDeque::new(),
+            size: 0,
+            max_size,
+        }
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Sum of the entries' sizes (RFC 7541 4.1).
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The current maximum size.
+    pub(crate) fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    /// Entry `i` counting from the newest (0), as `(name, value)`.
+    pub(crate) fn get(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        self.entries.get(i).map(|e| (e.name(), e.value()))
+    }
+
+    /// Entries from newest to oldest.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.entries.iter().map(|e| (e.name(), e.value()))
+    }
+
+    /// Changes the maximum size, evicting the oldest entries until the table fits
+    /// (RFC 7541 4.3).
+    pub(crate) fn set_max_size(&mut self, max_size: usize) {
+        self.max_size = max_size;
+        self.evict_to(max_size);
+        if self.entries.is_empty() {
+            // A table shrunk to nothing gives its memory back: the peer may have set 0 to
+            // say it wants no dynamic table at all.
+            self.entries = VecDeque::new();
+        }
+    }
+
+    /// Adds `name: value` as the newest entry, evicting as RFC 7541 4.4 says: an entry
+    /// larger than the maximum empties the table and is not added.
+    pub(crate) fn insert(&mut self, name: &[u8], value: &[u8]) {
+        if entry_size(name.len(), value.len()) > self.max_size {
+            self.clear();
+            return;
+        }
+        let mut data = Vec::with_capacity(name.len() + value.len());
+        data.extend_from_slice(name);
+        data.extend_from_slice(value);
+        self.insert_entry(data.into_boxed_slice(), name.len());
+    }
+
+    /// Like [`DynamicTable::insert`] with `data = name ++ value` already built.
+    pub(crate) fn insert_entry(&mut self, data: Box<[u8]>, name_len: usize) {
+        let entry = Entry { data, name_len };
+        let needed = entry.size();
+        if needed > self.max_size {
+            self.clear();
+            return;
+        }
+        self.evict_to(self.max_size - needed);
+        self.size += needed;
+        self.entries.push_front(entry);
+    }
+
+    /// Empties the table, keeping its maximum.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.size = 0;
+    }
+
+    /// The newest entry matching `name` and `value` (`(i, true)`), else the newest with that
+    /// name (`(i, false)`); `i` counts from the newest entry (0).
+    pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
+        let mut name_match = None;
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.name() == name {
+                if e.value() == value {
+                    return Some((i, true));
+                }
+                name_match.get_or_insert(i);
+            }
+        }
+        name_match.map(|i| (i, false))
+    }
+
+    fn evict_to(&mut self, target: usize) {
+        while self.size > target {
+            match self.entries.pop_back() {
+                Some(e) => self.size -= e.size(),
+                None => {
+                    // Unreachable while `size` is the sum of the entries; resynchronise
+                    // rather than loop.
+                    self.size = 0;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_table_spot_checks() {
+        assert_eq!(STATIC_TABLE.len(), 61);
+        assert_eq!(static_entry(0), None);
+        assert_eq!(static_entry(1), Some((&b":authority"[..], &b""[..])));
+        assert_eq!(static_entry(2), Some((&b":method"[..], &b"GET"[..])));
+        assert_eq!(static_entry(8), Some((&b":status"[..], &b"200"[..])));
+        assert_eq!(static_entry(14), Some((&b":status"[..], &b"500"[..])));
+        assert_eq!(
+            static_entry(16),
+            Some((&b"accept-encoding"[..], &b"gzip, deflate"[..]))
+        );
+        assert_eq!(static_entry(24), Some((&b"cache-control"[..], &b""[..])));
+        assert_eq!(static_entry(55), Some((&b"set-cookie"[..], &b""[..])));
+        assert_eq!(static_entry(61), Some((&b"www-authenticate"[..], &b""[..])));
+        assert_eq!(static_entry(62), None);
+    }
+
+    #[test]
+    fn static_find_agrees_with_every_entry() {
+        for (i, &(name, value)) in STATIC_TABLE.iter().enumerate() {
+            assert_eq!(static_find(name, value), Some((i + 1, true)));
+            let first = STATIC_TABLE.iter().position(|e| e.0 == name).unwrap() + 1;
+            assert_eq!(
+                static_find(name, b"\x00no such value"),
+                Some((first, false))
+            );
+        }
+        assert_eq!(static_find(b":status", b"302"), Some((8, false)));
+        assert_eq!(static_find(b":status", b"404"), Some((13, true)));
+        assert_eq!(static_find(b"x-custom", b""), None);
+    }
+
+    #[test]
+    fn sizes_and_order() {
+        let mut t = DynamicTable::new(4096);
+        t.insert(b":authority", b"www.example.com");
+        assert_eq!((t.len(), t.size()), (1, 57));
+        t.insert(b"cache-control", b"no-cache");
+        assert_eq!((t.len(), t.size()), (2, 110));
+        assert_eq!(t.get(0), Some((&b"cache-control"[..], &b"no-cache"[..])));
+        assert_eq!(
+            t.get(1),
+            Some((&b":authority"[..], &b"www.example.com"[..]))
+        );
+        assert_eq!(t.get(2), None);
+        assert_eq!(t.find(b":authority", b"www.example.com"), Some((1, true)));
+        assert_eq!(t.find(b":authority", b"other"), Some((1, false)));
+        assert_eq!(t.find(b"x", b""), None);
+    }
+
+    #[test]
+    fn insertion_evicts_oldest_first() {
+        // Entries of 32 + 2 = 34 bytes; 100 bytes hold two.
+        let mut t = DynamicTable::new(100);
+        t.insert(b"a", b"1");
+        t.insert(b"b", b"2");
+        t.insert(b"c", b"3");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.size(), 68);
+        let names: Vec<&[u8]> = t.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, [&b"c"[..], &b"b"[..]]);
+    }
+
+    #[test]
+    fn entry_exactly_the_maximum_fits() {
+        let mut t = DynamicTable::new(34);
+        t.insert(b"a", b"1");
+        assert_eq!((t.len(), t.size()), (1, 34));
+        t.insert(b"b", b"2");
+        assert_eq!(t.get(0), Some((&b"b"[..], &b"2"[..])));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn oversized_entry_empties_the_table() {
+        let mut t = DynamicTable::new(100);
+        t.insert(b"a", b"1");
+        t.insert(b"big", &[b'x'; 70]);
+        assert_eq!((t.len(), t.size()), (0, 0));
+    }
+
+    #[test]
+    fn shrinking_evicts_and_zero_empties() {
+        let mut t = DynamicTable::new(4096);
+        for i in 0..10u8 {
+            t.insert(&[b'a' + i], b"v");
+        }
+        assert_eq!(t.size(), 340);
+        t.set_max_size(100);
+        assert_eq!((t.len(), t.size(), t.max_size()), (2, 68, 100));
+        assert_eq!(t.get(0), Some((&b"j"[..], &b"v"[..])));
+        t.set_max_size(0);
+        assert_eq!((t.len(), t.size()), (0, 0));
+        t.insert(b"a", b"");
+        assert_eq!(t.len(), 0);
+        t.set_max_size(4096);
+        t.insert(b"a", b"");
+        assert_eq!(t.len(), 1);
+    }
+}
