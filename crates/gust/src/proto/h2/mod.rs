@@ -8,4 +8,5 @@
 pub(crate) mod flow;
 pub(crate) mod frame;
 pub(crate) mod hpack;
+pub(crate) mod request;
 pub(crate) mod state;
