@@ -43,6 +43,9 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 /// How long a closing connection keeps reading (and discarding) so that the client receives
 /// our last response before the kernel answers its unread bytes with a reset.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+/// Chunk extensions carry nothing we use; this bounds what one chunk line may spend on them
+/// (past it: 400 and close).
+const MAX_CHUNK_EXTENSION_BYTES: usize = 4096;
 /// How much a closing connection reads while lingering.
 const LINGER_BYTES: usize = 256 * 1024;
 
@@ -307,7 +310,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         let mut decoder = BodyDecoder::new(
             framing,
             ChunkLimits {
-                max_extension_bytes: 4096,
+                max_extension_bytes: MAX_CHUNK_EXTENSION_BYTES,
                 max_trailer_bytes: limits.client_buffer_size,
             },
         );
