@@ -5,6 +5,7 @@
 //! their tests.
 #![allow(dead_code)]
 
+pub(crate) mod conn;
 pub(crate) mod flow;
 pub(crate) mod frame;
 pub(crate) mod hpack;

@@ -1,0 +1,1228 @@
+//! The HTTP/2 connection state machine (RFC 9113), server side, sans-I/O in the shape of
+//! quinn-proto: bytes and time go in, events and frames come out.
+//!
+//! # Method groups and poll order
+//!
+//! - A. Construction: [`Connection::new`] queues our SETTINGS.
+//! - B. Inputs: [`Connection::handle_input`] (bytes read from the socket),
+//!   [`Connection::handle_timeout`] (when [`Connection::poll_timeout`] has passed).
+//! - C. App commands: `send_headers`, `send_data`, `send_trailers`, `release_capacity`,
+//!   `reset`, `go_away`.
+//! - D. Outputs: [`Connection::poll_event`] until `None`, then [`Connection::poll_transmit`]
+//!   and write all of it, then [`Connection::poll_timeout`] for the next deadline.
+//!
+//! After any input or command, the driver polls in the D order. When `handle_input` returns
+//! an error, the GOAWAY is already queued: flush `poll_transmit` once more, then close.
+//!
+//! # Bounds
+//!
+//! Streams live in a map bounded by SETTINGS_MAX_CONCURRENT_STREAMS (refused past it with
+//! REFUSED_STREAM) plus the streams still draining a response. Closed streams are forgotten
+//! at once: an id not in the map and not above the highest client id seen is closed.
+//! Received body bytes are bounded by the receive windows we grant; a header block by
+//! twice SETTINGS_MAX_HEADER_LIST_SIZE and `max_continuation_frames`; control frames we
+//! owe the peer by [`MAX_PENDING_CONTROL`]. PING, SETTINGS, RST_STREAM and empty
+//! DATA/CONTINUATION frames each have a per-second budget, and so have peer resets of
+//! streams we accepted (rapid reset, CVE-2023-44487); past them: GOAWAY ENHANCE_YOUR_CALM.
+
+use core::fmt;
+use core::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{HeaderMap, StatusCode};
+
+use super::flow::Window;
+use super::frame::{
+    self, check_preface, encode_data_head, encode_headers, Continuation, Data, Decoded, Frame,
+    FrameError, FrameErrorKind, GoAway, Headers, Ping, PrefaceCheck, Reason, RstStream, Settings,
+    StreamId, WindowUpdate, DEFAULT_MAX_FRAME_SIZE, PREFACE,
+};
+use super::hpack::{DecodeError, Decoder, Encoder, DEFAULT_TABLE_SIZE};
+use super::request::{RequestBuilder, RequestHead2, RequestLimits, TrailersBuilder};
+use super::state::{State, StateError, Verdict};
+
+#[cfg(test)]
+mod tests;
+
+/// Bytes of control frames (and response HEADERS) we may owe the peer before we decide it
+/// is not reading them: a peer that makes us answer (PING, SETTINGS, RST_STREAM) without
+/// reading the answers would otherwise grow this buffer without end. Past it:
+/// GOAWAY ENHANCE_YOUR_CALM.
+pub(crate) const MAX_PENDING_CONTROL: usize = 256 * 1024;
+
+/// The default window before SETTINGS change it (RFC 9113 6.9.2).
+const DEFAULT_WINDOW: u32 = 65_535;
+
+/// The limits and settings of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnConfig {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise; a stream past it is refused with
+    /// RST_STREAM REFUSED_STREAM. Default: 100.
+    pub(crate) max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: per-stream request body credit.
+    /// Default: 256 KiB.
+    pub(crate) initial_window_size: u32,
+    /// Our connection receive window (raised from 65535 with a WINDOW_UPDATE). Worst-case
+    /// buffered request body bytes per connection. Default: 1 MiB.
+    pub(crate) connection_window: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we advertise (16384..=2^24-1). Default: 16384.
+    pub(crate) max_frame_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise; past it the request gets 431.
+    /// Default: 16 KiB.
+    pub(crate) max_header_list_size: u32,
+    /// SETTINGS_HEADER_TABLE_SIZE we advertise: the peer's HPACK table in our memory.
+    /// Default: 4096.
+    pub(crate) header_table_size: u32,
+    /// Bounds on one request head.
+    pub(crate) request_limits: RequestLimits,
+    /// How long the peer has to acknowledge our SETTINGS; then GOAWAY SETTINGS_TIMEOUT.
+    /// Default: 10 s.
+    pub(crate) settings_ack_timeout: Duration,
+    /// Per second, each of: PING, SETTINGS, RST_STREAM and empty DATA/CONTINUATION
+    /// frames received; past it GOAWAY ENHANCE_YOUR_CALM. Default: 100.
+    pub(crate) ping_budget_per_sec: u32,
+    /// Per second, peer resets of streams we had accepted (rapid reset); past it GOAWAY
+    /// ENHANCE_YOUR_CALM. Default: 100.
+    pub(crate) reset_budget_per_sec: u32,
+    /// CONTINUATION frames in one header block; past it GOAWAY ENHANCE_YOUR_CALM.
+    /// Default: 16.
+    pub(crate) max_continuation_frames: usize,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        ConnConfig {
+            max_concurrent_streams: 100,
+            initial_window_size: 256 * 1024,
+            connection_window: 1024 * 1024,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            max_header_list_size: 16 * 1024,
+            header_table_size: 4096,
+            request_limits: RequestLimits {
+                max_url_length: 8 * 1024,
+                max_headers: 100,
+                allow_extended_connect: false,
+            },
+            settings_ack_timeout: Duration::from_secs(10),
+            ping_budget_per_sec: 100,
+            reset_budget_per_sec: 100,
+            max_continuation_frames: 16,
+        }
+    }
+}
+
+/// What ended the connection: the GOAWAY code sent and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConnError {
+    /// The code in our GOAWAY.
+    pub(crate) reason: Reason,
+    /// The cause, for the log.
+    pub(crate) cause: Cause,
+}
+
+/// The cause of a [`ConnError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The codec refused a frame (or the preface).
+    Frame(FrameErrorKind),
+    /// A header block did not decode.
+    Hpack(DecodeError),
+    /// A rule of the connection was broken.
+    Protocol(&'static str),
+    /// A flood budget was exceeded.
+    Flood(&'static str),
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "h2 connection error {}: ", self.reason)?;
+        match &self.cause {
+            Cause::Frame(k) => write!(f, "{k}"),
+            Cause::Hpack(e) => write!(f, "{e}"),
+            Cause::Protocol(s) => f.write_str(s),
+            Cause::Flood(s) => write!(f, "too many {s}"),
+        }
+    }
+}
+
+impl core::error::Error for ConnError {}
+
+/// A command the caller should not have given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UsageError {
+    /// No such stream open (never opened, closed, or reset).
+    UnknownStream,
+    /// Response HEADERS were already sent.
+    HeadersAlreadySent,
+    /// DATA or trailers before the response HEADERS.
+    HeadersNotSent,
+    /// The response already ended (END_STREAM queued or sent).
+    StreamEnded,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UsageError::UnknownStream => "no such open h2 stream",
+            UsageError::HeadersAlreadySent => "response headers already sent",
+            UsageError::HeadersNotSent => "response headers not sent yet",
+            UsageError::StreamEnded => "response already ended",
+        })
+    }
+}
+
+impl core::error::Error for UsageError {}
+
+/// What the connection tells its driver.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A checked request head; `end_stream`: no body follows.
+    Request {
+        /// The stream.
+        stream: StreamId,
+        /// The head.
+        head: RequestHead2,
+        /// The request has no body.
+        end_stream: bool,
+    },
+    /// Request body bytes: call `release_capacity` once they are consumed.
+    Data {
+        /// The stream.
+        stream: StreamId,
+        /// The bytes, a slice of the read buffer.
+        data: Bytes,
+        /// The body ends here.
+        end_stream: bool,
+    },
+    /// Request trailers; the body ends with them.
+    Trailers {
+        /// The stream.
+        stream: StreamId,
+        /// The trailer fields.
+        headers: HeaderMap,
+    },
+    /// The stream is gone: reset by the peer, or by us for a protocol error.
+    Reset {
+        /// The stream.
+        stream: StreamId,
+        /// The RST_STREAM code.
+        reason: Reason,
+    },
+    /// A request refused with an HTTP status (501, 414, 431): the driver answers it with
+    /// `status`; any body the client sends is discarded.
+    Refused {
+        /// The stream.
+        stream: StreamId,
+        /// The status to answer with.
+        status: StatusCode,
+        /// One line for the body and the log.
+        reason_text: &'static str,
+    },
+    /// Queued response bytes were sent: the driver may poll the body again.
+    WindowOpened {
+        /// The stream.
+        stream: StreamId,
+    },
+}
+
+/// One stream we know of.
+#[derive(Debug)]
+struct Stream {
+    state: State,
+    send_window: Window,
+    recv_window: Window,
+    /// Body bytes consumed by the handler, not yet given back with WINDOW_UPDATE.
+    recv_released: u32,
+    queue: VecDeque<Bytes>,
+    queued: usize,
+    headers_sent: bool,
+    /// END_STREAM (after the queue and any trailers) was asked for.
+    end_queued: bool,
+    trailers: Option<HeaderMap>,
+    content_length: Option<u64>,
+    received: u64,
+    /// A refused request: its body is dropped and its credit returned at once.
+    discard_body: bool,
+}
+
+/// What a header block in progress is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    /// A new request.
+    Request,
+    /// Trailers of an open stream.
+    Trailers,
+    /// Decoded only to keep the HPACK table in sync; then RST_STREAM with the code, if any.
+    Discard(Option<Reason>),
+}
+
+/// A header block waiting for its CONTINUATION frames.
+#[derive(Debug)]
+struct PartialBlock {
+    stream_id: StreamId,
+    end_stream: bool,
+    kind: BlockKind,
+    block: BytesMut,
+    frames: usize,
+}
+
+/// The flood categories, each with its own per-second count.
+#[derive(Debug, Clone, Copy)]
+enum Flood {
+    Ping = 0,
+    Settings = 1,
+    Reset = 2,
+    Empty = 3,
+    AcceptedReset = 4,
+}
+
+impl Flood {
+    fn name(self) -> &'static str {
+        match self {
+            Flood::Ping => "PING frames",
+            Flood::Settings => "SETTINGS frames",
+            Flood::Reset => "RST_STREAM frames",
+            Flood::Empty => "empty DATA or CONTINUATION frames",
+            Flood::AcceptedReset => "resets of accepted streams",
+        }
+    }
+}
+
+/// The server side of one HTTP/2 connection. See the module docs for the method groups
+/// and the poll order.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    config: ConnConfig,
+    preface_done: bool,
+    got_peer_settings: bool,
+    /// When our SETTINGS must be acknowledged; `None` once it is.
+    settings_deadline: Option<Instant>,
+    decoder: Decoder,
+    encoder: Encoder,
+    /// Control frames and response HEADERS, written before any DATA.
+    ctrl: BytesMut,
+    /// DATA frame heads, split off one by one.
+    scratch: BytesMut,
+    events: VecDeque<Event>,
+    streams: BTreeMap<u32, Stream>,
+    /// The highest stream id the client used: ids up to it not in `streams` are closed.
+    last_client: StreamId,
+    /// The highest stream we accepted, for GOAWAY.
+    last_processed: StreamId,
+    partial: Option<PartialBlock>,
+    conn_send: Window,
+    conn_recv: Window,
+    conn_released: u32,
+    /// The receive window a new stream gets.
+    recv_initial: u32,
+    peer_initial_window: u32,
+    peer_max_frame_size: u32,
+    going_away: bool,
+    peer_going_away: bool,
+    error: Option<ConnError>,
+    flood_start: Instant,
+    flood_counts: [u32; 5],
+    /// Round-robin position: the last stream that sent DATA.
+    cursor: u32,
+}
+
+impl Connection {
+    /// A connection whose client preface is still to come. Our SETTINGS (and a connection
+    /// WINDOW_UPDATE when our window is above the default) are queued.
+    pub(crate) fn new(config: ConnConfig, now: Instant) -> Self {
+        let mut ctrl = BytesMut::new();
+        Settings {
+            header_table_size: Some(config.header_table_size),
+            max_concurrent_streams: Some(config.max_concurrent_streams),
+            initial_window_size: Some(config.initial_window_size),
+            max_frame_size: Some(config.max_frame_size),
+            max_header_list_size: Some(config.max_header_list_size),
+            enable_connect_protocol: config.request_limits.allow_extended_connect.then_some(true),
+            ..Settings::default()
+        }
+        .encode(&mut ctrl);
+        let mut conn_recv = Window::new(DEFAULT_WINDOW);
+        if config.connection_window > DEFAULT_WINDOW {
+            let inc = config.connection_window - DEFAULT_WINDOW;
+            if conn_recv.increase(inc).is_ok() {
+                WindowUpdate::new(StreamId::ZERO, inc).encode(&mut ctrl);
+            }
+        }
+        Connection {
+            config,
+            preface_done: false,
+            got_peer_settings: false,
+            settings_deadline: Some(now + config.settings_ack_timeout),
+            decoder: Decoder::new(DEFAULT_TABLE_SIZE),
+            encoder: Encoder::new(),
+            ctrl,
+            scratch: BytesMut::new(),
+            events: VecDeque::new(),
+            streams: BTreeMap::new(),
+            last_client: StreamId::ZERO,
+            last_processed: StreamId::ZERO,
+            partial: None,
+            conn_send: Window::new(DEFAULT_WINDOW),
+            conn_recv,
+            conn_released: 0,
+            // Until our SETTINGS is acknowledged the peer may use the default.
+            recv_initial: config.initial_window_size.max(DEFAULT_WINDOW),
+            peer_initial_window: DEFAULT_WINDOW,
+            peer_max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            going_away: false,
+            peer_going_away: false,
+            error: None,
+            flood_start: now,
+            flood_counts: [0; 5],
+            cursor: 0,
+        }
+    }
+
+    // ---- B. inputs ----
+
+    /// Consumes the client preface, then every complete frame in `buf`. On a connection
+    /// error the GOAWAY is queued and the error returned: flush the output, then close.
+    pub(crate) fn handle_input(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+    ) -> Result<(), ConnError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if !self.preface_done {
+            match check_preface(buf) {
+                PrefaceCheck::Complete => {
+                    buf.advance(PREFACE.len());
+                    self.preface_done = true;
+                }
+                PrefaceCheck::Incomplete { .. } => return Ok(()),
+                PrefaceCheck::Mismatch => {
+                    // Not HTTP/2: no GOAWAY, the peer would not understand it.
+                    let e = ConnError {
+                        reason: Reason::PROTOCOL_ERROR,
+                        cause: Cause::Frame(FrameErrorKind::InvalidPreface),
+                    };
+                    self.error = Some(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        loop {
+            match frame::decode(buf, self.config.max_frame_size) {
+                Ok(Decoded::Incomplete { .. }) => return Ok(()),
+                Ok(Decoded::Frame(f, _)) => self.handle_frame(f, now)?,
+                Err(e) => self.handle_frame_error(e)?,
+            }
+            if self.ctrl.len() > MAX_PENDING_CONTROL {
+                return Err(self.fail(
+                    Reason::ENHANCE_YOUR_CALM,
+                    Cause::Protocol("peer does not read our control frames"),
+                ));
+            }
+        }
+    }
+
+    /// Checks the SETTINGS acknowledgement deadline; past it the connection ends with
+    /// GOAWAY SETTINGS_TIMEOUT.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.settings_deadline.is_some_and(|d| now >= d) {
+            self.settings_deadline = None;
+            let _ = self.fail(
+                Reason::SETTINGS_TIMEOUT,
+                Cause::Protocol("SETTINGS not acknowledged in time"),
+            );
+        }
+    }
+
+    // ---- C. app commands ----
+
+    /// Queues the response head. `end_stream`: there is no body.
+    pub(crate) fn send_headers(
+        &mut self,
+        stream: StreamId,
+        status: StatusCode,
+        headers: &HeaderMap,
+        end_stream: bool,
+    ) -> Result<(), UsageError> {
+        let st = self
+            .streams
+            .get_mut(&stream.value())
+            .ok_or(UsageError::UnknownStream)?;
+        if st.headers_sent {
+            return Err(UsageError::HeadersAlreadySent);
+        }
+        if !st.state.can_send() {
+            return Err(UsageError::StreamEnded);
+        }
+        st.headers_sent = true;
+        let mut block = BytesMut::new();
+        self.encoder.encode_response(status, headers, &mut block);
+        encode_headers(
+            stream,
+            &block,
+            end_stream,
+            self.peer_max_frame_size,
+            &mut self.ctrl,
+        );
+        if end_stream {
+            st.end_queued = true;
+            st.state.send_end_stream();
+            self.maybe_remove(stream);
+        }
+        Ok(())
+    }
+
+    /// Queues body bytes; they are sent as the windows and the peer's frame size allow,
+    /// split without copying.
+    pub(crate) fn send_data(
+        &mut self,
+        stream: StreamId,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), UsageError> {
+        let st = self.sendable(stream)?;
+        if !data.is_empty() {
+            st.queued += data.len();
+            st.queue.push_back(data);
+        }
+        st.end_queued = end_stream;
+        Ok(())
+    }
+
+    /// Queues trailers, which end the response once the queued body is sent.
+    pub(crate) fn send_trailers(
+        &mut self,
+        stream: StreamId,
+        headers: &HeaderMap,
+    ) -> Result<(), UsageError> {
+        let st = self.sendable(stream)?;
+        // Encoded only when sent: HPACK blocks must reach the peer in encoding order.
+        st.trailers = Some(headers.clone());
+        st.end_queued = true;
+        Ok(())
+    }
+
+    /// Body bytes of `stream` waiting for send window.
+    pub(crate) fn queued_send(&self, stream: StreamId) -> usize {
+        self.streams.get(&stream.value()).map_or(0, |s| s.queued)
+    }
+
+    /// The handler consumed `n` body bytes of `stream`: their credit goes back to the peer,
+    /// batched into WINDOW_UPDATEs once half a window is consumed.
+    pub(crate) fn release_capacity(&mut self, stream: StreamId, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        self.release_conn(n);
+        self.release_stream(stream, n);
+    }
+
+    /// Resets `stream` with `reason` (RST_STREAM); its queued output is dropped.
+    pub(crate) fn reset(&mut self, stream: StreamId, reason: Reason) {
+        if let Some(mut st) = self.streams.remove(&stream.value()) {
+            st.state.send_reset();
+            RstStream::new(stream, reason).encode(&mut self.ctrl);
+        }
+    }
+
+    /// Graceful shutdown: GOAWAY(NO_ERROR, last stream processed); new streams are refused
+    /// and [`Connection::is_finished`] turns true once the active ones end.
+    pub(crate) fn go_away(&mut self) {
+        if self.going_away || self.error.is_some() {
+            return;
+        }
+        self.going_away = true;
+        GoAway::new(self.last_processed, Reason::NO_ERROR).encode(&mut self.ctrl);
+    }
+
+    // ---- D. outputs ----
+
+    /// The next event for the driver.
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Appends what is to be written: control frames first, then DATA round-robin across
+    /// streams, each payload its own uncopied `Bytes`.
+    pub(crate) fn poll_transmit(&mut self, out: &mut Vec<Bytes>) {
+        if !self.ctrl.is_empty() {
+            out.push(self.ctrl.split().freeze());
+        }
+        if self.error.is_some() {
+            return;
+        }
+        let order: Vec<u32> = self
+            .streams
+            .range(self.cursor.saturating_add(1)..)
+            .chain(self.streams.range(..=self.cursor))
+            .filter(|(_, s)| !s.queue.is_empty() || s.end_queued)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut sent = BTreeSet::new();
+        loop {
+            let mut progress = false;
+            for &id in &order {
+                if self.send_one(id, out) {
+                    progress = true;
+                    sent.insert(id);
+                    self.cursor = id;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        for id in sent {
+            let sid = StreamId::new(id);
+            match self.streams.get(&id) {
+                Some(st) if st.state.can_send() && !st.end_queued => {
+                    self.events.push_back(Event::WindowOpened { stream: sid });
+                }
+                _ => self.maybe_remove(sid),
+            }
+        }
+    }
+
+    /// The next deadline for [`Connection::handle_timeout`].
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.error.is_some() {
+            None
+        } else {
+            self.settings_deadline
+        }
+    }
+
+    /// The connection is done: after a connection error, or after a GOAWAY either way once
+    /// no stream is left.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.error.is_some()
+            || ((self.going_away || self.peer_going_away) && self.streams.is_empty())
+    }
+
+    // ---- internals ----
+
+    /// Sends one DATA frame (or the end of the stream) of `id`; false if nothing could go.
+    fn send_one(&mut self, id: u32, out: &mut Vec<Bytes>) -> bool {
+        let sid = StreamId::new(id);
+        let Some(st) = self.streams.get_mut(&id) else {
+            return false;
+        };
+        if !st.state.can_send() {
+            return false;
+        }
+        if let Some(front) = st.queue.front_mut() {
+            let n = front
+                .len()
+                .min(st.send_window.available() as usize)
+                .min(self.conn_send.available() as usize)
+                .min(self.peer_max_frame_size as usize);
+            if n == 0 {
+                return false;
+            }
+            let chunk = if n == front.len() {
+                st.queue.pop_front().unwrap_or_default()
+            } else {
+                front.split_to(n)
+            };
+            st.queued -= n;
+            // `n` is below the peer's max frame size, a u32.
+            st.send_window.consume_send(n as u32);
+            self.conn_send.consume_send(n as u32);
+            let last = st.queue.is_empty() && st.end_queued && st.trailers.is_none();
+            encode_data_head(sid, n, last, &mut self.scratch);
+            out.push(self.scratch.split().freeze());
+            out.push(chunk);
+            if last {
+                st.state.send_end_stream();
+            }
+            return true;
+        }
+        if !st.end_queued {
+            return false;
+        }
+        if let Some(trailers) = st.trailers.take() {
+            let mut block = BytesMut::new();
+            self.encoder.encode_trailers(&trailers, &mut block);
+            encode_headers(
+                sid,
+                &block,
+                true,
+                self.peer_max_frame_size,
+                &mut self.scratch,
+            );
+        } else {
+            encode_data_head(sid, 0, true, &mut self.scratch);
+        }
+        out.push(self.scratch.split().freeze());
+        st.state.send_end_stream();
+        true
+    }
+
+    fn sendable(&mut self, stream: StreamId) -> Result<&mut Stream, UsageError> {
+        let st = self
+            .streams
+            .get_mut(&stream.value())
+            .ok_or(UsageError::UnknownStream)?;
+        if !st.headers_sent {
+            return Err(UsageError::HeadersNotSent);
+        }
+        if st.end_queued || !st.state.can_send() {
+            return Err(UsageError::StreamEnded);
+        }
+        Ok(st)
+    }
+
+    /// Queues GOAWAY and records the error.
+    fn fail(&mut self, reason: Reason, cause: Cause) -> ConnError {
+        let e = ConnError { reason, cause };
+        tracing::debug!(error = %e, "h2 connection error");
+        GoAway::new(self.last_processed, reason).encode(&mut self.ctrl);
+        self.error = Some(e.clone());
+        e
+    }
+
+    fn flood(&mut self, kind: Flood, now: Instant) -> Result<(), ConnError> {
+        if now.saturating_duration_since(self.flood_start) >= Duration::from_secs(1) {
+            self.flood_start = now;
+            self.flood_counts = [0; 5];
+        }
+        let count = &mut self.flood_counts[kind as usize];
+        *count += 1;
+        let budget = match kind {
+            Flood::AcceptedReset => self.config.reset_budget_per_sec,
+            _ => self.config.ping_budget_per_sec,
+        };
+        if *count > budget {
+            return Err(self.fail(Reason::ENHANCE_YOUR_CALM, Cause::Flood(kind.name())));
+        }
+        Ok(())
+    }
+
+    /// Whether `id` is idle: never opened by the client (even ids never are).
+    fn is_idle(&self, id: StreamId) -> bool {
+        !id.is_client_initiated() || id > self.last_client
+    }
+
+    fn active_streams(&self) -> usize {
+        self.streams
+            .values()
+            .filter(|s| s.state.is_active())
+            .count()
+    }
+
+    fn maybe_remove(&mut self, id: StreamId) {
+        if self
+            .streams
+            .get(&id.value())
+            .is_some_and(|s| matches!(s.state, State::Closed(_)))
+        {
+            self.streams.remove(&id.value());
+        }
+    }
+
+    /// A stream error of ours: RST_STREAM, and the driver hears of it if the stream was
+    /// known.
+    fn reset_stream(&mut self, id: StreamId, reason: Reason) {
+        RstStream::new(id, reason).encode(&mut self.ctrl);
+        if self.streams.remove(&id.value()).is_some() {
+            self.events.push_back(Event::Reset { stream: id, reason });
+        }
+    }
+
+    fn state_error(&mut self, id: StreamId, e: StateError) -> Result<(), ConnError> {
+        match e {
+            StateError::Protocol => Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("frame not allowed in the stream's state"),
+            )),
+            StateError::ConnectionStreamClosed => Err(self.fail(
+                Reason::STREAM_CLOSED,
+                Cause::Protocol("frame on a stream the peer reset"),
+            )),
+            StateError::StreamClosed => {
+                self.reset_stream(id, Reason::STREAM_CLOSED);
+                Ok(())
+            }
+        }
+    }
+
+    fn release_conn(&mut self, n: u32) {
+        if n == 0 {
+            return;
+        }
+        self.conn_released = self.conn_released.saturating_add(n);
+        let target = self.config.connection_window.max(DEFAULT_WINDOW);
+        if self.conn_released >= target / 2 {
+            let inc = self.conn_released;
+            self.conn_released = 0;
+            if self.conn_recv.increase(inc).is_ok() {
+                WindowUpdate::new(StreamId::ZERO, inc).encode(&mut self.ctrl);
+            }
+        }
+    }
+
+    fn release_stream(&mut self, id: StreamId, n: u32) {
+        let half = self.recv_initial / 2;
+        let Some(st) = self.streams.get_mut(&id.value()) else {
+            return;
+        };
+        // Once the peer has ended its side, credit is of no use to it.
+        if n == 0 || !matches!(st.state, State::Open | State::HalfClosedLocal) {
+            return;
+        }
+        st.recv_released = st.recv_released.saturating_add(n);
+        if st.recv_released >= half {
+            let inc = st.recv_released;
+            st.recv_released = 0;
+            if st.recv_window.increase(inc).is_ok() {
+                WindowUpdate::new(id, inc).encode(&mut self.ctrl);
+            }
+        }
+    }
+
+    fn handle_frame_error(&mut self, e: FrameError) -> Result<(), ConnError> {
+        if e.is_connection_error() || self.partial.is_some() {
+            return Err(self.fail(e.reason, Cause::Frame(e.kind)));
+        }
+        tracing::debug!(error = %e, "h2 stream error");
+        self.reset_stream(e.stream_id, e.reason);
+        Ok(())
+    }
+
+    fn handle_frame(&mut self, f: Frame, now: Instant) -> Result<(), ConnError> {
+        if let Some(p) = &self.partial {
+            let ok = matches!(&f, Frame::Continuation(c) if c.stream_id == p.stream_id);
+            if !ok {
+                return Err(self.fail(
+                    Reason::PROTOCOL_ERROR,
+                    Cause::Protocol("frame inside a header block"),
+                ));
+            }
+        }
+        if !self.got_peer_settings {
+            if !matches!(&f, Frame::Settings(s) if !s.ack) {
+                return Err(self.fail(
+                    Reason::PROTOCOL_ERROR,
+                    Cause::Protocol("client preface not followed by SETTINGS"),
+                ));
+            }
+            self.got_peer_settings = true;
+        }
+        match f {
+            Frame::Data(d) => self.on_data(d, now),
+            Frame::Headers(h) => self.on_headers(h),
+            Frame::Continuation(c) => self.on_continuation(c, now),
+            Frame::Priority(p) => {
+                if p.is_self_dependency() {
+                    self.reset_stream(p.stream_id, Reason::PROTOCOL_ERROR);
+                }
+                Ok(())
+            }
+            Frame::RstStream(r) => self.on_reset(r, now),
+            Frame::Settings(s) => self.on_settings(s, now),
+            Frame::PushPromise(_) => Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("PUSH_PROMISE from a client"),
+            )),
+            Frame::Ping(p) => {
+                if !p.ack {
+                    self.flood(Flood::Ping, now)?;
+                    Ping::pong(p.payload).encode(&mut self.ctrl);
+                }
+                Ok(())
+            }
+            Frame::GoAway(g) => {
+                tracing::debug!(?g, "h2 peer GOAWAY");
+                self.peer_going_away = true;
+                Ok(())
+            }
+            Frame::WindowUpdate(w) => self.on_window_update(w),
+            Frame::Unknown { .. } => Ok(()),
+        }
+    }
+
+    fn on_settings(&mut self, s: Settings, now: Instant) -> Result<(), ConnError> {
+        if s.ack {
+            if self.settings_deadline.take().is_some() {
+                self.decoder
+                    .set_max_table_size(self.config.header_table_size as usize);
+                let ours = self.config.initial_window_size;
+                if ours < self.recv_initial {
+                    for st in self.streams.values_mut() {
+                        // Lowering never overflows.
+                        let _ = st.recv_window.apply_initial_change(self.recv_initial, ours);
+                    }
+                }
+                self.recv_initial = ours;
+            }
+            return Ok(());
+        }
+        self.flood(Flood::Settings, now)?;
+        if let Some(size) = s.header_table_size {
+            self.encoder.set_max_table_size(size as usize);
+        }
+        if let Some(size) = s.max_frame_size {
+            self.peer_max_frame_size = size;
+        }
+        if let Some(new) = s.initial_window_size {
+            let old = self.peer_initial_window;
+            self.peer_initial_window = new;
+            for st in self.streams.values_mut() {
+                if st.send_window.apply_initial_change(old, new).is_err() {
+                    return Err(self.fail(
+                        Reason::FLOW_CONTROL_ERROR,
+                        Cause::Protocol("SETTINGS_INITIAL_WINDOW_SIZE overflows a window"),
+                    ));
+                }
+            }
+        }
+        Settings::ack().encode(&mut self.ctrl);
+        Ok(())
+    }
+
+    fn on_window_update(&mut self, w: WindowUpdate) -> Result<(), ConnError> {
+        if w.stream_id.is_zero() {
+            if self.conn_send.increase(w.increment).is_err() {
+                return Err(self.fail(
+                    Reason::FLOW_CONTROL_ERROR,
+                    Cause::Protocol("connection send window above 2^31-1"),
+                ));
+            }
+            return Ok(());
+        }
+        let id = w.stream_id;
+        if let Some(st) = self.streams.get_mut(&id.value()) {
+            if st.send_window.increase(w.increment).is_err() {
+                self.reset_stream(id, Reason::FLOW_CONTROL_ERROR);
+            }
+            return Ok(());
+        }
+        if self.is_idle(id) {
+            return Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("WINDOW_UPDATE on an idle stream"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_reset(&mut self, r: RstStream, now: Instant) -> Result<(), ConnError> {
+        self.flood(Flood::Reset, now)?;
+        let id = r.stream_id;
+        if let Some(st) = self.streams.get_mut(&id.value()) {
+            if st.state.recv_reset() == Ok(Verdict::Accept) {
+                self.streams.remove(&id.value());
+                self.events.push_back(Event::Reset {
+                    stream: id,
+                    reason: r.reason,
+                });
+                self.flood(Flood::AcceptedReset, now)?;
+            }
+            return Ok(());
+        }
+        if self.is_idle(id) {
+            return Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("RST_STREAM on an idle stream"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_data(&mut self, d: Data, now: Instant) -> Result<(), ConnError> {
+        let id = d.stream_id;
+        let flow = d.flow_len;
+        if d.data.is_empty() && !d.end_stream {
+            self.flood(Flood::Empty, now)?;
+        }
+        if !self.streams.contains_key(&id.value()) && self.is_idle(id) {
+            return Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("DATA on an idle stream"),
+            ));
+        }
+        // Every DATA frame counts against the connection window (RFC 9113 6.9).
+        if self.conn_recv.consume_recv(flow).is_err() {
+            return Err(self.fail(
+                Reason::FLOW_CONTROL_ERROR,
+                Cause::Protocol("DATA beyond the connection window"),
+            ));
+        }
+        let Some(st) = self.streams.get_mut(&id.value()) else {
+            // Closed and forgotten.
+            self.release_conn(flow);
+            self.reset_stream(id, Reason::STREAM_CLOSED);
+            return Ok(());
+        };
+        match st.state.recv_data(d.end_stream) {
+            Ok(Verdict::Accept) => {}
+            Ok(Verdict::Ignore) => {
+                self.release_conn(flow);
+                return Ok(());
+            }
+            Err(e) => {
+                self.release_conn(flow);
+                return self.state_error(id, e);
+            }
+        }
+        if st.recv_window.consume_recv(flow).is_err() {
+            return Err(self.fail(
+                Reason::FLOW_CONTROL_ERROR,
+                Cause::Protocol("DATA beyond the stream window"),
+            ));
+        }
+        let len = d.data.len() as u64;
+        st.received += len;
+        let length_error = st
+            .content_length
+            .is_some_and(|cl| st.received > cl || (d.end_stream && st.received != cl));
+        let discard = st.discard_body;
+        // Padding is never seen by the handler: its credit goes back at once.
+        let pad = flow - d.data.len() as u32;
+        self.release_conn(pad);
+        self.release_stream(id, pad);
+        if length_error {
+            self.release_conn(len as u32);
+            self.reset_stream(id, Reason::PROTOCOL_ERROR);
+            return Ok(());
+        }
+        if discard {
+            self.release_conn(len as u32);
+            self.release_stream(id, len as u32);
+        } else {
+            self.events.push_back(Event::Data {
+                stream: id,
+                data: d.data,
+                end_stream: d.end_stream,
+            });
+        }
+        if d.end_stream {
+            self.maybe_remove(id);
+        }
+        Ok(())
+    }
+
+    fn on_headers(&mut self, h: Headers) -> Result<(), ConnError> {
+        let id = h.stream_id;
+        if !id.is_client_initiated() {
+            return Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("HEADERS on an even stream id"),
+            ));
+        }
+        let mut kind = if let Some(st) = self.streams.get_mut(&id.value()) {
+            match st.state.recv_headers(h.end_stream) {
+                Ok(Verdict::Accept) => BlockKind::Trailers,
+                Ok(Verdict::Ignore) => BlockKind::Discard(None),
+                Err(e) => {
+                    self.state_error(id, e)?;
+                    BlockKind::Discard(None)
+                }
+            }
+        } else if id > self.last_client {
+            self.last_client = id;
+            let full = self.active_streams() >= self.config.max_concurrent_streams as usize;
+            if self.going_away || self.peer_going_away || full {
+                BlockKind::Discard(Some(Reason::REFUSED_STREAM))
+            } else {
+                BlockKind::Request
+            }
+        } else {
+            BlockKind::Discard(Some(Reason::STREAM_CLOSED))
+        };
+        if h.is_self_dependency() {
+            if kind == BlockKind::Trailers {
+                self.reset_stream(id, Reason::PROTOCOL_ERROR);
+                kind = BlockKind::Discard(None);
+            } else {
+                kind = BlockKind::Discard(Some(Reason::PROTOCOL_ERROR));
+            }
+        }
+        if h.header_block.len() > self.max_block() {
+            return Err(self.block_too_large());
+        }
+        if h.end_headers {
+            return self.process_block(id, h.end_stream, kind, &h.header_block);
+        }
+        self.partial = Some(PartialBlock {
+            stream_id: id,
+            end_stream: h.end_stream,
+            kind,
+            block: BytesMut::from(&h.header_block[..]),
+            frames: 0,
+        });
+        Ok(())
+    }
+
+    fn max_block(&self) -> usize {
+        (self.config.max_header_list_size as usize).saturating_mul(2)
+    }
+
+    fn block_too_large(&mut self) -> ConnError {
+        self.fail(
+            Reason::ENHANCE_YOUR_CALM,
+            Cause::Protocol("header block too large"),
+        )
+    }
+
+    fn on_continuation(&mut self, c: Continuation, now: Instant) -> Result<(), ConnError> {
+        let max_block = self.max_block();
+        let max_frames = self.config.max_continuation_frames;
+        let Some(p) = self.partial.as_mut() else {
+            return Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("CONTINUATION without HEADERS"),
+            ));
+        };
+        p.frames += 1;
+        let too_many = p.frames > max_frames;
+        let too_large = p.block.len() + c.header_block.len() > max_block;
+        p.block.extend_from_slice(&c.header_block);
+        if too_many {
+            return Err(self.fail(
+                Reason::ENHANCE_YOUR_CALM,
+                Cause::Flood("CONTINUATION frames in one block"),
+            ));
+        }
+        if too_large {
+            return Err(self.block_too_large());
+        }
+        if c.header_block.is_empty() && !c.end_headers {
+            self.flood(Flood::Empty, now)?;
+        }
+        if c.end_headers {
+            if let Some(p) = self.partial.take() {
+                return self.process_block(p.stream_id, p.end_stream, p.kind, &p.block);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a whole block through HPACK (always, to keep the table in sync) and acts on it.
+    fn process_block(
+        &mut self,
+        id: StreamId,
+        end_stream: bool,
+        kind: BlockKind,
+        block: &[u8],
+    ) -> Result<(), ConnError> {
+        let max_list = self.config.max_header_list_size as usize;
+        let limits = self.config.request_limits;
+        match kind {
+            BlockKind::Request => {
+                let mut b = RequestBuilder::new(limits);
+                let decoded = self
+                    .decoder
+                    .decode(block, max_list, |n, v, _| b.field(n, v));
+                let outcome = match decoded {
+                    Ok(()) => b.finish(end_stream).map_err(|e| (e.status(), e.reason())),
+                    Err(e) if e.is_compression_error() => {
+                        return Err(self.fail(Reason::COMPRESSION_ERROR, Cause::Hpack(e)));
+                    }
+                    Err(_) => Err((
+                        Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+                        "header list exceeds SETTINGS_MAX_HEADER_LIST_SIZE",
+                    )),
+                };
+                match outcome {
+                    Err((None, text)) => {
+                        tracing::debug!(stream = %id, text, "malformed h2 request");
+                        RstStream::new(id, Reason::PROTOCOL_ERROR).encode(&mut self.ctrl);
+                    }
+                    Ok(head) => {
+                        let mut st = self.new_stream(end_stream);
+                        st.content_length = head.content_length;
+                        self.streams.insert(id.value(), st);
+                        self.last_processed = id;
+                        self.events.push_back(Event::Request {
+                            stream: id,
+                            head,
+                            end_stream,
+                        });
+                    }
+                    Err((Some(status), reason_text)) => {
+                        let mut st = self.new_stream(end_stream);
+                        st.discard_body = true;
+                        self.streams.insert(id.value(), st);
+                        self.last_processed = id;
+                        self.events.push_back(Event::Refused {
+                            stream: id,
+                            status,
+                            reason_text,
+                        });
+                    }
+                }
+            }
+            BlockKind::Trailers => {
+                let mut b = TrailersBuilder::new(limits);
+                let decoded = self
+                    .decoder
+                    .decode(block, max_list, |n, v, _| b.field(n, v));
+                match decoded {
+                    Err(e) if e.is_compression_error() => {
+                        return Err(self.fail(Reason::COMPRESSION_ERROR, Cause::Hpack(e)));
+                    }
+                    Err(_) => self.reset_stream(id, Reason::PROTOCOL_ERROR),
+                    Ok(()) => {
+                        let length_ok = self
+                            .streams
+                            .get(&id.value())
+                            .is_none_or(|s| s.content_length.is_none_or(|cl| cl == s.received));
+                        let discard = self
+                            .streams
+                            .get(&id.value())
+                            .is_some_and(|s| s.discard_body);
+                        match b.finish() {
+                            Ok(headers) if length_ok => {
+                                if !discard {
+                                    self.events.push_back(Event::Trailers {
+                                        stream: id,
+                                        headers,
+                                    });
+                                }
+                                self.maybe_remove(id);
+                            }
+                            _ => self.reset_stream(id, Reason::PROTOCOL_ERROR),
+                        }
+                    }
+                }
+            }
+            BlockKind::Discard(reason) => {
+                if let Err(e) = self.decoder.decode(block, max_list, |_, _, _| {}) {
+                    if e.is_compression_error() {
+                        return Err(self.fail(Reason::COMPRESSION_ERROR, Cause::Hpack(e)));
+                    }
+                }
+                if let Some(reason) = reason {
+                    RstStream::new(id, reason).encode(&mut self.ctrl);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn new_stream(&self, end_stream: bool) -> Stream {
+        Stream {
+            state: if end_stream {
+                State::HalfClosedRemote
+            } else {
+                State::Open
+            },
+            send_window: Window::new(self.peer_initial_window),
+            recv_window: Window::new(self.recv_initial),
+            recv_released: 0,
+            queue: VecDeque::new(),
+            queued: 0,
+            headers_sent: false,
+            end_queued: false,
+            trailers: None,
+            content_length: None,
+            received: 0,
+            discard_body: false,
+        }
+    }
+}
