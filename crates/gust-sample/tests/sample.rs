@@ -113,12 +113,7 @@ fn dashboard_uptime_led_and_echo() {
     std::thread::sleep(Duration::from_millis(50));
     let second = uptime();
     assert!(second > first, "{first} then {second}");
-    let raw = client()
-        .get(sample.url("/uptime"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let raw = get_text(&sample.url("/uptime"));
     assert_eq!(raw.len(), 12, "fixed width: {raw:?}");
 
     let on = client()
@@ -160,12 +155,7 @@ fn dashboard_uptime_led_and_echo() {
         .unwrap();
     assert_eq!(echoed.status(), 200);
     assert_eq!(echoed.bytes().unwrap().as_ref(), &body[..]);
-    let query = client()
-        .get(sample.url("/dynamic?x=1&y=2"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let query = get_text(&sample.url("/dynamic?x=1&y=2"));
     assert_eq!(query, "x=1&y=2");
 
     let missing = client().get(sample.url("/no-such-page")).send().unwrap();

@@ -269,13 +269,7 @@ mod tests {
     use super::super::{DecodeError, Decoder};
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::proto::h2::hpack::hex;
 
     type Fields = Vec<(Vec<u8>, Vec<u8>, bool)>;
 

@@ -466,13 +466,7 @@ pub(crate) fn decode(src: &[u8], dst: &mut Vec<u8>, limit: usize) -> Result<usiz
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::proto::h2::hpack::hex;
 
     fn enc(src: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
