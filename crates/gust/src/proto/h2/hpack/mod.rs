@@ -98,6 +98,17 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
+/// Bytes from the RFC's hex notation (`"8286 8441"`); anything not a hex digit is skipped.
+/// Shared by the unit tests of every HPACK file.
+#[cfg(test)]
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,15 +134,4 @@ mod tests {
             assert!(!e.to_string().is_empty());
         }
     }
-}
-
-/// Bytes from the RFC's hex notation (`"8286 8441"`); anything not a hex digit is skipped.
-/// Shared by the unit tests of every HPACK file.
-#[cfg(test)]
-pub(crate) fn hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect()
 }
