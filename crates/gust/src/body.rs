@@ -66,6 +66,15 @@ enum RequestBodyInner {
         rx: mpsc::Receiver<BodyMessage>,
         demand: Option<oneshot::Sender<()>>,
     },
+    Source(Box<dyn BodySource>),
+}
+
+/// A request body a connection fills in place rather than through a channel (HTTP/2, which
+/// must know when each chunk is consumed to give the peer its flow-control credit back).
+/// Dropping the source tells the connection that nobody reads the rest.
+pub(crate) trait BodySource: Send + Sync {
+    /// The next chunk, the end (`Ok(None)`) or the abort, as [`RequestBody::next_chunk`].
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<BodyMessage>;
 }
 
 impl RequestBody {
@@ -96,6 +105,14 @@ impl RequestBody {
     ) -> Self {
         RequestBody {
             inner: RequestBodyInner::Channel { rx, demand },
+            length_hint,
+        }
+    }
+
+    /// A body read from a connection's own buffer.
+    pub(crate) fn from_source(source: Box<dyn BodySource>, length_hint: Option<u64>) -> Self {
+        RequestBody {
+            inner: RequestBodyInner::Source(source),
             length_hint,
         }
     }
@@ -134,6 +151,13 @@ impl RequestBody {
                     Poll::Pending => Poll::Pending,
                 }
             }
+            RequestBodyInner::Source(source) => {
+                let message = std::task::ready!(source.poll_chunk(cx));
+                if !matches!(message, Ok(Some(_))) {
+                    self.inner = RequestBodyInner::Empty;
+                }
+                Poll::Ready(message)
+            }
         }
     }
 
@@ -169,7 +193,7 @@ impl fmt::Debug for RequestBody {
         let kind = match self.inner {
             RequestBodyInner::Empty => "empty",
             RequestBodyInner::Full(_) => "full",
-            RequestBodyInner::Channel { .. } => "streaming",
+            RequestBodyInner::Channel { .. } | RequestBodyInner::Source(_) => "streaming",
         };
         f.debug_struct("RequestBody")
             .field("kind", &kind)

@@ -24,8 +24,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, Wr
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
+use super::h2;
+use super::{date, SERVER_NAME};
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
@@ -33,11 +34,11 @@ use crate::proto::h1::{
     HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END, CONTINUE_100,
     LAST_CHUNK,
 };
+use crate::proto::h2::frame::{check_preface, PrefaceCheck};
+use crate::proto::h2::upgrade::decode_http2_settings;
 use crate::resource::router::Router;
 use crate::resource::Response;
 
-/// The `Server` header value.
-const SERVER_NAME: &[u8] = b"gust";
 /// Bodies up to this size are copied behind the head so both leave in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
 /// How long a closing connection keeps reading (and discarding) so that the client receives
@@ -89,17 +90,19 @@ impl Connection {
         };
         let mut first = true;
         loop {
-            let head = match driver.read_head(first).await {
-                Ok(Some(head)) => head,
+            let ended = match driver.read_head(first).await {
+                Ok(Some(head)) => {
+                    first = false;
+                    driver.exchange(head).await
+                }
                 Ok(None) => return,
-                Err(End::Close) => return driver.linger_close().await,
-                Err(End::Abort) => return,
+                Err(end) => Err(end),
             };
-            first = false;
-            match driver.exchange(head).await {
+            match ended {
                 Ok(()) => {}
                 Err(End::Close) => return driver.linger_close().await,
                 Err(End::Abort) => return,
+                Err(End::ToH2(upgraded)) => return driver.into_h2(upgraded.map(|u| *u)).await,
             }
         }
     }
@@ -111,6 +114,9 @@ enum End {
     Close,
     /// At once: the client is gone or broke the protocol past answering.
     Abort,
+    /// The connection goes on as HTTP/2: by prior knowledge (`None`), or after an h2c
+    /// upgrade whose 101 is sent.
+    ToH2(Option<Box<h2::Upgraded>>),
 }
 
 /// Where the request body is going.
@@ -169,8 +175,17 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         // The first request's clock starts at accept: a client that connects and says
         // nothing holds a slot for request_head_timeout at most.
         let mut head_deadline = first.then(|| now + self.limits().request_head_timeout);
+        let mut sniffing = first;
         loop {
-            if !self.inbuf.is_empty() {
+            if sniffing && !self.inbuf.is_empty() {
+                // HTTP/2 with prior knowledge starts with the client preface (RFC 9113 3.3).
+                match check_preface(&self.inbuf) {
+                    PrefaceCheck::Complete => return Err(End::ToH2(None)),
+                    PrefaceCheck::Mismatch => sniffing = false,
+                    PrefaceCheck::Incomplete { .. } => {}
+                }
+            }
+            if !sniffing && !self.inbuf.is_empty() {
                 match parse_head(&self.inbuf, &limits) {
                     Ok(Some((head, consumed))) => {
                         self.inbuf.advance(consumed);
@@ -228,7 +243,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                     framing: ResponseFraming::Length(bytes.len() as u64),
                     keep_alive: false,
                     date,
-                    server: SERVER_NAME,
+                    server: SERVER_NAME.as_bytes(),
                 },
                 &mut self.out,
             )
@@ -243,6 +258,49 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 Outcome::Aborted
             },
         );
+    }
+
+    /// Hands the connection, and the bytes read past the last request, to HTTP/2.
+    async fn into_h2(self, upgraded: Option<h2::Upgraded>)
+    where
+        IO: Send,
+    {
+        let conn = self.conn;
+        let ctx = h2::Ctx {
+            router: conn.router,
+            limits: conn.limits,
+            peer: conn.peer,
+            shutdown: conn.shutdown,
+        };
+        h2::serve(ctx, self.rd, self.wr, self.inbuf, upgraded).await;
+    }
+
+    /// The settings of an h2c upgrade request this server takes (RFC 7540 3.2): `Upgrade`
+    /// offers `h2c`, `Connection` names `HTTP2-Settings`, exactly one valid `HTTP2-Settings`
+    /// field, and no body (a body would have to be read whole before switching; such a
+    /// request is served over HTTP/1.1, as the RFC allows).
+    fn h2c_upgrade(head: &RequestHead) -> Option<crate::proto::h2::frame::Settings> {
+        let offers_h2c = head
+            .wants_upgrade
+            .as_deref()?
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("h2c"));
+        let names_settings = head
+            .headers
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"http2-settings"));
+        let no_body = matches!(head.framing, Framing::None | Framing::Length(0));
+        if !offers_h2c || !names_settings || !no_body {
+            return None;
+        }
+        let mut values = head.headers.get_all("http2-settings").iter();
+        let value = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        decode_http2_settings(value.as_bytes())
     }
 
     /// Writes everything in `out`, giving up if the client takes nothing for the inactivity
@@ -281,6 +339,11 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
 
     /// One request and its response.
     async fn exchange(&mut self, head: RequestHead) -> Result<(), End> {
+        if let Some(settings) = Self::h2c_upgrade(&head) {
+            if !self.shutting_down() {
+                return self.switch_to_h2c(head, settings).await;
+            }
+        }
         let RequestHead {
             method,
             target,
@@ -474,7 +537,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                     framing,
                     keep_alive,
                     date,
-                    server: SERVER_NAME,
+                    server: SERVER_NAME.as_bytes(),
                 },
                 &mut self.out,
             )
@@ -518,6 +581,37 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Answers an h2c upgrade with 101; the request is then served as HTTP/2 stream 1.
+    async fn switch_to_h2c(
+        &mut self,
+        head: RequestHead,
+        settings: crate::proto::h2::frame::Settings,
+    ) -> Result<(), End> {
+        self.out.extend_from_slice(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+        );
+        self.flush().await?;
+        let mut headers = head.headers;
+        for hop in ["connection", "upgrade", "http2-settings", "keep-alive"] {
+            headers.remove(hop);
+        }
+        let target = match head.target {
+            RequestTarget::Origin { path_and_query, .. } => path_and_query,
+            RequestTarget::Asterisk => "*".to_owned(),
+            RequestTarget::Authority(authority) => authority,
+        };
+        Err(End::ToH2(Some(Box::new(h2::Upgraded {
+            settings,
+            head: Head {
+                method: head.method,
+                target,
+                version: Version::HTTP_2,
+                headers,
+                websocket: false,
+            },
+        }))))
     }
 
     /// Sends a streamed body, polling the producer only while `out` has room.

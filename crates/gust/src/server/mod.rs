@@ -10,6 +10,10 @@ mod accept;
 mod date;
 pub(crate) mod dispatch;
 mod h1;
+mod h2;
+
+/// The `Server` header value.
+const SERVER_NAME: &str = "gust";
 
 use std::fmt;
 use std::io;

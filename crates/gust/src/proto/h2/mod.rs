@@ -11,3 +11,4 @@ pub(crate) mod frame;
 pub(crate) mod hpack;
 pub(crate) mod request;
 pub(crate) mod state;
+pub(crate) mod upgrade;

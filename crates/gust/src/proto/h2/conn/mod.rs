@@ -326,7 +326,15 @@ pub(crate) struct Connection {
     flood_counts: [u32; 5],
     /// Round-robin position: the last stream that sent DATA.
     cursor: u32,
+    /// Streams we reset lately, oldest first: frames the peer sent before it saw our
+    /// RST_STREAM are ignored (RFC 9113 5.1 "closed"), not answered as errors.
+    reset_by_us: VecDeque<u32>,
 }
+
+/// How many of the streams we reset are remembered, so that frames in flight on them are
+/// ignored. Older ones are answered as closed streams (STREAM_CLOSED), which RFC 9113 5.1
+/// also allows.
+const REMEMBERED_RESETS: usize = 256;
 
 impl Connection {
     /// A connection whose client preface is still to come. Our SETTINGS (and a connection
@@ -377,6 +385,7 @@ impl Connection {
             flood_start: now,
             flood_counts: [0; 5],
             cursor: 0,
+            reset_by_us: VecDeque::new(),
         }
     }
 
@@ -473,6 +482,9 @@ impl Connection {
         if end_stream {
             st.end_queued = true;
             st.state.send_end_stream();
+            if st.discard_body && st.state == State::HalfClosedLocal {
+                self.reset(stream, Reason::NO_ERROR);
+            }
             self.maybe_remove(stream);
         }
         Ok(())
@@ -526,6 +538,7 @@ impl Connection {
         if let Some(mut st) = self.streams.remove(&stream.value()) {
             st.state.send_reset();
             RstStream::new(stream, reason).encode(&mut self.ctrl);
+            self.remember_reset(stream);
         }
     }
 
@@ -537,6 +550,46 @@ impl Connection {
         }
         self.going_away = true;
         GoAway::new(self.last_processed, Reason::NO_ERROR).encode(&mut self.ctrl);
+    }
+
+    /// An h2c upgrade (RFC 7540 3.2): takes the settings of the request's `HTTP2-Settings`
+    /// as if received in a SETTINGS frame (the 101 acknowledges them) and opens stream 1,
+    /// half-closed (remote), for the upgraded request, which the caller answers. Call before
+    /// any input.
+    pub(crate) fn accept_upgrade(&mut self, peer: &Settings) -> Result<StreamId, ConnError> {
+        self.apply_peer_settings(peer)?;
+        let id = StreamId::new(1);
+        let st = self.new_stream(true);
+        self.streams.insert(id.value(), st);
+        self.last_client = id;
+        self.last_processed = id;
+        Ok(id)
+    }
+
+    /// Nobody will read the rest of the request body of `stream`: what arrives is dropped
+    /// and its credit returned at once, and once the response has ended the peer is told
+    /// with RST_STREAM NO_ERROR to stop sending (RFC 9113 8.1).
+    pub(crate) fn stop_receiving(&mut self, stream: StreamId) {
+        let Some(st) = self.streams.get_mut(&stream.value()) else {
+            return;
+        };
+        st.discard_body = true;
+        if st.state == State::HalfClosedLocal && st.queue.is_empty() {
+            self.reset(stream, Reason::NO_ERROR);
+        }
+    }
+
+    /// Ends the connection for a reason the driver found (a timeout): GOAWAY with
+    /// `reason`; [`Connection::is_finished`] turns true.
+    pub(crate) fn close_with(&mut self, reason: Reason, why: &'static str) {
+        if self.error.is_none() {
+            let _ = self.fail(reason, Cause::Protocol(why));
+        }
+    }
+
+    /// A header block has begun and not yet ended (its CONTINUATION frames are due).
+    pub(crate) fn header_block_pending(&self) -> bool {
+        self.partial.is_some()
     }
 
     // ---- D. outputs ----
@@ -582,8 +635,16 @@ impl Connection {
                 Some(st) if st.state.can_send() && !st.end_queued => {
                     self.events.push_back(Event::WindowOpened { stream: sid });
                 }
+                Some(st) if st.discard_body && st.state == State::HalfClosedLocal => {
+                    // The response is complete and nobody wants the rest of the request.
+                    self.reset(sid, Reason::NO_ERROR);
+                }
                 _ => self.maybe_remove(sid),
             }
+        }
+        // RST_STREAMs queued above go out after the DATA that ended their streams.
+        if !self.ctrl.is_empty() {
+            out.push(self.ctrl.split().freeze());
         }
     }
 
@@ -731,6 +792,20 @@ impl Connection {
         if self.streams.remove(&id.value()).is_some() {
             self.events.push_back(Event::Reset { stream: id, reason });
         }
+        if id.is_client_initiated() && !self.is_idle(id) {
+            self.remember_reset(id);
+        }
+    }
+
+    fn remember_reset(&mut self, id: StreamId) {
+        if self.reset_by_us.len() == REMEMBERED_RESETS {
+            self.reset_by_us.pop_front();
+        }
+        self.reset_by_us.push_back(id.value());
+    }
+
+    fn was_reset_by_us(&self, id: StreamId) -> bool {
+        self.reset_by_us.contains(&id.value())
     }
 
     fn state_error(&mut self, id: StreamId, e: StateError) -> Result<(), ConnError> {
@@ -862,6 +937,13 @@ impl Connection {
             return Ok(());
         }
         self.flood(Flood::Settings, now)?;
+        self.apply_peer_settings(&s)?;
+        Settings::ack().encode(&mut self.ctrl);
+        Ok(())
+    }
+
+    /// Takes the peer's settings into use (from a SETTINGS frame or an h2c upgrade).
+    fn apply_peer_settings(&mut self, s: &Settings) -> Result<(), ConnError> {
         if let Some(size) = s.header_table_size {
             self.encoder.set_max_table_size(size as usize);
         }
@@ -880,7 +962,6 @@ impl Connection {
                 }
             }
         }
-        Settings::ack().encode(&mut self.ctrl);
         Ok(())
     }
 
@@ -953,9 +1034,12 @@ impl Connection {
             ));
         }
         let Some(st) = self.streams.get_mut(&id.value()) else {
-            // Closed and forgotten.
+            // Closed and forgotten: in flight before our RST_STREAM reached the peer, or a
+            // stream the peer closed, which is an error of its own.
             self.release_conn(flow);
-            self.reset_stream(id, Reason::STREAM_CLOSED);
+            if !self.was_reset_by_us(id) {
+                self.reset_stream(id, Reason::STREAM_CLOSED);
+            }
             return Ok(());
         };
         match st.state.recv_data(d.end_stream) {
@@ -1031,6 +1115,8 @@ impl Connection {
             } else {
                 BlockKind::Request
             }
+        } else if self.was_reset_by_us(id) {
+            BlockKind::Discard(None)
         } else {
             BlockKind::Discard(Some(Reason::STREAM_CLOSED))
         };

@@ -1,0 +1,771 @@
+//! The HTTP/2 connection driver: feeds the socket's bytes to the sans-I/O connection
+//! (`proto::h2::conn`), runs a handler per stream through the same dispatch as HTTP/1.1,
+//! and writes what the connection produces.
+//!
+//! One task per connection. Handlers run concurrently inside it (a `FuturesUnordered`), so
+//! a slow handler on one stream never holds up the others; a handler that answers at once
+//! (static content, errors) is polled inline and never allocated a slot. Response bodies
+//! are pulled only while the stream has less than [`STREAM_QUEUE_HIGH`] bytes waiting for
+//! flow-control credit and the socket has less than `write_buffer_size` waiting, so a peer
+//! that opens no window, or does not read, holds a bounded amount of memory. Request
+//! bodies go to the handler through a [`recv::RecvBuffer`]; the peer's credit comes back
+//! as the handler takes chunks out.
+//!
+//! Timeouts: a connection with no stream for `inactivity_timeout` is closed with GOAWAY; a
+//! stream whose peer sends no body the handler waits for, or that takes no response bytes
+//! for lack of window, for `inactivity_timeout` is reset with CANCEL; a header block left
+//! unfinished for `request_head_timeout` ends the connection; a socket that takes no bytes
+//! for `inactivity_timeout` is dropped.
+
+mod outbox;
+mod recv;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, Stream, StreamExt};
+use http::{header, HeaderValue, Method, StatusCode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{sleep_until, timeout, Instant};
+
+use self::outbox::Outbox;
+use self::recv::{RecvBuffer, Release};
+use super::date;
+use super::dispatch::{self, error_response, Dispatched, Head};
+use crate::body::{report, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
+use crate::config::Limits;
+use crate::proto::h2::conn::{ConnConfig, Connection, Event};
+use crate::proto::h2::frame::{Reason, Settings, StreamId};
+use crate::proto::h2::request::{RequestHead2, RequestLimits};
+use crate::resource::router::Router;
+use crate::resource::Response;
+
+/// A stream's response body is polled for more only while fewer bytes than this wait in
+/// the connection for the peer's window.
+const STREAM_QUEUE_HIGH: usize = 32 * 1024;
+/// How often streams are checked for stalls.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How long a closing connection may take to flush its last frames (GOAWAY).
+const CLOSE_FLUSH: Duration = Duration::from_secs(2);
+
+/// What the connection needs from its service.
+pub(super) struct Ctx {
+    pub(super) router: Arc<Router>,
+    pub(super) limits: Arc<Limits>,
+    pub(super) peer: SocketAddr,
+    pub(super) shutdown: watch::Receiver<bool>,
+}
+
+/// An HTTP/1.1 request that asked for h2c and got `101 Switching Protocols`.
+pub(super) struct Upgraded {
+    /// The client's `HTTP2-Settings`.
+    pub(super) settings: Settings,
+    /// The request, answered on stream 1.
+    pub(super) head: Head,
+}
+
+/// The connection settings a service's limits give.
+fn conn_config(limits: &Limits) -> ConnConfig {
+    ConnConfig {
+        max_concurrent_streams: limits.max_streams,
+        max_header_list_size: u32::try_from(limits.client_buffer_size).unwrap_or(u32::MAX),
+        request_limits: RequestLimits {
+            max_url_length: limits.max_url_length,
+            max_headers: limits.max_headers,
+            allow_extended_connect: false,
+        },
+        ..ConnConfig::default()
+    }
+}
+
+/// Serves HTTP/2 on a connection whose first bytes (`inbuf`, starting with the client
+/// preface, possibly incomplete) are already read. `upgraded`: the connection came from
+/// an h2c upgrade, and its request is stream 1.
+pub(super) async fn serve<IO>(
+    ctx: Ctx,
+    rd: ReadHalf<IO>,
+    wr: WriteHalf<IO>,
+    inbuf: BytesMut,
+    upgraded: Option<Upgraded>,
+) where
+    IO: AsyncRead + AsyncWrite + Send,
+{
+    let now = Instant::now();
+    let (releases_tx, releases_rx) = mpsc::unbounded_channel();
+    let mut driver = Driver {
+        conn: Connection::new(conn_config(&ctx.limits), now.into_std()),
+        ctx,
+        rd,
+        wr,
+        inbuf,
+        outbox: Outbox::default(),
+        transmit: Vec::new(),
+        streams: HashMap::new(),
+        handlers: FuturesUnordered::new(),
+        releases_tx,
+        releases_rx,
+        last_activity: now,
+        last_write: now,
+        block_since: None,
+        next_sweep: now + SWEEP_EVERY,
+        read_closed: false,
+    };
+    if let Some(up) = upgraded {
+        match driver.conn.accept_upgrade(&up.settings) {
+            Ok(id) => driver.start_request(id, up.head, None, true),
+            Err(e) => {
+                tracing::debug!(peer = %driver.ctx.peer, error = %e, "bad h2c upgrade settings");
+                driver.close().await;
+                return;
+            }
+        }
+    }
+    driver.run().await;
+}
+
+/// What a stream still has to send.
+enum Sending {
+    /// The handler has not answered yet.
+    Waiting,
+    /// A streamed body is being pulled.
+    Streaming {
+        body: Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> + Send>>,
+        length: Option<u64>,
+        sent: u64,
+        completion: Option<Completion>,
+    },
+    /// Everything is handed to the connection; waiting for it to reach the socket.
+    Draining { completion: Option<Completion> },
+    /// Done.
+    Done,
+}
+
+/// The driver's side of one stream.
+struct Entry {
+    /// The request body's buffer, while the peer may still send it and a reader wants it.
+    recv: Option<RecvBuffer>,
+    /// The last time the peer sent body bytes (or opened the stream).
+    last_rx: Instant,
+    /// The last time response bytes of this stream went out.
+    last_tx: Instant,
+    sending: Sending,
+    is_head: bool,
+}
+
+/// A response body's next item, caught if it panicked.
+type BodyItem = Result<Option<Result<Bytes, BodyError>>, ()>;
+
+struct Driver<IO> {
+    ctx: Ctx,
+    conn: Connection,
+    rd: ReadHalf<IO>,
+    wr: WriteHalf<IO>,
+    inbuf: BytesMut,
+    outbox: Outbox,
+    transmit: Vec<Bytes>,
+    streams: HashMap<u32, Entry>,
+    handlers: FuturesUnordered<BoxFuture<(StreamId, Response)>>,
+    releases_tx: mpsc::UnboundedSender<Release>,
+    releases_rx: mpsc::UnboundedReceiver<Release>,
+    /// The last time anything was read, or a stream existed.
+    last_activity: Instant,
+    /// The last time the socket took bytes, or the outbox was empty.
+    last_write: Instant,
+    /// Since when a header block has waited for its CONTINUATION frames.
+    block_since: Option<Instant>,
+    next_sweep: Instant,
+    read_closed: bool,
+}
+
+/// What woke the driver.
+enum Wake {
+    Read(std::io::Result<usize>),
+    Wrote(std::io::Result<usize>),
+    Answered(StreamId, Response),
+    Bodies(Vec<(u32, BodyItem)>),
+    Release(Release),
+    Timer,
+    Shutdown,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
+    async fn run(mut self) {
+        loop {
+            self.pump();
+            if self.conn.is_finished() && self.outbox.is_empty() {
+                break;
+            }
+            if self.read_closed && self.outbox.is_empty() {
+                // The peer is gone; nothing we still send can reach it.
+                break;
+            }
+            let wake = self.wait().await;
+            let now = Instant::now();
+            match wake {
+                Wake::Read(Ok(0)) | Wake::Read(Err(_)) => {
+                    self.read_closed = true;
+                    self.abort_all();
+                }
+                Wake::Read(Ok(_)) => {
+                    self.last_activity = now;
+                    if let Err(e) = self.conn.handle_input(&mut self.inbuf, now.into_std()) {
+                        tracing::debug!(peer = %self.ctx.peer, error = %e, "h2 connection closed");
+                        break;
+                    }
+                }
+                Wake::Wrote(Ok(n)) if n > 0 => self.last_write = now,
+                Wake::Wrote(_) => {
+                    self.abort_all();
+                    return;
+                }
+                Wake::Answered(id, response) => self.respond(id, response),
+                Wake::Bodies(items) => {
+                    for (id, item) in items {
+                        self.on_body_item(id, item);
+                    }
+                }
+                Wake::Release(r) => self.on_release(r),
+                Wake::Timer => {
+                    if self.on_timer(now) {
+                        break;
+                    }
+                }
+                Wake::Shutdown => self.conn.go_away(),
+            }
+        }
+        self.close().await;
+    }
+
+    /// Moves events and output along until nothing changes.
+    fn pump(&mut self) {
+        loop {
+            while let Some(event) = self.conn.poll_event() {
+                self.on_event(event);
+            }
+            if self.outbox.len() >= self.ctx.limits.write_buffer_size {
+                break;
+            }
+            self.conn.poll_transmit(&mut self.transmit);
+            if self.transmit.is_empty() {
+                break;
+            }
+            if self.outbox.is_empty() {
+                self.last_write = Instant::now();
+            }
+            for piece in self.transmit.drain(..) {
+                self.outbox.push(piece);
+            }
+        }
+        self.finish_drained();
+    }
+
+    /// Reports completion for responses whose bytes all went to the outbox.
+    fn finish_drained(&mut self) {
+        let conn = &self.conn;
+        let mut done = Vec::new();
+        for (id, entry) in &mut self.streams {
+            if let Sending::Draining { completion } = &mut entry.sending {
+                if conn.queued_send(StreamId::new(*id)) == 0 {
+                    report(completion.take(), Outcome::Complete);
+                    entry.sending = Sending::Done;
+                }
+            }
+            if matches!(entry.sending, Sending::Done) && entry.recv.is_none() {
+                done.push(*id);
+            }
+        }
+        for id in done {
+            self.streams.remove(&id);
+        }
+    }
+
+    /// Waits for the next thing to do.
+    async fn wait(&mut self) -> Wake {
+        let limits = &self.ctx.limits;
+        let reading = !self.read_closed && self.outbox.len() < limits.write_buffer_size;
+        let writing = !self.outbox.is_empty();
+        let deadline = self.deadline();
+        let going_away = *self.ctx.shutdown.borrow();
+        let any_body = self.streams.iter().any(|(id, e)| {
+            matches!(e.sending, Sending::Streaming { .. })
+                && self.conn.queued_send(StreamId::new(*id)) < STREAM_QUEUE_HIGH
+        }) && self.outbox.len() < limits.write_buffer_size;
+        if reading {
+            self.inbuf.reserve(limits.read_chunk_size);
+        }
+        let Driver {
+            rd,
+            wr,
+            inbuf,
+            outbox,
+            handlers,
+            streams,
+            conn,
+            releases_rx,
+            ctx,
+            ..
+        } = self;
+        tokio::select! {
+            biased;
+            n = outbox.write_to(wr), if writing => Wake::Wrote(n),
+            r = releases_rx.recv() => match r {
+                Some(r) => Wake::Release(r),
+                // The driver holds a sender, so the channel never closes.
+                None => Wake::Timer,
+            },
+            Some((id, response)) = handlers.next(), if !handlers.is_empty() => Wake::Answered(id, response),
+            items = std::future::poll_fn(|cx| poll_bodies(streams, conn, cx)), if any_body => Wake::Bodies(items),
+            n = rd.read_buf(inbuf), if reading => Wake::Read(n),
+            _ = sleep_until(deadline) => Wake::Timer,
+            _ = ctx.shutdown.changed(), if !going_away => Wake::Shutdown,
+        }
+    }
+
+    /// The next time something must be checked.
+    fn deadline(&self) -> Instant {
+        let limits = &self.ctx.limits;
+        let mut deadline = self.next_sweep;
+        if let Some(t) = self.conn.poll_timeout() {
+            deadline = deadline.min(Instant::from_std(t));
+        }
+        if !self.outbox.is_empty() {
+            deadline = deadline.min(self.last_write + limits.inactivity_timeout);
+        }
+        deadline
+    }
+
+    /// Checks every clock. True: the connection must end now.
+    fn on_timer(&mut self, now: Instant) -> bool {
+        let limits = self.ctx.limits.clone();
+        self.conn.handle_timeout(now.into_std());
+        if !self.outbox.is_empty() && now >= self.last_write + limits.inactivity_timeout {
+            tracing::debug!(peer = %self.ctx.peer, "h2 peer takes no bytes; closing");
+            self.abort_all();
+            return true;
+        }
+        if now < self.next_sweep {
+            return false;
+        }
+        self.next_sweep = now + SWEEP_EVERY;
+        if self.conn.header_block_pending() {
+            let since = *self.block_since.get_or_insert(now);
+            if now >= since + limits.request_head_timeout {
+                self.conn.close_with(
+                    Reason::ENHANCE_YOUR_CALM,
+                    "header block not finished in time",
+                );
+                return false;
+            }
+        } else {
+            self.block_since = None;
+        }
+        if self.streams.is_empty() && self.handlers.is_empty() {
+            if now >= self.last_activity + limits.inactivity_timeout {
+                tracing::debug!(peer = %self.ctx.peer, "h2 connection idle; closing");
+                self.conn.go_away();
+            }
+            return false;
+        }
+        self.last_activity = now;
+        let stall = limits.inactivity_timeout;
+        let mut stalled = Vec::new();
+        for (id, entry) in &self.streams {
+            let sid = StreamId::new(*id);
+            let waiting_for_peer_body = entry.recv.as_ref().is_some_and(|r| r.buffered() == 0)
+                && now >= entry.last_rx + stall;
+            let waiting_for_window = self.conn.queued_send(sid) > 0 && now >= entry.last_tx + stall;
+            if waiting_for_peer_body || waiting_for_window {
+                stalled.push(sid);
+            }
+        }
+        for id in stalled {
+            tracing::debug!(peer = %self.ctx.peer, stream = %id, "h2 stream stalled; resetting");
+            self.conn.reset(id, Reason::CANCEL);
+            self.drop_stream(id);
+        }
+        false
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let now = Instant::now();
+        match event {
+            Event::Request {
+                stream,
+                head,
+                end_stream,
+            } => {
+                // Handlers of reset streams run on to their end; past this many at once,
+                // new streams wait for them (rapid reset, CVE-2023-44487).
+                let max_handlers = 2 * self.ctx.limits.max_streams as usize;
+                if self.handlers.len() >= max_handlers {
+                    self.conn.reset(stream, Reason::REFUSED_STREAM);
+                    return;
+                }
+                let content_length = head.content_length;
+                self.start_request(stream, to_dispatch_head(head), content_length, end_stream);
+            }
+            Event::Data {
+                stream,
+                data,
+                end_stream,
+            } => {
+                let len = data.len();
+                let taken = match self.streams.get_mut(&stream.value()) {
+                    Some(entry) => {
+                        entry.last_rx = now;
+                        match &entry.recv {
+                            Some(recv) => {
+                                let taken = recv.push(data);
+                                if end_stream {
+                                    recv.finish();
+                                    entry.recv = None;
+                                }
+                                taken
+                            }
+                            None => false,
+                        }
+                    }
+                    None => false,
+                };
+                if !taken {
+                    self.conn.release_capacity(stream, len);
+                }
+            }
+            Event::Trailers { stream, .. } => {
+                // Handlers see the body end; trailer fields are not passed on.
+                if let Some(entry) = self.streams.get_mut(&stream.value()) {
+                    if let Some(recv) = entry.recv.take() {
+                        recv.finish();
+                    }
+                }
+            }
+            Event::Reset { stream, reason } => {
+                tracing::debug!(peer = %self.ctx.peer, %stream, %reason, "h2 stream reset");
+                self.drop_stream(stream);
+            }
+            Event::Refused {
+                stream,
+                status,
+                reason_text,
+            } => {
+                self.streams.insert(
+                    stream.value(),
+                    Entry {
+                        recv: None,
+                        last_rx: now,
+                        last_tx: now,
+                        sending: Sending::Waiting,
+                        is_head: false,
+                    },
+                );
+                self.respond(stream, error_response(status, reason_text));
+            }
+            Event::WindowOpened { stream } => {
+                if let Some(entry) = self.streams.get_mut(&stream.value()) {
+                    entry.last_tx = now;
+                }
+            }
+        }
+    }
+
+    /// Routes a request and starts its handler.
+    fn start_request(
+        &mut self,
+        id: StreamId,
+        head: Head,
+        content_length: Option<u64>,
+        end_stream: bool,
+    ) {
+        let now = Instant::now();
+        let is_head = head.method == Method::HEAD;
+        let (recv, body) = if end_stream {
+            (None, RequestBody::empty())
+        } else {
+            let (buf, source) = RecvBuffer::new(id, self.releases_tx.clone());
+            (Some(buf), RequestBody::from_source(source, content_length))
+        };
+        let Dispatched {
+            mut response,
+            reads_body,
+        } = dispatch::dispatch(
+            &self.ctx.router,
+            &self.ctx.limits,
+            self.ctx.peer,
+            head,
+            body,
+        );
+        self.streams.insert(
+            id.value(),
+            Entry {
+                recv,
+                last_rx: now,
+                last_tx: now,
+                sending: Sending::Waiting,
+                is_head,
+            },
+        );
+        if !reads_body && !end_stream {
+            self.stop_receiving(id);
+        }
+        // Most answers are ready at once: no slot, no extra wake-up.
+        let waker = futures_util::task::noop_waker();
+        match response.poll_unpin(&mut Context::from_waker(&waker)) {
+            Poll::Ready(r) => self.respond(id, r),
+            Poll::Pending => self.handlers.push(Box::pin(response.map(move |r| (id, r)))),
+        }
+    }
+
+    /// The handler will not read the rest of the request body.
+    fn stop_receiving(&mut self, id: StreamId) {
+        if let Some(entry) = self.streams.get_mut(&id.value()) {
+            if let Some(recv) = entry.recv.take() {
+                let unread = recv.abort();
+                self.conn.release_capacity(id, unread);
+            }
+        }
+        self.conn.stop_receiving(id);
+    }
+
+    /// Forgets a stream that was reset (by either side): its body reader sees the abort,
+    /// its response is reported aborted, and the credit of its unread bytes goes back.
+    fn drop_stream(&mut self, id: StreamId) {
+        let Some(entry) = self.streams.remove(&id.value()) else {
+            return;
+        };
+        if let Some(recv) = entry.recv {
+            let unread = recv.abort();
+            self.conn.release_capacity(id, unread);
+        }
+        match entry.sending {
+            Sending::Streaming { completion, .. } | Sending::Draining { completion } => {
+                report(completion, Outcome::Aborted);
+            }
+            Sending::Waiting | Sending::Done => {}
+        }
+    }
+
+    fn on_release(&mut self, release: Release) {
+        match release {
+            Release::Consumed { stream, bytes } => self.conn.release_capacity(stream, bytes),
+            Release::Dropped { stream, unread } => {
+                self.conn.release_capacity(stream, unread);
+                if let Some(entry) = self.streams.get_mut(&stream.value()) {
+                    entry.recv = None;
+                }
+                self.conn.stop_receiving(stream);
+            }
+        }
+    }
+
+    /// Sends a handler's answer.
+    fn respond(&mut self, id: StreamId, response: Response) {
+        let Some(entry) = self.streams.get_mut(&id.value()) else {
+            // Reset while the handler worked: dropping the response reports it aborted.
+            return;
+        };
+        let (mut parts, body) = response.into_parts();
+        if parts.status.is_informational() {
+            tracing::error!(status = %parts.status, "handler answered with a 1xx status; sending 500");
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let (kind, completion) = body.into_parts();
+        let length = match &kind {
+            BodyKind::Empty => Some(0),
+            BodyKind::Full(b) => Some(b.len() as u64),
+            BodyKind::Stream { length, .. } => *length,
+        };
+        let no_body_status =
+            parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
+        let headers = &mut parts.headers;
+        if !no_body_status && !headers.contains_key(header::CONTENT_LENGTH) {
+            if let Some(n) = length {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+            }
+        }
+        date::with_date(|d| {
+            if let Ok(v) = HeaderValue::from_bytes(d) {
+                headers.insert(header::DATE, v);
+            }
+        });
+        headers.insert(header::SERVER, HeaderValue::from_static(super::SERVER_NAME));
+
+        let no_body = entry.is_head || no_body_status;
+        let (end_now, sending) = match kind {
+            _ if no_body => (true, Sending::Draining { completion }),
+            BodyKind::Empty => (true, Sending::Draining { completion }),
+            BodyKind::Full(b) if b.is_empty() => (true, Sending::Draining { completion }),
+            BodyKind::Full(b) => {
+                if self
+                    .conn
+                    .send_headers(id, parts.status, &parts.headers, false)
+                    .is_err()
+                    || self.conn.send_data(id, b, true).is_err()
+                {
+                    report(completion, Outcome::Aborted);
+                    entry.sending = Sending::Done;
+                    return;
+                }
+                entry.sending = Sending::Draining { completion };
+                return;
+            }
+            BodyKind::Stream { stream, length } => (
+                false,
+                Sending::Streaming {
+                    body: stream,
+                    length,
+                    sent: 0,
+                    completion,
+                },
+            ),
+        };
+        if self
+            .conn
+            .send_headers(id, parts.status, &parts.headers, end_now)
+            .is_err()
+        {
+            if let Sending::Draining { completion } | Sending::Streaming { completion, .. } =
+                sending
+            {
+                report(completion, Outcome::Aborted);
+            }
+            entry.sending = Sending::Done;
+            return;
+        }
+        entry.sending = sending;
+    }
+
+    /// One item of a streamed response body.
+    fn on_body_item(&mut self, id: u32, item: BodyItem) {
+        let sid = StreamId::new(id);
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let Sending::Streaming {
+            length,
+            sent,
+            completion,
+            ..
+        } = &mut entry.sending
+        else {
+            return;
+        };
+        let failure = match item {
+            Ok(Some(Ok(chunk))) => {
+                *sent += chunk.len() as u64;
+                if length.is_some_and(|n| *sent > n) {
+                    Some("response body longer than its declared length")
+                } else if self.conn.send_data(sid, chunk, false).is_err() {
+                    Some("stream closed")
+                } else {
+                    None
+                }
+            }
+            Ok(None) => {
+                if length.is_some_and(|n| *sent != n) {
+                    Some("response body shorter than its declared length")
+                } else if self.conn.send_data(sid, Bytes::new(), true).is_err() {
+                    Some("stream closed")
+                } else {
+                    entry.sending = Sending::Draining {
+                        completion: completion.take(),
+                    };
+                    None
+                }
+            }
+            Ok(Some(Err(e))) => {
+                tracing::warn!(stream = %sid, error = %e, "response body failed; resetting the stream");
+                Some("response body failed")
+            }
+            Err(()) => Some("response body panicked"),
+        };
+        if let Some(why) = failure {
+            tracing::error!(stream = %sid, why, "resetting h2 stream");
+            self.conn.reset(sid, Reason::INTERNAL_ERROR);
+            self.drop_stream(sid);
+        }
+    }
+
+    /// Every stream ends at once: the peer is gone.
+    fn abort_all(&mut self) {
+        let ids: Vec<u32> = self.streams.keys().copied().collect();
+        for id in ids {
+            self.drop_stream(StreamId::new(id));
+        }
+    }
+
+    /// Flushes what is left (a GOAWAY, most likely) for a moment, then closes. Handlers
+    /// still running go on by themselves, reading the abort from their bodies.
+    async fn close(mut self) {
+        self.abort_all();
+        self.conn.poll_transmit(&mut self.transmit);
+        for piece in self.transmit.drain(..) {
+            self.outbox.push(piece);
+        }
+        let _ = timeout(CLOSE_FLUSH, async {
+            while !self.outbox.is_empty() {
+                match self.outbox.write_to(&mut self.wr).await {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+            }
+            let _ = self.wr.shutdown().await;
+        })
+        .await;
+        let handlers = std::mem::take(&mut self.handlers);
+        if !handlers.is_empty() {
+            tokio::spawn(handlers.for_each(|_| async {}));
+        }
+    }
+}
+
+/// Polls every streamed body that may produce, returning all items ready.
+fn poll_bodies(
+    streams: &mut HashMap<u32, Entry>,
+    conn: &Connection,
+    cx: &mut Context<'_>,
+) -> Poll<Vec<(u32, BodyItem)>> {
+    let mut ready = Vec::new();
+    for (id, entry) in streams.iter_mut() {
+        let Sending::Streaming { body, .. } = &mut entry.sending else {
+            continue;
+        };
+        if conn.queued_send(StreamId::new(*id)) >= STREAM_QUEUE_HIGH {
+            continue;
+        }
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| body.as_mut().poll_next(cx)));
+        match polled {
+            Ok(Poll::Pending) => {}
+            Ok(Poll::Ready(item)) => ready.push((*id, Ok(item))),
+            Err(_) => ready.push((*id, Err(()))),
+        }
+    }
+    if ready.is_empty() {
+        Poll::Pending
+    } else {
+        Poll::Ready(ready)
+    }
+}
+
+/// The protocol-neutral head of an HTTP/2 request.
+fn to_dispatch_head(head: RequestHead2) -> Head {
+    let target = if head.method == Method::CONNECT && head.path_and_query.is_empty() {
+        head.authority.unwrap_or_default()
+    } else {
+        head.path_and_query
+    };
+    Head {
+        method: head.method,
+        target,
+        version: http::Version::HTTP_2,
+        headers: head.headers,
+        websocket: false,
+    }
+}
