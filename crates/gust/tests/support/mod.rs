@@ -2,6 +2,8 @@
 //! well-behaved client would send.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod h2raw;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
