@@ -1,0 +1,422 @@
+//! HTTP/2 with clients nobody here wrote: the `h2` crate's client, curl (h2c upgrade and
+//! prior knowledge), nghttp and h2load, against the real server on 127.0.0.1:0. Plus the
+//! behaviours only a whole connection shows: big bodies both ways under small windows,
+//! streams that do not wait for each other, graceful shutdown with GOAWAY.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gust::{Body, Limits, Request, Resource, Response, StaticResource};
+use http::Method;
+use sha2::{Digest, Sha256};
+use support::h2raw::{self, H2Raw};
+use support::{basic, have_tool, TestServer};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+const MIB: usize = 1024 * 1024;
+
+/// Deterministic bytes that do not compress or repeat in step with frame sizes.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// An `h2` crate client with small receive windows: 16 KiB per stream, 32 KiB for the
+/// connection, so every large body goes through many WINDOW_UPDATE rounds.
+async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::Builder::new()
+        .initial_window_size(16 * 1024)
+        .initial_connection_window_size(32 * 1024)
+        .max_frame_size(16 * 1024)
+        .handshake(tcp)
+        .await
+        .expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+fn request(addr: SocketAddr, method: Method, path: &str) -> http::Request<()> {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .body(())
+        .unwrap()
+}
+
+/// Reads a response body to its end, releasing window as it goes; returns its SHA-256
+/// and length.
+async fn hash_body(body: &mut h2::RecvStream) -> ([u8; 32], usize) {
+    let mut hasher = Sha256::new();
+    let mut len = 0;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.expect("body chunk");
+        len += chunk.len();
+        hasher.update(&chunk);
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+    }
+    (hasher.finalize().into(), len)
+}
+
+/// Sends `data` on `stream` as flow control allows, then ends the stream.
+async fn send_all(stream: &mut h2::SendStream<Bytes>, data: Bytes) {
+    let mut rest = data;
+    while !rest.is_empty() {
+        stream.reserve_capacity(rest.len().min(256 * 1024));
+        let n = std::future::poll_fn(|cx| stream.poll_capacity(cx))
+            .await
+            .expect("capacity")
+            .expect("stream open");
+        let chunk = rest.split_to(n.min(rest.len()));
+        stream.send_data(chunk, false).unwrap();
+    }
+    stream.send_data(Bytes::new(), true).unwrap();
+}
+
+#[tokio::test]
+async fn h2_crate_client_gets_and_posts() {
+    let server = TestServer::start(basic(Limits::default())).await;
+    let mut client = h2_client(server.addr).await;
+
+    let (response, _) = client
+        .send_request(request(server.addr, Method::GET, "/hello"), true)
+        .unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.headers()["content-length"], "6");
+    assert_eq!(response.headers()["server"], "gust");
+    assert!(response.headers().contains_key("date"));
+    let mut body = response.into_body();
+    let chunk = body.data().await.unwrap().unwrap();
+    assert_eq!(&chunk[..], b"hello\n");
+
+    let mut client = client.ready().await.unwrap();
+    let (response, mut send) = client
+        .send_request(request(server.addr, Method::POST, "/echo"), false)
+        .unwrap();
+    send.send_data(Bytes::from_static(b"ping over h2"), true)
+        .unwrap();
+    let mut body = response.await.unwrap().into_body();
+    let mut got = Vec::new();
+    while let Some(chunk) = body.data().await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(got, b"ping over h2");
+
+    let (response, _) = client
+        .send_request(request(server.addr, Method::GET, "/nowhere"), true)
+        .unwrap();
+    assert_eq!(response.await.unwrap().status(), 404);
+    let (response, _) = client
+        .send_request(request(server.addr, Method::DELETE, "/hello"), true)
+        .unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, HEAD, OPTIONS");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sixty_four_mib_download_with_small_windows_arrives_intact() {
+    let data = Bytes::from(pattern(64 * MIB));
+    let expected: [u8; 32] = Sha256::digest(&data).into();
+    let content = StaticResource::new(data, "application/octet-stream");
+    let server = TestServer::start(
+        basic(Limits::default()).resource(Resource::static_content("/big", content)),
+    )
+    .await;
+    let mut client = h2_client(server.addr).await;
+    let (response, _) = client
+        .send_request(request(server.addr, Method::GET, "/big"), true)
+        .unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-length"], (64 * MIB).to_string());
+    let (hash, len) = hash_body(&mut response.into_body()).await;
+    assert_eq!(len, 64 * MIB);
+    assert_eq!(hash, expected);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sixty_four_mib_upload_is_echoed_intact_with_small_windows() {
+    let limits = Limits {
+        read_chunk_size: 8 * 1024,
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let data = Bytes::from(pattern(64 * MIB));
+    let expected: [u8; 32] = Sha256::digest(&data).into();
+    let mut client = h2_client(server.addr).await;
+    let (response, mut send) = client
+        .send_request(request(server.addr, Method::POST, "/echo"), false)
+        .unwrap();
+    let upload = tokio::spawn(async move { send_all(&mut send, data).await });
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (hash, len) = hash_body(&mut response.into_body()).await;
+    upload.await.unwrap();
+    assert_eq!(len, 64 * MIB);
+    assert_eq!(hash, expected);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_handler_does_not_hold_up_other_streams() {
+    let release = Arc::new(Notify::new());
+    let gate = release.clone();
+    let server = TestServer::start(basic(Limits::default()).resource(Resource::dynamic(
+        "/slow",
+        move |_req: Request| {
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                Response::new(Body::from("finally\n"))
+            }
+        },
+    )))
+    .await;
+    let mut client = h2_client(server.addr).await;
+    let (slow, _) = client
+        .send_request(request(server.addr, Method::GET, "/slow"), true)
+        .unwrap();
+    // Ten quick requests on the same connection complete while /slow waits.
+    for _ in 0..10 {
+        client = client.ready().await.unwrap();
+        let (quick, _) = client
+            .send_request(request(server.addr, Method::GET, "/hello"), true)
+            .unwrap();
+        let quick = tokio::time::timeout(Duration::from_secs(5), quick)
+            .await
+            .expect("a quick stream is not held up by a slow one")
+            .unwrap();
+        assert_eq!(quick.status(), 200);
+    }
+    release.notify_one();
+    let slow = tokio::time::timeout(Duration::from_secs(5), slow)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(slow.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn graceful_stop_sends_goaway_and_finishes_the_stream_in_flight() {
+    let release = Arc::new(Notify::new());
+    let started = Arc::new(Notify::new());
+    let (gate, began) = (release.clone(), started.clone());
+    let server = TestServer::start(basic(Limits::default()).resource(Resource::dynamic(
+        "/slow",
+        move |_req: Request| {
+            let (gate, began) = (gate.clone(), began.clone());
+            async move {
+                began.notify_one();
+                gate.notified().await;
+                Response::new(Body::from("finished after GOAWAY\n"))
+            }
+        },
+    )))
+    .await;
+    let addr = server.addr;
+    let mut c = H2Raw::handshake(addr).await;
+    c.request(1, "GET", "/slow", true).await;
+    started.notified().await;
+    let stopping = tokio::spawn(server.stop());
+
+    let goaway = c.expect_goaway(h2raw::NO_ERROR).await;
+    assert_eq!(goaway.last_stream_id(), 1, "stream 1 was accepted");
+    // A new stream after GOAWAY is refused, not processed.
+    c.request(3, "GET", "/hello", true).await;
+    c.expect_reset(3, h2raw::REFUSED_STREAM).await;
+
+    release.notify_one();
+    let r = c.response(1).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"finished after GOAWAY\n");
+    assert!(
+        c.closed().await,
+        "the connection closes once its streams are done"
+    );
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("stop returns")
+        .unwrap();
+    // The listener is closed: new connections are refused.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn max_streams_refuses_the_extra_stream_and_serves_the_rest() {
+    let limits = Limits {
+        max_streams: 2,
+        ..Limits::default()
+    };
+    let release = Arc::new(Notify::new());
+    let gate = release.clone();
+    let server = TestServer::start(basic(limits).resource(Resource::dynamic(
+        "/slow",
+        move |_req: Request| {
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                Response::new(Body::from("ok\n"))
+            }
+        },
+    )))
+    .await;
+    let (mut c, settings) = H2Raw::handshake_with(server.addr, &[]).await;
+    assert!(settings
+        .settings()
+        .contains(&(h2raw::SETTINGS_MAX_CONCURRENT_STREAMS, 2)));
+    c.request(1, "GET", "/slow", true).await;
+    c.request(3, "GET", "/slow", true).await;
+    c.request(5, "GET", "/hello", true).await;
+    c.expect_reset(5, h2raw::REFUSED_STREAM).await;
+    release.notify_waiters();
+    assert_eq!(c.response(1).await.status, 200);
+    assert_eq!(c.response(3).await.status, 200);
+    // With slots free again, a new stream is served.
+    c.request(7, "GET", "/hello", true).await;
+    assert_eq!(c.response(7).await.body, b"hello\n");
+    server.stop().await;
+}
+
+/// Runs a tool, returning (success, stdout + stderr).
+fn run(tool: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} runs: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn run_async(tool: &'static str, args: Vec<String>) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(tool, &args)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn curl_upgrades_with_http2_and_speaks_prior_knowledge() {
+    if !have_tool("curl") {
+        return;
+    }
+    let server = TestServer::start(basic(Limits::default())).await;
+    let url = server.url("/hello");
+    let (ok, text) = run_async(
+        "curl",
+        vec![
+            "-sS".into(),
+            "-v".into(),
+            "--max-time".into(),
+            "10".into(),
+            "--http2".into(),
+            url.clone(),
+        ],
+    )
+    .await;
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("< HTTP/1.1 101 Switching Protocols"),
+        "{text}"
+    );
+    assert!(text.contains("< HTTP/2 200"), "{text}");
+    assert!(text.contains("hello\n"), "{text}");
+
+    let (ok, text) = run_async(
+        "curl",
+        vec![
+            "-sS".into(),
+            "-v".into(),
+            "--max-time".into(),
+            "10".into(),
+            "--http2-prior-knowledge".into(),
+            "--data-binary".into(),
+            "posted body".into(),
+            server.url("/echo"),
+        ],
+    )
+    .await;
+    assert!(ok, "{text}");
+    assert!(!text.contains("101 Switching"), "{text}");
+    assert!(text.contains("< HTTP/2 200"), "{text}");
+    assert!(text.contains("posted body"), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn nghttp_fetches_with_no_dependencies() {
+    if !have_tool("nghttp") {
+        return;
+    }
+    let server = TestServer::start(basic(Limits::default())).await;
+    let (ok, text) = run_async(
+        "nghttp",
+        vec![
+            "-v".into(),
+            "--no-dep".into(),
+            "-t".into(),
+            "10".into(),
+            server.url("/hello"),
+        ],
+    )
+    .await;
+    assert!(ok, "{text}");
+    assert!(text.contains(":status: 200"), "{text}");
+    assert!(text.contains("hello"), "{text}");
+    assert!(!text.contains("recv GOAWAY"), "{text}");
+    assert!(!text.contains("recv RST_STREAM"), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn h2load_ten_thousand_requests_without_an_error() {
+    if !have_tool("h2load") {
+        return;
+    }
+    let server = TestServer::start(basic(Limits::default())).await;
+    let (ok, text) = run_async(
+        "h2load",
+        vec![
+            "-n10000".into(),
+            "-c10".into(),
+            "-m10".into(),
+            "-T".into(),
+            "30".into(),
+            server.url("/hello"),
+        ],
+    )
+    .await;
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("10000 succeeded, 0 failed, 0 errored, 0 timeout"),
+        "{text}"
+    );
+    assert!(text.contains("status codes: 10000 2xx"), "{text}");
+    server.stop().await;
+}
