@@ -12,8 +12,9 @@
 //! as the handler takes chunks out.
 //!
 //! Timeouts: a connection with no stream for `inactivity_timeout` is closed with GOAWAY; a
-//! stream whose peer sends no body the handler waits for, or that takes no response bytes
-//! for lack of window, for `inactivity_timeout` is reset with CANCEL; a header block left
+//! stream whose handler waits for body bytes the peer does not send, or whose response
+//! bytes wait for a window the peer does not open, for `inactivity_timeout`, is reset with
+//! CANCEL; a header block left
 //! unfinished for `request_head_timeout` ends the connection; a socket that takes no bytes
 //! for `inactivity_timeout` is dropped.
 
@@ -329,10 +330,20 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         }
     }
 
-    /// The next time something must be checked.
+    /// Whether the connection has no stream and no handler: only the idle clock runs.
+    fn is_idle(&self) -> bool {
+        self.streams.is_empty() && self.handlers.is_empty() && !self.conn.header_block_pending()
+    }
+
+    /// The next time something must be checked. An idle connection sleeps until its idle
+    /// timeout; a busy one checks its streams every [`SWEEP_EVERY`].
     fn deadline(&self) -> Instant {
         let limits = &self.ctx.limits;
-        let mut deadline = self.next_sweep;
+        let mut deadline = if self.is_idle() {
+            self.last_activity + limits.inactivity_timeout
+        } else {
+            self.next_sweep
+        };
         if let Some(t) = self.conn.poll_timeout() {
             deadline = deadline.min(Instant::from_std(t));
         }
@@ -351,10 +362,18 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             self.abort_all();
             return true;
         }
+        if self.is_idle() {
+            if now >= self.last_activity + limits.inactivity_timeout {
+                tracing::debug!(peer = %self.ctx.peer, "h2 connection idle; closing");
+                self.conn.go_away();
+            }
+            return false;
+        }
         if now < self.next_sweep {
             return false;
         }
         self.next_sweep = now + SWEEP_EVERY;
+        self.last_activity = now;
         if self.conn.header_block_pending() {
             let since = *self.block_since.get_or_insert(now);
             if now >= since + limits.request_head_timeout {
@@ -367,19 +386,12 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         } else {
             self.block_since = None;
         }
-        if self.streams.is_empty() && self.handlers.is_empty() {
-            if now >= self.last_activity + limits.inactivity_timeout {
-                tracing::debug!(peer = %self.ctx.peer, "h2 connection idle; closing");
-                self.conn.go_away();
-            }
-            return false;
-        }
-        self.last_activity = now;
         let stall = limits.inactivity_timeout;
         let mut stalled = Vec::new();
         for (id, entry) in &self.streams {
             let sid = StreamId::new(*id);
-            let waiting_for_peer_body = entry.recv.as_ref().is_some_and(|r| r.buffered() == 0)
+            // Only a handler waiting for body bytes times the peer; a busy one does not.
+            let waiting_for_peer_body = entry.recv.as_ref().is_some_and(RecvBuffer::reader_waiting)
                 && now >= entry.last_rx + stall;
             let waiting_for_window = self.conn.queued_send(sid) > 0 && now >= entry.last_tx + stall;
             if waiting_for_peer_body || waiting_for_window {

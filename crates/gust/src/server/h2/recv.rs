@@ -127,9 +127,10 @@ impl RecvBuffer {
         }
     }
 
-    /// Bytes waiting for the handler.
-    pub(super) fn buffered(&self) -> usize {
-        self.lock().buffered
+    /// Whether the handler is waiting for the peer: it asked for a chunk and none is here.
+    pub(super) fn reader_waiting(&self) -> bool {
+        let inner = self.lock();
+        inner.buffered == 0 && inner.waker.is_some()
     }
 
     /// Whether the handler dropped its body.
