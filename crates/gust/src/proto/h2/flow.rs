@@ -7,8 +7,6 @@
 
 /// The largest window RFC 9113 allows: 2^31-1.
 pub(crate) const MAX_WINDOW: i64 = (1 << 31) - 1;
-/// The window every stream and the connection start with (6.9.2).
-pub(crate) const DEFAULT_WINDOW: i64 = 65_535;
 
 /// Why a window operation failed; each is a FLOW_CONTROL_ERROR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +33,7 @@ impl Window {
     }
 
     /// The raw signed value.
+    #[cfg(test)]
     pub(crate) fn value(&self) -> i64 {
         self.0
     }

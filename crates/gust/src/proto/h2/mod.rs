@@ -1,9 +1,5 @@
-//! HTTP/2 (RFC 9113), sans-I/O: the frame codec and HPACK, with the connection machine to
-//! come on top of them.
-//!
-//! Until the connection machine uses them, parts of these modules have no caller outside
-//! their tests.
-#![allow(dead_code)]
+//! HTTP/2 (RFC 9113), sans-I/O: the frame codec, HPACK, flow-control windows, stream
+//! states, request validation, and the connection machine on top of them.
 
 pub(crate) mod conn;
 pub(crate) mod flow;

@@ -176,6 +176,7 @@ impl Decoder {
     }
 
     /// The dynamic table as the peer has built it.
+    #[cfg(test)]
     pub(crate) fn table(&self) -> &DynamicTable {
         &self.table
     }

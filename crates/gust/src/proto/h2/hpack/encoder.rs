@@ -139,6 +139,7 @@ impl Encoder {
     }
 
     /// The dynamic table as the peer's decoder will have it after our last block.
+    #[cfg(test)]
     pub(crate) fn table(&self) -> &DynamicTable {
         &self.table
     }
@@ -171,6 +172,7 @@ impl Encoder {
     /// date or length changes every response and would only churn the table) and its entry
     /// takes at most a quarter of the table. `sensitive` fields, and credential fields
     /// (authorization, cookie, set-cookie ...) always, are never-indexed literals.
+    #[cfg(test)]
     pub(crate) fn encode_field(
         &mut self,
         name: &[u8],

@@ -147,11 +147,13 @@ impl DynamicTable {
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Sum of the entries' sizes (RFC 7541 4.1).
+    #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
@@ -167,6 +169,7 @@ impl DynamicTable {
     }
 
     /// Entries from newest to oldest.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.entries.iter().map(|e| (e.name(), e.value()))
     }
