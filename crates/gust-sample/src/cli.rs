@@ -142,6 +142,12 @@ pub(crate) struct ServeArgs {
     /// Unread request body discarded to keep a connection alive [default: 262144]
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     max_discard_body: Option<u64>,
+    /// HTTP/2: request body bytes a stream may send ahead of its handler [default: 262144]
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    h2_stream_window: Option<u32>,
+    /// HTTP/2: request body bytes a connection may have in flight [default: 1048576]
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    h2_connection_window: Option<u32>,
     /// The listen() backlog [default: 1024]
     #[arg(long, value_name = "N", help_heading = "Limits")]
     backlog: Option<u32>,
@@ -190,6 +196,8 @@ impl ServeArgs {
             body_queue_chunks: self.body_queue_chunks,
             write_buffer_size: self.write_buffer_size,
             max_discard_body: self.max_discard_body,
+            h2_stream_window: self.h2_stream_window,
+            h2_connection_window: self.h2_connection_window,
             backlog: self.backlog,
             leds: self.leds,
             websocket: match (self.no_websocket, self.websocket) {
@@ -222,6 +230,8 @@ pub(crate) struct Layer {
     body_queue_chunks: Option<usize>,
     write_buffer_size: Option<usize>,
     max_discard_body: Option<u64>,
+    h2_stream_window: Option<u32>,
+    h2_connection_window: Option<u32>,
     backlog: Option<u32>,
     leds: Option<usize>,
     websocket: Option<bool>,
@@ -256,6 +266,8 @@ impl Layer {
             body_queue_chunks,
             write_buffer_size,
             max_discard_body,
+            h2_stream_window,
+            h2_connection_window,
             backlog,
             leds,
             websocket,
@@ -429,6 +441,10 @@ pub(crate) fn resolve(
             .write_buffer_size
             .unwrap_or(defaults.write_buffer_size),
         max_discard_body: merged.max_discard_body.unwrap_or(defaults.max_discard_body),
+        h2_stream_window: merged.h2_stream_window.unwrap_or(defaults.h2_stream_window),
+        h2_connection_window: merged
+            .h2_connection_window
+            .unwrap_or(defaults.h2_connection_window),
         backlog: merged.backlog.unwrap_or(defaults.backlog),
     };
     limits
@@ -719,6 +735,10 @@ mod tests {
             "1200",
             "--max-discard-body",
             "13",
+            "--h2-stream-window",
+            "4096",
+            "--h2-connection-window",
+            "70000",
             "--backlog",
             "14",
         ]);
@@ -737,6 +757,8 @@ mod tests {
             body_queue_chunks: 11,
             write_buffer_size: 1200,
             max_discard_body: 13,
+            h2_stream_window: 4096,
+            h2_connection_window: 70_000,
             backlog: 14,
         };
         assert_eq!(s.limits, expected);
@@ -855,6 +877,8 @@ mod tests {
             ("body-queue-chunks", d.body_queue_chunks.to_string()),
             ("write-buffer-size", d.write_buffer_size.to_string()),
             ("max-discard-body", d.max_discard_body.to_string()),
+            ("h2-stream-window", d.h2_stream_window.to_string()),
+            ("h2-connection-window", d.h2_connection_window.to_string()),
             ("backlog", d.backlog.to_string()),
         ] {
             let start = help

@@ -34,6 +34,10 @@ pub const DEFAULT_BODY_QUEUE_CHUNKS: usize = 4;
 pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 64 * 1024;
 /// Default for [`Limits::max_discard_body`].
 pub const DEFAULT_MAX_DISCARD_BODY: u64 = 256 * 1024;
+/// Default for [`Limits::h2_stream_window`].
+pub const DEFAULT_H2_STREAM_WINDOW: u32 = 256 * 1024;
+/// Default for [`Limits::h2_connection_window`].
+pub const DEFAULT_H2_CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// Default for [`Limits::backlog`].
 pub const DEFAULT_BACKLOG: u32 = 1024;
 
@@ -74,6 +78,12 @@ pub struct Limits {
     /// Unread request body the server reads and throws away after a response so that the
     /// connection can be reused; a longer remainder closes the connection instead.
     pub max_discard_body: u64,
+    /// HTTP/2: request body bytes one stream may send before its handler has taken them
+    /// (SETTINGS_INITIAL_WINDOW_SIZE). Credit is given back as the handler reads.
+    pub h2_stream_window: u32,
+    /// HTTP/2: request body bytes all the streams of a connection may have in flight (the
+    /// connection window): the most request body one connection buffers.
+    pub h2_connection_window: u32,
     /// The listen() backlog: connections the kernel queues before accept.
     pub backlog: u32,
 }
@@ -101,6 +111,8 @@ impl Limits {
             body_queue_chunks: DEFAULT_BODY_QUEUE_CHUNKS,
             write_buffer_size: DEFAULT_WRITE_BUFFER_SIZE,
             max_discard_body: DEFAULT_MAX_DISCARD_BODY,
+            h2_stream_window: DEFAULT_H2_STREAM_WINDOW,
+            h2_connection_window: DEFAULT_H2_CONNECTION_WINDOW,
             backlog: DEFAULT_BACKLOG,
         }
     }
@@ -129,6 +141,22 @@ impl Limits {
         at_least("body_queue_chunks", self.body_queue_chunks, 1)?;
         at_least("write_buffer_size", self.write_buffer_size, 1024)?;
         at_least("backlog", self.backlog, 1)?;
+        // Windows at or below 2^31-1 (RFC 9113 6.9.1). A connection window starts at 65535
+        // and can only be raised; a stream window under 1 KiB would crawl.
+        const MAX_WINDOW: u32 = (1 << 31) - 1;
+        at_least("h2_stream_window", self.h2_stream_window, 1024)?;
+        at_least("h2_connection_window", self.h2_connection_window, 65_535)?;
+        for (name, value) in [
+            ("h2_stream_window", self.h2_stream_window),
+            ("h2_connection_window", self.h2_connection_window),
+        ] {
+            if value > MAX_WINDOW {
+                return Err(ConfigError::new(
+                    name,
+                    format!("must be at most {MAX_WINDOW} (2^31-1), got {value}"),
+                ));
+            }
+        }
         if self.inactivity_timeout.is_zero() {
             return Err(ConfigError::new(
                 "inactivity_timeout",
@@ -206,5 +234,28 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(limits.validate().unwrap_err().field(), "max_url_length");
+    }
+
+    #[test]
+    fn h2_windows_stay_within_what_http2_allows() {
+        let too_big = Limits {
+            h2_stream_window: 1 << 31,
+            ..Limits::default()
+        };
+        assert_eq!(too_big.validate().unwrap_err().field(), "h2_stream_window");
+        let below_default = Limits {
+            h2_connection_window: 65_534,
+            ..Limits::default()
+        };
+        assert_eq!(
+            below_default.validate().unwrap_err().field(),
+            "h2_connection_window"
+        );
+        let largest = Limits {
+            h2_stream_window: (1 << 31) - 1,
+            h2_connection_window: (1 << 31) - 1,
+            ..Limits::default()
+        };
+        largest.validate().unwrap();
     }
 }

@@ -77,6 +77,8 @@ pub(super) struct Upgraded {
 fn conn_config(limits: &Limits) -> ConnConfig {
     ConnConfig {
         max_concurrent_streams: limits.max_streams,
+        initial_window_size: limits.h2_stream_window,
+        connection_window: limits.h2_connection_window,
         max_header_list_size: u32::try_from(limits.client_buffer_size).unwrap_or(u32::MAX),
         request_limits: RequestLimits {
             max_url_length: limits.max_url_length,
