@@ -62,6 +62,10 @@ pub struct Frame {
     pub flags: u8,
     pub stream: u32,
     pub payload: Vec<u8>,
+    /// The decoded fields of a one-frame header block that was decoded when it was read
+    /// past (by `expect` or `frames_until_pong`): HPACK state moves in arrival order, so a
+    /// block must be decoded exactly once. `None` if nobody decoded it yet.
+    pub fields: Option<Vec<(String, String)>>,
 }
 
 impl Frame {
@@ -262,6 +266,7 @@ impl H2Raw {
                         stream: u32::from_be_bytes(self.buf[5..9].try_into().unwrap())
                             & 0x7fff_ffff,
                         payload: self.buf[9..9 + len].to_vec(),
+                        fields: None,
                     };
                     self.buf.drain(..9 + len);
                     return Some(f);
@@ -290,16 +295,31 @@ impl H2Raw {
                     }
                     return f;
                 }
-                Some(f) => {
+                Some(mut f) => {
                     // HPACK state must follow every header block, even skipped ones.
-                    if f.kind == HEADERS && f.has(END_HEADERS) {
-                        let block = header_block_of(&f);
-                        let _ = self.decoder.decode(&block);
-                    }
+                    self.decode_skipped(&mut f);
                     skipped.push(f)
                 }
                 None => panic!("expected {what}; got only {skipped:?}"),
             }
+        }
+    }
+
+    /// Decodes a one-frame header block being read past, keeping the fields in the frame.
+    fn decode_skipped(&mut self, f: &mut Frame) {
+        if f.kind == HEADERS && f.has(END_HEADERS) && f.fields.is_none() {
+            let block = header_block_of(f);
+            f.fields = self.decoder.decode(&block).ok().map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|(n, v)| {
+                        (
+                            String::from_utf8_lossy(&n).into_owned(),
+                            String::from_utf8_lossy(&v).into_owned(),
+                        )
+                    })
+                    .collect()
+            });
         }
     }
 
@@ -365,7 +385,11 @@ impl H2Raw {
                         f.payload.clone()
                     });
                     if f.has(END_HEADERS) {
-                        let fields = self.decode(&std::mem::take(&mut block));
+                        let block = std::mem::take(&mut block);
+                        let fields = match f.fields.clone() {
+                            Some(decoded) => decoded,
+                            None => self.decode(&block),
+                        };
                         if !got_head {
                             got_head = true;
                             for (n, v) in fields {
@@ -433,5 +457,69 @@ pub fn data_of(f: &Frame) -> Vec<u8> {
         f.payload[1..f.payload.len() - pad].to_vec()
     } else {
         f.payload.clone()
+    }
+}
+
+/// Helpers for the conformance tests (RFC 9113 sections 3 to 8).
+impl H2Raw {
+    /// Connects, sends `request` (an HTTP/1.1 request asking for h2c) and reads the
+    /// response head up to its blank line, which is returned; bytes after it are kept for
+    /// `read_frame`. Panics if no complete head comes within `WAIT`.
+    pub async fn h2c_upgrade(addr: SocketAddr, request: &[u8]) -> (H2Raw, String) {
+        let mut c = H2Raw::connect(addr).await;
+        c.send(request).await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(end) = c.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&c.buf[..end + 4]).into_owned();
+                c.buf.drain(..end + 4);
+                return (c, head);
+            }
+            let mut chunk = [0u8; 4096];
+            match tokio::time::timeout_at(deadline, c.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => c.buf.extend_from_slice(&chunk[..n]),
+                _ => panic!(
+                    "no HTTP/1.1 response head; got {:?}",
+                    String::from_utf8_lossy(&c.buf)
+                ),
+            }
+        }
+    }
+
+    /// Sends PING and returns every frame that arrives before its ACK, in order (frames
+    /// already read and kept by `expect` first). Header blocks among them are fed to the
+    /// HPACK decoder, as `expect` does. Panics if no ACK comes within `WAIT`.
+    pub async fn frames_until_pong(&mut self) -> Vec<Frame> {
+        let data = *b"syncsync";
+        self.send_frame(PING, 0, 0, &data).await;
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.read_frame_within(left).await {
+                Some(f) if f.kind == PING && f.has(ACK) && f.payload == data => return seen,
+                Some(mut f) => {
+                    self.decode_skipped(&mut f);
+                    seen.push(f);
+                }
+                None => panic!("expected PING ACK; got only {seen:?}"),
+            }
+        }
+    }
+
+    /// Every frame that arrives within `wait` (or until the connection closes).
+    pub async fn frames_within(&mut self, wait: Duration) -> Vec<Frame> {
+        let deadline = Instant::now() + wait;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return seen;
+            }
+            match self.read_frame_within(left).await {
+                Some(f) => seen.push(f),
+                None => return seen,
+            }
+        }
     }
 }

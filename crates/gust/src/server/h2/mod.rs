@@ -131,6 +131,16 @@ pub(super) async fn serve<IO>(
             }
         }
     }
+    // Frames that arrived with the preface (or right behind the upgrade request) are
+    // already in the buffer: take them now, not after the next read.
+    if !driver.inbuf.is_empty() {
+        let now = Instant::now().into_std();
+        if let Err(e) = driver.conn.handle_input(&mut driver.inbuf, now) {
+            tracing::debug!(peer = %driver.ctx.peer, error = %e, "h2 connection closed");
+            driver.close().await;
+            return;
+        }
+    }
     driver.run().await;
 }
 

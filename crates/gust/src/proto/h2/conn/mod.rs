@@ -18,7 +18,9 @@
 //!
 //! Streams live in a map bounded by SETTINGS_MAX_CONCURRENT_STREAMS (refused past it with
 //! REFUSED_STREAM) plus the streams still draining a response. Closed streams are forgotten
-//! at once: an id not in the map and not above the highest client id seen is closed.
+//! at once: an id not in the map and not above the highest client id seen is closed, and
+//! HEADERS on it is a connection error (stream ids are never reused, RFC 9113 5.1.1) unless
+//! we reset that stream lately.
 //! Received body bytes are bounded by the receive windows we grant; a header block by
 //! twice SETTINGS_MAX_HEADER_LIST_SIZE and `max_continuation_frames`; control frames we
 //! owe the peer by [`MAX_PENDING_CONTROL`]. PING, SETTINGS, RST_STREAM and empty
@@ -333,8 +335,9 @@ pub(crate) struct Connection {
 }
 
 /// How many of the streams we reset are remembered, so that frames in flight on them are
-/// ignored. Older ones are answered as closed streams (STREAM_CLOSED), which RFC 9113 5.1
-/// also allows.
+/// ignored. Older ones are treated as any closed stream (DATA: RST_STREAM STREAM_CLOSED;
+/// HEADERS: a connection error), which RFC 9113 5.1 allows once the ignoring has lasted a
+/// while.
 const REMEMBERED_RESETS: usize = 256;
 
 impl Connection {
@@ -863,7 +866,9 @@ impl Connection {
     }
 
     fn handle_frame_error(&mut self, e: FrameError) -> Result<(), ConnError> {
-        if e.is_connection_error() || self.partial.is_some() {
+        // A stream error on an idle stream cannot be a RST_STREAM (RFC 9113 6.4); any
+        // stream error may be a connection error instead (5.4.1).
+        if e.is_connection_error() || self.partial.is_some() || self.is_idle(e.stream_id) {
             return Err(self.fail(e.reason, Cause::Frame(e.kind)));
         }
         tracing::debug!(error = %e, "h2 stream error");
@@ -896,6 +901,13 @@ impl Connection {
             Frame::Continuation(c) => self.on_continuation(c, now),
             Frame::Priority(p) => {
                 if p.is_self_dependency() {
+                    if self.is_idle(p.stream_id) {
+                        // No RST_STREAM for an idle stream (6.4): a connection error.
+                        return Err(self.fail(
+                            Reason::PROTOCOL_ERROR,
+                            Cause::Protocol("PRIORITY: an idle stream depends on itself"),
+                        ));
+                    }
                     self.reset_stream(p.stream_id, Reason::PROTOCOL_ERROR);
                 }
                 Ok(())
@@ -1121,7 +1133,12 @@ impl Connection {
         } else if self.was_reset_by_us(id) {
             BlockKind::Discard(None)
         } else {
-            BlockKind::Discard(Some(Reason::STREAM_CLOSED))
+            // Not a stream we reset: the client tries to open a stream whose id is not
+            // above every id it used, or one it closed itself (RFC 9113 5.1.1).
+            return Err(self.fail(
+                Reason::PROTOCOL_ERROR,
+                Cause::Protocol("HEADERS on a closed stream: stream ids are not reused"),
+            ));
         };
         if h.is_self_dependency() {
             if kind == BlockKind::Trailers {
@@ -1220,7 +1237,7 @@ impl Connection {
                 match outcome {
                     Err((None, text)) => {
                         tracing::debug!(stream = %id, text, "malformed h2 request");
-                        RstStream::new(id, Reason::PROTOCOL_ERROR).encode(&mut self.ctrl);
+                        self.reset_stream(id, Reason::PROTOCOL_ERROR);
                     }
                     Ok(head) => {
                         let mut st = self.new_stream(end_stream);
@@ -1287,7 +1304,9 @@ impl Connection {
                     }
                 }
                 if let Some(reason) = reason {
-                    RstStream::new(id, reason).encode(&mut self.ctrl);
+                    // Remembered, so that what the peer sent before it saw the reset is
+                    // ignored (RFC 9113 5.1 "closed").
+                    self.reset_stream(id, reason);
                 }
             }
         }

@@ -406,10 +406,125 @@ fn even_or_decreasing_stream_ids() {
     );
     assert_eq!(goaway_reason(&p.frames()), Some(Reason::PROTOCOL_ERROR));
 
+    // Stream 3 was skipped, so closed: opening it now is an unexpected id (RFC 9113
+    // 5.1.1), a connection error.
     let mut p = Peer::new(config());
     p.request(5, "GET", true).unwrap();
+    assert_eq!(
+        p.request(3, "GET", true).unwrap_err().reason,
+        Reason::PROTOCOL_ERROR
+    );
+    let f = p.frames();
+    assert_eq!(goaway_reason(&f), Some(Reason::PROTOCOL_ERROR));
+    assert!(rst(&f).is_empty());
+}
+
+#[test]
+fn headers_on_a_closed_stream_is_a_connection_error() {
+    // Closed by END_STREAM both ways.
+    let mut p = Peer::new(config());
+    p.request(1, "GET", true).unwrap();
+    p.conn
+        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), true)
+        .unwrap();
+    p.frames();
+    assert!(p.conn.streams.is_empty());
+    assert_eq!(
+        p.request(1, "GET", true).unwrap_err().reason,
+        Reason::PROTOCOL_ERROR
+    );
+    // Closed by the peer's RST_STREAM.
+    let mut p = Peer::new(config());
+    p.request(1, "POST", false).unwrap();
+    p.send(Frame::RstStream(RstStream::new(sid(1), Reason::CANCEL)))
+        .unwrap();
+    assert_eq!(
+        p.request(1, "POST", true).unwrap_err().reason,
+        Reason::PROTOCOL_ERROR
+    );
+}
+
+#[test]
+fn frames_in_flight_after_our_resets_are_ignored() {
+    let mut cfg = config();
+    cfg.max_concurrent_streams = 1;
+    let mut p = Peer::new(cfg);
+    // Malformed (uppercase name), its body still coming.
+    p.request_with(1, "POST", false, &[("X-Up", "1")]).unwrap();
+    // Refused: stream 1 is not active, but 3 takes the only slot and 5 is refused.
     p.request(3, "GET", true).unwrap();
-    assert_eq!(rst(&p.frames()), vec![(3, Reason::STREAM_CLOSED)]);
+    p.request(5, "POST", false).unwrap();
+    assert_eq!(
+        rst(&p.frames()),
+        vec![(1, Reason::PROTOCOL_ERROR), (5, Reason::REFUSED_STREAM)]
+    );
+    for id in [1, 5] {
+        p.send(data(id, 4, false)).unwrap();
+        let mut b = BytesMut::new();
+        p.enc.encode_field(b"x-trailer", b"1", false, &mut b);
+        p.send(Frame::Headers(headers(id, b.freeze(), true, true)))
+            .unwrap();
+    }
+    // Dropped: no reset, no event; only the connection credit of the DATA comes back
+    // (batched, so nothing yet).
+    let f = p.frames();
+    assert!(rst(&f).is_empty(), "{f:?}");
+    assert_eq!(goaway_reason(&f), None);
+    assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(3)));
+    // The trailer blocks went through HPACK: the next request decodes.
+    p.conn
+        .send_headers(sid(3), StatusCode::OK, &HeaderMap::new(), true)
+        .unwrap();
+    p.request(7, "GET", true).unwrap();
+    assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(7)));
+}
+
+#[test]
+fn stream_errors_on_idle_streams_are_connection_errors() {
+    // RST_STREAM must not name an idle stream (RFC 9113 6.4).
+    let mut p = Peer::new(config());
+    let e = p
+        .send(Frame::Priority(Priority {
+            stream_id: sid(3),
+            dependency: StreamDependency {
+                dependency: sid(3),
+                exclusive: false,
+                weight: 16,
+            },
+        }))
+        .unwrap_err();
+    assert_eq!(e.reason, Reason::PROTOCOL_ERROR);
+    let f = p.frames();
+    assert!(rst(&f).is_empty(), "{f:?}");
+    assert_eq!(goaway_reason(&f), Some(Reason::PROTOCOL_ERROR));
+
+    // WINDOW_UPDATE with increment 0 on an idle stream.
+    let mut p = Peer::new(config());
+    let e = p
+        .feed(BytesMut::from(
+            &b"\x00\x00\x04\x08\x00\x00\x00\x00\x03\x00\x00\x00\x00"[..],
+        ))
+        .unwrap_err();
+    assert_eq!(e.reason, Reason::PROTOCOL_ERROR);
+    assert!(rst(&p.frames()).is_empty());
+
+    // PRIORITY of the wrong length on an idle stream: FRAME_SIZE_ERROR, for the connection.
+    let mut p = Peer::new(config());
+    let e = p
+        .feed(BytesMut::from(
+            &b"\x00\x00\x04\x02\x00\x00\x00\x00\x03\x00\x00\x00\x01"[..],
+        ))
+        .unwrap_err();
+    assert_eq!(e.reason, Reason::FRAME_SIZE_ERROR);
+
+    // The same on an open stream stays a stream error.
+    let mut p = Peer::new(config());
+    p.request(3, "GET", true).unwrap();
+    p.feed(BytesMut::from(
+        &b"\x00\x00\x04\x08\x00\x00\x00\x00\x03\x00\x00\x00\x00"[..],
+    ))
+    .unwrap();
+    assert_eq!(rst(&p.frames()), vec![(3, Reason::PROTOCOL_ERROR)]);
 }
 
 #[test]
@@ -559,6 +674,7 @@ fn content_length_mismatch_resets() {
 #[test]
 fn push_promise_priority_and_unknown_frames() {
     let mut p = Peer::new(config());
+    p.request(1, "GET", true).unwrap();
     p.send(Frame::Unknown {
         kind: 0xfa,
         stream_id: sid(1),
