@@ -1,87 +1,13 @@
 //! The sample application as a user runs it: the real binary on 127.0.0.1:0, real clients
 //! (reqwest, curl, ab), real signals.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running `gust-sample`, killed (by its own pid) when dropped.
-struct Sample {
-    child: Child,
-    addr: String,
-}
-
-impl Sample {
-    fn start(args: &[&str]) -> Sample {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
-            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start gust-sample");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = lines
-            .next()
-            .expect("a line on stdout")
-            .expect("readable stdout");
-        let addr = line
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Sample { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gust-sample did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Sample {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn have_tool(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var("GUST_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!("{tool} not installed and GUST_REQUIRE_INTEROP=1");
-        }
-        println!("SKIPPED: {tool} not installed");
-    }
-    found
-}
+use common::{have_tool, Sample};
 
 fn get_text(url: &str) -> String {
     client().get(url).send().unwrap().text().unwrap()

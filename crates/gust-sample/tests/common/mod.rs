@@ -1,0 +1,133 @@
+//! What the sample's integration tests share: the real binary started on 127.0.0.1:0, and
+//! the server process's memory as the kernel reports it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `gust-sample`, killed (by its own pid) when dropped.
+pub(crate) struct Sample {
+    child: Child,
+    addr: String,
+}
+
+impl Sample {
+    pub(crate) fn start(args: &[&str]) -> Sample {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gust-sample");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("a line on stdout")
+            .expect("readable stdout");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        // The same for stderr: a server that logs (warnings under attack) must not stall.
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+        }
+        Sample { child, addr }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The address the server listens on.
+    pub(crate) fn socket_addr(&self) -> SocketAddr {
+        self.addr
+            .parse()
+            .expect("the listening address is a SocketAddr")
+    }
+
+    /// The server's process id, for `/proc/<pid>/status`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the server is still running (it has not crashed or exited).
+    pub(crate) fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gust-sample did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Sample {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn have_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("GUST_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("{tool} not installed and GUST_REQUIRE_INTEROP=1");
+        }
+        println!("SKIPPED: {tool} not installed");
+    }
+    found
+}
+
+/// One `kB` field of `/proc/<pid>/status`, in KiB.
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+        .unwrap_or_else(|| panic!("no {field} in {path}"));
+    line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{field} in {path}: {line:?}: {e}"))
+}
+
+/// The resident set size of process `pid` now (VmRSS), in KiB.
+pub(crate) fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS")
+}
+
+/// The peak resident set size of process `pid` so far (VmHWM), in KiB.
+pub(crate) fn hwm_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM")
+}
