@@ -420,3 +420,51 @@ async fn h2load_ten_thousand_requests_without_an_error() {
     assert!(text.contains("status codes: 10000 2xx"), "{text}");
     server.stop().await;
 }
+
+/// Whether python3 can import `httpx` with HTTP/2 support (the `h2` package); prints the
+/// SKIPPED line (or fails under GUST_REQUIRE_INTEROP=1) when it cannot.
+fn have_httpx() -> bool {
+    if !have_tool("python3") {
+        return false;
+    }
+    let found = Command::new("python3")
+        .args(["-c", "import httpx, h2"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("GUST_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("python3 httpx[http2] not installed and GUST_REQUIRE_INTEROP=1");
+        }
+        println!("SKIPPED: httpx not installed");
+    }
+    found
+}
+
+/// httpx speaking HTTP/2 by prior knowledge (`http1=False`), a GET and a POST echoed back.
+const HTTPX_SCRIPT: &str = r#"
+import sys, httpx
+base = sys.argv[1]
+with httpx.Client(http1=False, http2=True, timeout=10) as c:
+    r = c.get(base + "/hello")
+    print(r.http_version, r.status_code, repr(r.text))
+    body = bytes(range(256)) * 4096
+    r = c.post(base + "/echo", content=body)
+    print(r.http_version, r.status_code, r.content == body)
+"#;
+
+#[tokio::test]
+async fn python_httpx_speaks_http2() {
+    if !have_httpx() {
+        return;
+    }
+    let server = TestServer::start(basic(Limits::default())).await;
+    let (ok, text) = run_async(
+        "python3",
+        vec!["-c".into(), HTTPX_SCRIPT.into(), server.url("")],
+    )
+    .await;
+    assert!(ok, "{text}");
+    assert!(text.contains("HTTP/2 200 'hello\\n'"), "{text}");
+    assert!(text.contains("HTTP/2 200 True"), "{text}");
+    server.stop().await;
+}
