@@ -59,6 +59,7 @@ pub(crate) mod proto;
 pub mod resource;
 mod server;
 mod service;
+pub mod tls;
 
 pub use body::{Body, BodyError, BodySender, BoxFuture, Outcome, RequestBody};
 pub use config::{ConfigError, Limits};
@@ -68,6 +69,7 @@ pub use resource::{
 };
 pub use server::{Server, ServerError};
 pub use service::{ListenerFactory, Service, ServiceBuilder};
+pub use tls::{CredentialStore, Credentials, TlsInfo, TlsOptions};
 
 /// Re-exported so users name the same `Bytes` gust uses.
 pub use bytes;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::{ConfigError, Limits};
 use crate::resource::router::Router;
 use crate::resource::Resource;
+use crate::tls::{TlsAcceptor, TlsOptions};
 
 /// Makes the listening socket of a service, each time the server starts (the original's
 /// socket-creation hook). It must return a bound, listening socket; the server sets it
@@ -29,6 +30,8 @@ pub struct Service {
     pub(crate) listen: Listen,
     pub(crate) router: Arc<Router>,
     pub(crate) limits: Arc<Limits>,
+    /// TLS on this listener, if any.
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 impl fmt::Debug for Service {
@@ -40,6 +43,7 @@ impl fmt::Debug for Service {
         f.debug_struct("Service")
             .field("name", &self.name)
             .field("listen", &listen)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -53,6 +57,7 @@ impl Service {
             listen: Listen::Addr(addr),
             router: Router::default(),
             limits: Limits::default(),
+            tls: None,
             error: None,
         }
     }
@@ -74,6 +79,11 @@ impl Service {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+
+    /// Whether the service speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
 }
 
 /// Builds a [`Service`]. Mistakes (a duplicate path, an invalid limit) are reported by
@@ -83,6 +93,7 @@ pub struct ServiceBuilder {
     listen: Listen,
     router: Router,
     limits: Limits,
+    tls: Option<TlsOptions>,
     error: Option<ConfigError>,
 }
 
@@ -112,6 +123,12 @@ impl ServiceBuilder {
     /// Serves `resource` for every path no other resource matches (else 404).
     pub fn fallback(mut self, resource: Resource) -> Self {
         self.router.set_fallback(resource);
+        self
+    }
+
+    /// Serves TLS (HTTPS) on this listener, with `h2` and `http/1.1` offered by ALPN.
+    pub fn tls(mut self, options: TlsOptions) -> Self {
+        self.tls = Some(options);
         self
     }
 
@@ -152,11 +169,20 @@ impl ServiceBuilder {
             return Err(e);
         }
         self.limits.validate()?;
+        let tls = match &self.tls {
+            Some(options) => Some(
+                options
+                    .acceptor()
+                    .map_err(|e| ConfigError::new("tls", e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Service {
             name: self.name,
             listen: self.listen,
             router: Arc::new(self.router),
             limits: Arc::new(self.limits),
+            tls,
         })
     }
 }

@@ -1,14 +1,17 @@
 //! One service's accept loop: the client limit, connection tasks, graceful shutdown.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use bytes::BytesMut;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::h1;
+use super::{h1, h2};
 use crate::service::Service;
+use crate::tls::{TlsAcceptor, TlsInfo};
 
 /// The accept loop of one started service.
 pub(super) struct AcceptLoop {
@@ -62,14 +65,10 @@ impl AcceptLoop {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let conn = h1::Connection::new(
-                self.service.router.clone(),
-                limits.clone(),
-                peer,
-                self.shutdown.clone(),
-            );
+            let service = self.service.clone();
+            let shutdown = self.shutdown.clone();
             connections.spawn(async move {
-                conn.serve(stream).await;
+                serve_connection(service, stream, peer, shutdown).await;
                 drop(permit);
             });
         }
@@ -90,6 +89,68 @@ impl AcceptLoop {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Serves one accepted connection: plain HTTP/1.1 (which may turn into HTTP/2), or a TLS
+/// handshake first, after which ALPN decides between HTTP/2 and HTTP/1.1.
+async fn serve_connection(
+    service: Service,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
+    let router = service.router.clone();
+    let limits = service.limits.clone();
+    let Some(tls) = &service.tls else {
+        h1::Connection::new(router, limits, peer, None, shutdown)
+            .serve(stream)
+            .await;
+        return;
+    };
+    let Some((stream, info)) = handshake(tls, stream, peer).await else {
+        return;
+    };
+    let h2 = info.alpn.as_deref() == Some("h2");
+    let conn = h1::Connection::new(router, limits, peer, Some(Arc::new(info)), shutdown);
+    if h2 {
+        let (rd, wr) = tokio::io::split(stream);
+        h2::serve(conn.into_h2_ctx(), rd, wr, BytesMut::new(), None).await;
+    } else {
+        conn.serve(stream).await;
+    }
+}
+
+/// The TLS handshake, within the service's handshake timeout. A failure (a client that
+/// speaks plain HTTP to the TLS port, an unknown CA, a missing client certificate) is logged
+/// at debug level and ends the connection; the server carries on.
+async fn handshake(
+    tls: &TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsInfo)> {
+    match tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => {
+            let session = stream.get_ref().1;
+            let info = TlsInfo {
+                server_name: session.server_name().map(str::to_owned),
+                alpn: session
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+                client_verified: session
+                    .peer_certificates()
+                    .is_some_and(|certs| !certs.is_empty()),
+            };
+            Some((stream, info))
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake not finished in time");
+            None
         }
     }
 }

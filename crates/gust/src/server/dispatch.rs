@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -14,6 +15,7 @@ use crate::config::Limits;
 use crate::resource::router::Router;
 use crate::resource::{path, KNOWN_METHODS};
 use crate::resource::{MethodSet, PeerAddr, Request, ResourceKind, Response};
+use crate::tls::TlsInfo;
 
 /// Characters a decoded path may hold that a URI path may not (RFC 3986 3.3), and `%`
 /// itself so that a decoded `%25` stays a literal percent sign.
@@ -59,6 +61,7 @@ pub(crate) fn dispatch(
     router: &Router,
     limits: &Limits,
     peer: SocketAddr,
+    tls: Option<&Arc<TlsInfo>>,
     head: Head,
     body: RequestBody,
 ) -> Dispatched {
@@ -138,6 +141,9 @@ pub(crate) fn dispatch(
     *request.version_mut() = head.version;
     *request.headers_mut() = head.headers;
     request.extensions_mut().insert(PeerAddr(peer));
+    if let Some(tls) = tls {
+        request.extensions_mut().insert(TlsInfo::clone(tls));
+    }
     let prefix_len = route.info.prefix_len;
     request.extensions_mut().insert(route.info);
 

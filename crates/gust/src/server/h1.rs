@@ -38,6 +38,7 @@ use crate::proto::h2::frame::{check_preface, PrefaceCheck};
 use crate::proto::h2::upgrade::decode_http2_settings;
 use crate::resource::router::Router;
 use crate::resource::Response;
+use crate::tls::TlsInfo;
 
 /// Bodies up to this size are copied behind the head so both leave in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
@@ -55,6 +56,7 @@ pub(super) struct Connection {
     router: Arc<Router>,
     limits: Arc<Limits>,
     peer: SocketAddr,
+    tls: Option<Arc<TlsInfo>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -63,13 +65,26 @@ impl Connection {
         router: Arc<Router>,
         limits: Arc<Limits>,
         peer: SocketAddr,
+        tls: Option<Arc<TlsInfo>>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Connection {
             router,
             limits,
             peer,
+            tls,
             shutdown,
+        }
+    }
+
+    /// The same context for an HTTP/2 connection (ALPN chose `h2`).
+    pub(super) fn into_h2_ctx(self) -> h2::Ctx {
+        h2::Ctx {
+            router: self.router,
+            limits: self.limits,
+            peer: self.peer,
+            tls: self.tls,
+            shutdown: self.shutdown,
         }
     }
 
@@ -265,13 +280,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
     where
         IO: Send,
     {
-        let conn = self.conn;
-        let ctx = h2::Ctx {
-            router: conn.router,
-            limits: conn.limits,
-            peer: conn.peer,
-            shutdown: conn.shutdown,
-        };
+        let ctx = self.conn.into_h2_ctx();
         h2::serve(ctx, self.rd, self.wr, self.inbuf, upgraded).await;
     }
 
@@ -409,6 +418,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             &self.conn.router,
             &limits,
             self.conn.peer,
+            self.conn.tls.as_ref(),
             dispatch_head,
             body,
         );

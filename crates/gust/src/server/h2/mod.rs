@@ -48,6 +48,7 @@ use crate::proto::h2::frame::{Reason, Settings, StreamId};
 use crate::proto::h2::request::{RequestHead2, RequestLimits};
 use crate::resource::router::Router;
 use crate::resource::Response;
+use crate::tls::TlsInfo;
 
 /// A stream's response body is polled for more only while fewer bytes than this wait in
 /// the connection for the peer's window.
@@ -62,6 +63,8 @@ pub(super) struct Ctx {
     pub(super) router: Arc<Router>,
     pub(super) limits: Arc<Limits>,
     pub(super) peer: SocketAddr,
+    /// The TLS session, on a TLS connection.
+    pub(super) tls: Option<Arc<TlsInfo>>,
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
@@ -523,6 +526,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             &self.ctx.router,
             &self.ctx.limits,
             self.ctx.peer,
+            self.ctx.tls.as_ref(),
             head,
             body,
         );
