@@ -5,13 +5,14 @@
 //! has one more layer: `RUST_LOG` sits between the flag and the files, as an environment
 //! variable usually does.
 //!
-//! TOML keys are the flag names with underscores. Durations are seconds, written as a number
+//! TOML keys are the flag names with underscores; a relative path in a file (`www`, `cert`,
+//! `key`, `client_ca`, `cert_dir`) is relative to that file's directory. Durations are seconds, written as a number
 //! (`30`, `0.5`) or a string with an optional unit (`"30s"`, `"500ms"`, `"0.5"`); the flags take
 //! the same strings.
 
 use std::fmt;
 use std::fs;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use gust::Limits;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+use crate::cert;
 use crate::Failure;
 
 /// The default listen address: every IPv4 address, port 8080.
@@ -27,6 +29,13 @@ pub(crate) const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAdd
     std::net::Ipv4Addr::UNSPECIFIED,
     8080,
 ));
+/// The default HTTPS listen address: every IPv4 address, port 8443.
+pub(crate) const DEFAULT_TLS_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::UNSPECIFIED,
+    8443,
+));
+/// Where the development CA and server certificate live when no certificate is given.
+pub(crate) const DEFAULT_CERT_DIR: &str = "./gust-dev-certs";
 /// The default number of virtual LEDs.
 pub(crate) const DEFAULT_LEDS: usize = 4;
 /// The most virtual LEDs the sample will make: enough for any dashboard, small enough that
@@ -55,9 +64,58 @@ pub(crate) struct Settings {
     pub(crate) log: String,
     /// Runtime worker threads; `None`: one per core.
     pub(crate) workers: Option<usize>,
+    /// The HTTPS listener; `None`: plain HTTP only (`--no-tls`, `tls = false`).
+    // Read by the HTTPS startup, which is not wired yet.
+    #[allow(dead_code)]
+    pub(crate) tls: Option<TlsSettings>,
 }
 
-/// `gust-sample [serve] [OPTIONS]`.
+/// The HTTPS listener's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+// Read by the HTTPS startup, which is not wired yet.
+#[allow(dead_code)]
+pub(crate) struct TlsSettings {
+    /// Where HTTPS listens (port 0: any free port).
+    pub(crate) listen: SocketAddr,
+    /// The certificate chain to serve, PEM, the server's certificate first. For
+    /// [`CertSource::Development`] it is `cert_dir/server.pem` and may not exist yet.
+    pub(crate) cert: PathBuf,
+    /// The private key of `cert`, PEM. For [`CertSource::Development`] it is
+    /// `cert_dir/server-key.pem` and may not exist yet.
+    pub(crate) key: PathBuf,
+    /// Client certificates must be signed by a CA in this PEM file (mutual TLS).
+    pub(crate) client_ca: Option<PathBuf>,
+    /// Where `cert` and `key` come from.
+    pub(crate) source: CertSource,
+}
+
+/// Where the HTTPS certificate and key come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CertSource {
+    /// `--cert` and `--key` (or the `cert` and `key` keys): checked to be files, used as given.
+    User,
+    /// Neither was given: the development certificate in `cert_dir`, which
+    /// [`cert::ensure_dev_certs`] creates (with its CA) on the first start.
+    Development {
+        /// `--cert-dir`, `cert_dir`, or [`DEFAULT_CERT_DIR`].
+        // Read by the HTTPS startup, which is not wired yet.
+        #[allow(dead_code)]
+        cert_dir: PathBuf,
+    },
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// Serve with these settings (`serve`, named or not).
+    Serve(Box<Settings>),
+    /// Make certificates (`cert ca`, `cert server`).
+    Cert(CertCommand),
+    /// Help or version was printed: nothing to run.
+    Exit,
+}
+
+/// `gust-sample [serve] [OPTIONS]` or `gust-sample cert (ca|server) [OPTIONS]`.
 #[derive(Debug, Parser)]
 #[command(
     name = "gust-sample",
@@ -78,15 +136,80 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the dashboard (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Make development certificates: a local CA, and server certificates it signs.
+    // A bare `cert` is a one-line error naming the subcommands, not a page of help.
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = false)]
+    Cert(CertCommand),
+}
+
+/// `gust-sample cert ...`: development certificates (see the `cert` module).
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+#[command(after_help = "Example:\n  gust-sample cert ca --out certs/ca\n  \
+                  gust-sample cert server --ca certs/ca --out certs/server --name device.local\n  \
+                  curl --cacert certs/ca/ca.pem https://device.local:8443/")]
+pub(crate) enum CertCommand {
+    /// Make a development CA in DIR: ca.pem and ca.der (the certificate to trust), ca-key.pem
+    /// (its private key, mode 0600)
+    Ca {
+        /// Directory to write to; created if missing
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make a server certificate signed by a development CA, valid for a year, in DIR:
+    /// server.pem (the certificate, then the CA's), server.der (the certificate alone),
+    /// server-key.pem (its private key, mode 0600)
+    Server {
+        /// Directory holding the CA's ca.pem and ca-key.pem (made by `cert ca`)
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// Directory to write to; created if missing
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A DNS name the certificate is valid for; repeat for more. Wildcards: "*.example.test"
+        /// [default, with no --name and no --ip: localhost, 127.0.0.1 and ::1]
+        #[arg(long = "name", value_name = "NAME")]
+        names: Vec<String>,
+        /// An IP address the certificate is valid for; repeat for more
+        #[arg(long = "ip", value_name = "IP")]
+        ips: Vec<IpAddr>,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+impl CertCommand {
+    /// Fills in what the user left out: a server certificate with neither a name nor an
+    /// address is for this machine (`localhost`, `127.0.0.1`, `::1`).
+    fn with_defaults(mut self) -> CertCommand {
+        if let CertCommand::Server { names, ips, .. } = &mut self {
+            if names.is_empty() && ips.is_empty() {
+                *names = cert::DEFAULT_NAMES.map(String::from).to_vec();
+                *ips = cert::DEFAULT_IPS.to_vec();
+            }
+        }
+        self
+    }
+}
+
+/// The command to run, parsed but not yet resolved.
+#[derive(Debug)]
+enum Run {
+    Serve(Box<ServeArgs>),
+    Cert(CertCommand),
 }
 
 impl Cli {
-    /// The options of the command that runs (`serve`, named or not).
-    pub(crate) fn into_serve_args(self) -> ServeArgs {
+    /// The command that runs: `serve` (named or not) with its options, or `cert`.
+    fn into_run(self) -> Run {
         match self.command {
-            Some(Command::Serve(args)) => args,
-            None => self.serve,
+            Some(Command::Serve(args)) => Run::Serve(args),
+            Some(Command::Cert(command)) => Run::Cert(command.with_defaults()),
+            None => Run::Serve(Box::new(self.serve)),
         }
     }
 }
@@ -171,6 +294,31 @@ pub(crate) struct ServeArgs {
     /// Runtime worker threads [default: one per core]
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+
+    /// Address and port of the HTTPS listener; port 0 picks a free port [default: 0.0.0.0:8443]
+    #[arg(long, value_name = "ADDR:PORT", help_heading = "HTTPS")]
+    tls_listen: Option<SocketAddr>,
+    /// Certificate chain to serve (PEM, the server's certificate first); needs --key. Without
+    /// --cert and --key, a development certificate from --cert-dir is used
+    #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
+    cert: Option<PathBuf>,
+    /// Private key of --cert (PEM); needs --cert
+    #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
+    key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in FILE (PEM): mutual TLS
+    #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
+    client_ca: Option<PathBuf>,
+    /// Serve plain HTTP only: no HTTPS listener
+    #[arg(long, overrides_with = "tls", help_heading = "HTTPS")]
+    no_tls: bool,
+    /// Serve HTTPS even if a config file says `tls = false`
+    #[arg(long, overrides_with = "no_tls", help_heading = "HTTPS")]
+    tls: bool,
+    /// Without --cert/--key: where the first start creates a development CA (ca.pem, to
+    /// trust) and a server certificate for localhost, 127.0.0.1 and ::1
+    /// [default: ./gust-dev-certs]
+    #[arg(long, value_name = "DIR", help_heading = "HTTPS")]
+    cert_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -208,6 +356,16 @@ impl ServeArgs {
             www: self.www.clone(),
             log: self.log.clone(),
             workers: self.workers,
+            tls: match (self.no_tls, self.tls) {
+                (true, _) => Some(false),
+                (false, true) => Some(true),
+                (false, false) => None,
+            },
+            tls_listen: self.tls_listen,
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            client_ca: self.client_ca.clone(),
+            cert_dir: self.cert_dir.clone(),
         }
     }
 }
@@ -238,6 +396,12 @@ pub(crate) struct Layer {
     www: Option<PathBuf>,
     log: Option<String>,
     workers: Option<usize>,
+    tls: Option<bool>,
+    tls_listen: Option<SocketAddr>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    cert_dir: Option<PathBuf>,
 }
 
 impl Layer {
@@ -274,6 +438,12 @@ impl Layer {
             www,
             log,
             workers,
+            tls,
+            tls_listen,
+            cert,
+            key,
+            client_ca,
+            cert_dir,
         );
     }
 }
@@ -379,15 +549,19 @@ pub(crate) fn parse_layer(path: &Path, text: &str) -> Result<Layer, Failure> {
             None => Failure::Usage(format!("config file {}: {}", path.display(), e.message())),
         }
     })?;
-    // A relative `www` in a file means relative to that file, so a config and its site can be
-    // moved together and the server started from anywhere.
-    if let Some(www) = layer.www.take() {
-        let base = path.parent().unwrap_or_else(|| Path::new(""));
-        layer.www = Some(if www.is_relative() {
-            base.join(www)
-        } else {
-            www
-        });
+    // A relative path in a file means relative to that file, so a config and its site or
+    // certificates can be moved together and the server started from anywhere.
+    let base = path.parent().unwrap_or_else(|| Path::new(""));
+    for value in [
+        &mut layer.www,
+        &mut layer.cert,
+        &mut layer.key,
+        &mut layer.client_ca,
+        &mut layer.cert_dir,
+    ] {
+        if let Some(relative) = value.take_if(|p| p.is_relative()) {
+            *value = Some(base.join(relative));
+        }
     }
     Ok(layer)
 }
@@ -470,18 +644,103 @@ pub(crate) fn resolve(
     // The flag beats RUST_LOG, which beats the files; an empty RUST_LOG counts as unset.
     let log = log_flag
         .or(env_log.filter(|v| !v.trim().is_empty()))
-        .or(merged.log)
+        .or(merged.log.clone())
         .unwrap_or_else(|| DEFAULT_LOG.to_owned());
+    let listen = merged.listen.unwrap_or(DEFAULT_LISTEN);
+    let tls = resolve_tls(&merged, listen)?;
 
     Ok(Settings {
-        listen: merged.listen.unwrap_or(DEFAULT_LISTEN),
+        listen,
         limits,
         leds,
         websocket: merged.websocket.unwrap_or(true),
         www: merged.www,
         log,
         workers: merged.workers,
+        tls,
     })
+}
+
+/// The HTTPS settings, `None` when TLS is off. A certificate comes with its key or not at all;
+/// with neither, the development certificate in `cert_dir` is used.
+fn resolve_tls(merged: &Layer, listen: SocketAddr) -> Result<Option<TlsSettings>, Failure> {
+    if merged.tls == Some(false) {
+        return Ok(None);
+    }
+    let tls_listen = merged.tls_listen.unwrap_or(DEFAULT_TLS_LISTEN);
+    if may_clash(listen, tls_listen) {
+        return Err(Failure::Usage(format!(
+            "listen {listen} and tls_listen {tls_listen} use the same port: give --tls-listen \
+             another port, or --no-tls"
+        )));
+    }
+    let (cert, key, source) = match (&merged.cert, &merged.key) {
+        (Some(cert), Some(key)) => {
+            check_file("cert", cert)?;
+            check_file("key", key)?;
+            (cert.clone(), key.clone(), CertSource::User)
+        }
+        (None, None) => {
+            let dir = merged
+                .cert_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_CERT_DIR));
+            (
+                dir.join(cert::SERVER_CHAIN_PEM),
+                dir.join(cert::SERVER_KEY_PEM),
+                CertSource::Development { cert_dir: dir },
+            )
+        }
+        (Some(cert), None) => {
+            return Err(Failure::Usage(format!(
+                "--cert {} needs --key (config keys cert and key): give both, or neither to use \
+                 the development certificate in --cert-dir",
+                cert.display()
+            )))
+        }
+        (None, Some(key)) => {
+            return Err(Failure::Usage(format!(
+                "--key {} needs --cert (config keys cert and key): give both, or neither to use \
+                 the development certificate in --cert-dir",
+                key.display()
+            )))
+        }
+    };
+    if let Some(client_ca) = &merged.client_ca {
+        check_file("client_ca", client_ca)?;
+    }
+    Ok(Some(TlsSettings {
+        listen: tls_listen,
+        cert,
+        key,
+        client_ca: merged.client_ca.clone(),
+        source,
+    }))
+}
+
+/// Whether two listen addresses would fight over one port: the same fixed port, on the same
+/// address or where one of them is a wildcard covering the other (`[::]` may cover IPv4 too).
+fn may_clash(a: SocketAddr, b: SocketAddr) -> bool {
+    if a.port() == 0 || a.port() != b.port() {
+        return false;
+    }
+    let (x, y) = (a.ip(), b.ip());
+    let same_family = x.is_ipv4() == y.is_ipv4();
+    x == y
+        || (same_family && (x.is_unspecified() || y.is_unspecified()))
+        || (x.is_ipv6() && x.is_unspecified())
+        || (y.is_ipv6() && y.is_unspecified())
+}
+
+fn check_file(key: &str, path: &Path) -> Result<(), Failure> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(Failure::Usage(format!(
+            "{key} {} is not a file",
+            path.display()
+        ))),
+        Err(e) => Err(Failure::Usage(format!("{key} {}: {e}", path.display()))),
+    }
 }
 
 fn check_directory(dir: &Path) -> Result<(), Failure> {
@@ -505,17 +764,22 @@ pub(crate) fn clap_failure(error: &clap::Error) -> Option<Failure> {
         return None;
     }
     let rendered = error.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments");
-    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    // "the following required arguments were not provided:" lists them on indented lines.
+    if message.ends_with(':') {
+        for item in lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+            message.push(' ');
+            message.push_str(item.trim());
+        }
+    }
     Some(Failure::Usage(format!("{message} (see --help)")))
 }
 
-/// Parses the process's arguments, reads the files and `RUST_LOG`, and resolves the settings.
-/// `Ok(None)`: help or version was printed, nothing to run.
-pub(crate) fn settings_from_env() -> Result<Option<Settings>, Failure> {
+/// Parses the process's arguments and, to serve, reads the files and `RUST_LOG` and resolves
+/// the settings.
+pub(crate) fn action_from_env() -> Result<Action, Failure> {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -524,18 +788,21 @@ pub(crate) fn settings_from_env() -> Result<Option<Settings>, Failure> {
                 None => {
                     // Printing help can only fail on a closed stdout; nothing to add then.
                     let _ = e.print();
-                    Ok(None)
+                    Ok(Action::Exit)
                 }
             };
         }
     };
-    let args = cli.into_serve_args();
+    let args = match cli.into_run() {
+        Run::Serve(args) => args,
+        Run::Cert(command) => return Ok(Action::Cert(command)),
+    };
     let files = args
         .config_files()
         .iter()
         .map(|p| load_layer(p))
         .collect::<Result<Vec<_>, _>>()?;
-    resolve(&args, files, std::env::var("RUST_LOG").ok()).map(Some)
+    resolve(&args, files, std::env::var("RUST_LOG").ok()).map(|s| Action::Serve(Box::new(s)))
 }
 
 #[cfg(test)]
@@ -546,8 +813,9 @@ mod tests {
     fn args(argv: &[&str]) -> ServeArgs {
         let mut full = vec!["gust-sample"];
         full.extend_from_slice(argv);
-        match Cli::try_parse_from(full) {
-            Ok(cli) => cli.into_serve_args(),
+        match Cli::try_parse_from(full).map(Cli::into_run) {
+            Ok(Run::Serve(args)) => *args,
+            Ok(other) => panic!("not serve: {other:?}"),
             Err(e) => panic!("{e}"),
         }
     }
@@ -824,9 +1092,19 @@ mod tests {
             !debug.contains("None"),
             "example.toml misses a key: {debug}"
         );
-        // `www` and `workers` have no default value; the example shows a typical one.
+        // `www`, `workers`, `cert`, `key` and `client_ca` have no default value; the example
+        // shows a typical one.
         example.www = None;
         example.workers = None;
+        example.cert = None;
+        example.key = None;
+        example.client_ca = None;
+        // The default cert_dir is relative to the current directory, a file's to the file.
+        assert_eq!(
+            example.cert_dir.as_deref(),
+            Some(Path::new("/etc/gust/./gust-dev-certs"))
+        );
+        example.cert_dir = None;
         let from_example = resolve(&args(&[]), vec![example], None).unwrap();
         assert_eq!(from_example, resolve(&args(&[]), vec![], None).unwrap());
     }
@@ -891,6 +1169,312 @@ mod tests {
                 "--{flag} should state [default: {default}]: {}",
                 &section[..end]
             );
+        }
+    }
+
+    fn tls(settings: &Settings) -> &TlsSettings {
+        settings.tls.as_ref().expect("TLS is on")
+    }
+
+    /// A directory with empty `server.pem`, `server-key.pem` and `clients.pem` files.
+    fn cert_files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["server.pem", "server-key.pem", "clients.pem"] {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        dir
+    }
+
+    fn cert_command(argv: &[&str]) -> CertCommand {
+        let mut full = vec!["gust-sample", "cert"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).map(Cli::into_run) {
+            Ok(Run::Cert(command)) => command,
+            Ok(other) => panic!("not cert: {other:?}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn parse_failure(argv: &[&str]) -> String {
+        let err = Cli::try_parse_from(argv).unwrap_err();
+        usage_message(Err::<(), _>(
+            clap_failure(&err).expect("an error, not help"),
+        ))
+    }
+
+    #[test]
+    fn tls_defaults_to_the_development_certificate() {
+        let s = resolve(&args(&[]), vec![], None).unwrap();
+        let dir = PathBuf::from("./gust-dev-certs");
+        assert_eq!(
+            s.tls,
+            Some(TlsSettings {
+                listen: "0.0.0.0:8443".parse().unwrap(),
+                cert: dir.join("server.pem"),
+                key: dir.join("server-key.pem"),
+                client_ca: None,
+                source: CertSource::Development { cert_dir: dir },
+            })
+        );
+        let s = resolve(&args(&["--cert-dir", "/var/lib/gust"]), vec![], None).unwrap();
+        assert_eq!(tls(&s).cert, Path::new("/var/lib/gust/server.pem"));
+        assert_eq!(tls(&s).key, Path::new("/var/lib/gust/server-key.pem"));
+        assert_eq!(
+            tls(&s).source,
+            CertSource::Development {
+                cert_dir: "/var/lib/gust".into()
+            }
+        );
+    }
+
+    #[test]
+    fn tls_flags() {
+        let off = vec![layer("tls = false")];
+        assert_eq!(resolve(&args(&[]), off.clone(), None).unwrap().tls, None);
+        assert!(resolve(&args(&["--tls"]), off, None).unwrap().tls.is_some());
+        assert_eq!(
+            resolve(&args(&["--no-tls"]), vec![], None).unwrap().tls,
+            None
+        );
+        // The last of the two flags wins.
+        assert!(resolve(&args(&["--no-tls", "--tls"]), vec![], None)
+            .unwrap()
+            .tls
+            .is_some());
+        assert_eq!(
+            resolve(&args(&["--tls", "--no-tls"]), vec![], None)
+                .unwrap()
+                .tls,
+            None
+        );
+        // Off means off: half a certificate pair is not an error then.
+        let s = resolve(&args(&["--no-tls", "--cert", "/nowhere"]), vec![], None).unwrap();
+        assert_eq!(s.tls, None);
+    }
+
+    #[test]
+    fn tls_flags_beat_files_beat_defaults() {
+        let dir = cert_files();
+        let config = dir.path().join("site.toml");
+        fs::write(
+            &config,
+            "tls_listen = \"127.0.0.1:9443\"\ncert = \"server.pem\"\nkey = \"server-key.pem\"\n\
+             client_ca = \"clients.pem\"\ncert_dir = \"dev\"\n",
+        )
+        .unwrap();
+        let file = load_layer(&config).unwrap();
+        // Relative paths in a file are relative to the file.
+        let s = resolve(&args(&[]), vec![file.clone()], None).unwrap();
+        let expected = TlsSettings {
+            listen: "127.0.0.1:9443".parse().unwrap(),
+            cert: dir.path().join("server.pem"),
+            key: dir.path().join("server-key.pem"),
+            client_ca: Some(dir.path().join("clients.pem")),
+            source: CertSource::User,
+        };
+        assert_eq!(tls(&s), &expected);
+        assert_eq!(file.cert_dir, Some(dir.path().join("dev")));
+
+        // Flags win, key by key; a flag's relative path stays relative to the current directory.
+        let other = dir.path().join("other.pem");
+        fs::write(&other, "").unwrap();
+        let other = other.to_str().unwrap();
+        let s = resolve(
+            &args(&["--tls-listen", "[::1]:0", "--cert", other]),
+            vec![file.clone()],
+            None,
+        )
+        .unwrap();
+        assert_eq!(tls(&s).listen, "[::1]:0".parse().unwrap());
+        assert_eq!(tls(&s).cert, Path::new(other));
+        assert_eq!(tls(&s).key, expected.key);
+        let later = layer("tls_listen = \"127.0.0.1:10443\"");
+        let s = resolve(&args(&[]), vec![file, later], None).unwrap();
+        assert_eq!(tls(&s).listen, "127.0.0.1:10443".parse().unwrap());
+    }
+
+    #[test]
+    fn cert_and_key_go_together() {
+        let dir = cert_files();
+        let cert = dir.path().join("server.pem");
+        let key = dir.path().join("server-key.pem");
+        for flags in [
+            ["--cert", cert.to_str().unwrap()],
+            ["--key", key.to_str().unwrap()],
+        ] {
+            let m = usage_message(resolve(&args(&flags), vec![], None));
+            assert!(m.contains("--cert") && m.contains("--key"), "{m}");
+            assert!(!m.contains('\n'), "{m}");
+        }
+        // One from a file, the other from a flag: a pair.
+        let file = layer(&format!("key = {:?}", key.to_str().unwrap()));
+        let s = resolve(&args(&["--cert", cert.to_str().unwrap()]), vec![file], None).unwrap();
+        assert_eq!(tls(&s).source, CertSource::User);
+        assert_eq!(tls(&s).key, key);
+    }
+
+    #[test]
+    fn tls_files_must_exist() {
+        let dir = cert_files();
+        let key = dir.path().join("server-key.pem");
+        let key = key.to_str().unwrap();
+        let m = usage_message(resolve(
+            &args(&["--cert", "/no/such/gust.pem", "--key", key]),
+            vec![],
+            None,
+        ));
+        assert!(m.contains("/no/such/gust.pem"), "{m}");
+        let directory = dir.path().to_str().unwrap();
+        let m = usage_message(resolve(
+            &args(&["--cert", directory, "--key", key]),
+            vec![],
+            None,
+        ));
+        assert!(m.contains("not a file"), "{m}");
+        let m = usage_message(resolve(
+            &args(&["--client-ca", "/no/such/ca.pem"]),
+            vec![],
+            None,
+        ));
+        assert!(
+            m.contains("client_ca") && m.contains("/no/such/ca.pem"),
+            "{m}"
+        );
+        // The development certificate is made at startup, not checked here.
+        let s = resolve(&args(&["--cert-dir", "/no/such/dir"]), vec![], None).unwrap();
+        assert!(s.tls.is_some());
+    }
+
+    #[test]
+    fn http_and_https_ports_must_differ() {
+        let m = usage_message(resolve(&args(&["--listen", "0.0.0.0:8443"]), vec![], None));
+        assert!(m.contains("tls_listen") && m.contains("8443"), "{m}");
+        let m = usage_message(resolve(
+            &args(&["--listen", "127.0.0.1:9000", "--tls-listen", "[::]:9000"]),
+            vec![],
+            None,
+        ));
+        assert!(m.contains("9000"), "{m}");
+        for ok in [
+            &["--listen", "0.0.0.0:8443", "--no-tls"][..],
+            &["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"][..],
+            &[
+                "--listen",
+                "127.0.0.1:9000",
+                "--tls-listen",
+                "127.0.0.2:9000",
+            ][..],
+            &["--listen", "[::1]:9000", "--tls-listen", "0.0.0.0:9000"][..],
+        ] {
+            resolve(&args(ok), vec![], None).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn cert_subcommands() {
+        assert_eq!(
+            cert_command(&["ca", "--out", "certs/ca"]),
+            CertCommand::Ca {
+                out: "certs/ca".into(),
+                force: false
+            }
+        );
+        assert_eq!(
+            cert_command(&["ca", "--out", "d", "--force"]),
+            CertCommand::Ca {
+                out: "d".into(),
+                force: true
+            }
+        );
+        // Neither a name nor an address: this machine's.
+        assert_eq!(
+            cert_command(&["server", "--ca", "a", "--out", "b"]),
+            CertCommand::Server {
+                ca: "a".into(),
+                out: "b".into(),
+                names: vec!["localhost".into()],
+                ips: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
+                force: false,
+            }
+        );
+        // Given ones replace the defaults entirely.
+        assert_eq!(
+            cert_command(&[
+                "server",
+                "--ca",
+                "a",
+                "--out",
+                "b",
+                "--name",
+                "device.local",
+                "--name",
+                "*.device.local",
+                "--force",
+            ]),
+            CertCommand::Server {
+                ca: "a".into(),
+                out: "b".into(),
+                names: vec!["device.local".into(), "*.device.local".into()],
+                ips: vec![],
+                force: true,
+            }
+        );
+        match cert_command(&["server", "--ca", "a", "--out", "b", "--ip", "192.0.2.1"]) {
+            CertCommand::Server { names, ips, .. } => {
+                assert!(names.is_empty());
+                assert_eq!(ips, vec!["192.0.2.1".parse::<IpAddr>().unwrap()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cert_usage_errors() {
+        let m = parse_failure(&["gust-sample", "cert", "server", "--out", "b"]);
+        assert!(m.contains("--ca"), "{m}");
+        let m = parse_failure(&["gust-sample", "cert", "ca"]);
+        assert!(m.contains("--out"), "{m}");
+        let m = parse_failure(&[
+            "gust-sample",
+            "cert",
+            "server",
+            "--ca",
+            "a",
+            "--out",
+            "b",
+            "--ip",
+            "x",
+        ]);
+        assert!(m.contains("--ip") && !m.contains('\n'), "{m}");
+        // Serve options do not mix with cert.
+        let m = parse_failure(&["gust-sample", "--leds", "3", "cert", "ca", "--out", "d"]);
+        assert!(!m.contains('\n'), "{m}");
+        let m = parse_failure(&["gust-sample", "cert"]);
+        assert!(m.contains("subcommand") && !m.contains('\n'), "{m}");
+        let m = parse_failure(&["gust-sample", "cert", "ca", "--out", "d", "--leds", "3"]);
+        assert!(m.contains("--leds"), "{m}");
+    }
+
+    #[test]
+    fn help_states_the_https_defaults() {
+        let help = Cli::command().render_long_help().to_string();
+        for (flag, default) in [
+            ("tls-listen", DEFAULT_TLS_LISTEN.to_string()),
+            ("cert-dir", DEFAULT_CERT_DIR.to_owned()),
+        ] {
+            let start = help
+                .find(&format!("--{flag} "))
+                .unwrap_or_else(|| panic!("--{flag}"));
+            let section = &help[start..];
+            let end = section[2..].find("\n  -").map_or(section.len(), |i| i + 2);
+            assert!(
+                section[..end].contains(&format!("[default: {default}]")),
+                "--{flag} should state [default: {default}]: {}",
+                &section[..end]
+            );
+        }
+        for flag in ["--cert ", "--key ", "--client-ca ", "--no-tls", "--tls\n"] {
+            assert!(help.contains(flag), "{flag:?} missing from help");
         }
     }
 }

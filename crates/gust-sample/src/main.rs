@@ -10,9 +10,14 @@
 //! go to stderr. A startup failure is one line on stderr, `gust-sample: error: ...`, and exit
 //! code 2 for a usage or configuration error, 1 for a runtime failure (such as a port in use).
 //! SIGINT or SIGTERM stops the server gracefully and exits 0.
+//!
+//! `gust-sample cert ca|server` makes development certificates instead: it prints each file
+//! written, one per line, and exits 0; its errors follow the same form (exit code 2 for a
+//! file in the way or an unusable CA, 1 for a failed read or write).
 
 mod app;
 mod assets;
+mod cert;
 mod cli;
 mod echo;
 mod led;
@@ -27,7 +32,7 @@ use std::time::{Duration, Instant};
 use gust::Server;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::Settings;
+use crate::cli::{Action, CertCommand, Settings};
 
 /// Why the sample could not run, sorted by exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +76,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Failure> {
-    let Some(settings) = cli::settings_from_env()? else {
-        return Ok(()); // --help or --version
+    let settings = match cli::action_from_env()? {
+        Action::Serve(settings) => *settings,
+        Action::Cert(command) => return run_cert(&command),
+        Action::Exit => return Ok(()), // --help or --version
     };
     init_logging(&settings.log)?;
 
@@ -88,6 +95,17 @@ fn run() -> Result<(), Failure> {
     let result = runtime.block_on(serve(settings));
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_WAIT);
     result
+}
+
+/// Runs `gust-sample cert ...` and prints the files it wrote, one per line.
+fn run_cert(command: &CertCommand) -> Result<(), Failure> {
+    let written = cert::run_command(command)?;
+    let mut out = std::io::stdout().lock();
+    written
+        .iter()
+        .try_for_each(|path| writeln!(out, "{}", path.display()))
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Runtime(format!("cannot print the files written: {e}")))
 }
 
 /// Logs go to stderr: stdout carries only the `listening on` lines.
