@@ -144,8 +144,6 @@ impl ServerFiles {
 }
 
 /// What [`ensure_dev_certs`] had to do.
-// Used by the HTTPS startup, which is not wired yet.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DevCertsOrigin {
     /// Everything was there already and is still valid.
@@ -158,8 +156,6 @@ pub(crate) enum DevCertsOrigin {
 }
 
 /// The development certificate in a directory, ready to serve.
-// Used by the HTTPS startup, which is not wired yet.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DevCerts {
     /// `server.pem`: the chain to serve.
@@ -275,8 +271,6 @@ pub(crate) fn make_server(
 ///
 /// Half a pair (a certificate without its key, or the reverse) is an error that names the
 /// missing file: guessing could serve a certificate with the wrong key.
-// Used by the HTTPS startup, which is not wired yet.
-#[allow(dead_code)]
 pub(crate) fn ensure_dev_certs(dir: &Path) -> Result<DevCerts, CertError> {
     let ca_files = CaFiles::in_dir(dir);
     let server_files = ServerFiles::in_dir(dir);

@@ -65,15 +65,11 @@ pub(crate) struct Settings {
     /// Runtime worker threads; `None`: one per core.
     pub(crate) workers: Option<usize>,
     /// The HTTPS listener; `None`: plain HTTP only (`--no-tls`, `tls = false`).
-    // Read by the HTTPS startup, which is not wired yet.
-    #[allow(dead_code)]
     pub(crate) tls: Option<TlsSettings>,
 }
 
 /// The HTTPS listener's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-// Read by the HTTPS startup, which is not wired yet.
-#[allow(dead_code)]
 pub(crate) struct TlsSettings {
     /// Where HTTPS listens (port 0: any free port).
     pub(crate) listen: SocketAddr,
@@ -98,8 +94,6 @@ pub(crate) enum CertSource {
     /// [`cert::ensure_dev_certs`] creates (with its CA) on the first start.
     Development {
         /// `--cert-dir`, `cert_dir`, or [`DEFAULT_CERT_DIR`].
-        // Read by the HTTPS startup, which is not wired yet.
-        #[allow(dead_code)]
         cert_dir: PathBuf,
     },
 }

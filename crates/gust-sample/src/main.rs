@@ -6,8 +6,9 @@
 //! path (`--www`). Run `gust-sample --help` for the options.
 //!
 //! Output contract (tests and tools rely on it): once listening, one line per service on
-//! stdout, `listening on http://ADDR:PORT` with the real bound address, flushed at once. Logs
-//! go to stderr. A startup failure is one line on stderr, `gust-sample: error: ...`, and exit
+//! stdout, `listening on http://ADDR:PORT` and then (unless `--no-tls`)
+//! `listening on https://ADDR:PORT`, with the real bound addresses, flushed at once. Logs,
+//! and the note about a newly made development CA, go to stderr. A startup failure is one line on stderr, `gust-sample: error: ...`, and exit
 //! code 2 for a usage or configuration error, 1 for a runtime failure (such as a port in use).
 //! SIGINT or SIGTERM stops the server gracefully and exits 0.
 //!
@@ -20,6 +21,7 @@ mod assets;
 mod cert;
 mod cli;
 mod echo;
+mod https;
 mod led;
 mod reply;
 
@@ -127,12 +129,22 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     let mut signals = Signals::new()?;
     let started = Instant::now();
     let service = app::build_service(&settings, started)?;
+    // The plain service first: its `listening on` line is the first one printed.
+    let secure = match &settings.tls {
+        Some(tls) => Some(https::service(&service, tls)?),
+        None => None,
+    };
+    let mut schemes = vec!["http"];
     let mut server = Server::new().service(service);
+    if let Some(secure) = secure {
+        server.add_service(secure);
+        schemes.push("https");
+    }
     server
         .start()
         .await
         .map_err(|e| Failure::Runtime(e.to_string()))?;
-    announce(server.local_addrs());
+    announce(&schemes, server.local_addrs());
     tracing::info!(
         leds = settings.leds,
         websocket = settings.websocket,
@@ -155,13 +167,14 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Prints one `listening on` line per service and flushes at once: a test reading stdout
-/// through a pipe must not wait for a buffer to fill.
-fn announce(addrs: &[SocketAddr]) {
+/// Prints one `listening on SCHEME://ADDR` line per service and flushes at once: a test
+/// reading stdout through a pipe must not wait for a buffer to fill.
+fn announce(schemes: &[&str], addrs: &[SocketAddr]) {
     let mut out = std::io::stdout().lock();
-    let written = addrs
+    let written = schemes
         .iter()
-        .try_for_each(|addr| writeln!(out, "listening on http://{addr}"))
+        .zip(addrs)
+        .try_for_each(|(scheme, addr)| writeln!(out, "listening on {scheme}://{addr}"))
         .and_then(|()| out.flush());
     if let Err(e) = written {
         // Nobody reads stdout any more; serving is still useful.

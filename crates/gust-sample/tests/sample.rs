@@ -234,11 +234,17 @@ fn startup_errors_say_what_is_wrong_and_exit_non_zero() {
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let (code, err) = run_to_exit(&["--listen", &addr]);
+    let (code, err) = run_to_exit(&["--no-tls", "--listen", &addr]);
     assert_ne!(code, 0);
     assert!(err.contains(&addr), "{err}");
 
-    let (code, err) = run_to_exit(&["--listen", "127.0.0.1:0", "--www", "/nonexistent-dir"]);
+    let (code, err) = run_to_exit(&[
+        "--no-tls",
+        "--listen",
+        "127.0.0.1:0",
+        "--www",
+        "/nonexistent-dir",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("/nonexistent-dir"), "{err}");
 }

@@ -70,6 +70,20 @@ impl Service {
         }
     }
 
+    /// The same resources and limits on another address, over TLS: an HTTPS twin of a
+    /// plain service. Fails if `tls` names credentials that are not registered.
+    pub fn with_tls(&self, addr: SocketAddr, tls: &TlsOptions) -> Result<Service, ConfigError> {
+        let acceptor = tls
+            .acceptor()
+            .map_err(|e| ConfigError::new("tls", e.to_string()))?;
+        Ok(Service {
+            name: "https".into(),
+            listen: Listen::Addr(addr),
+            tls: Some(acceptor),
+            ..self.clone()
+        })
+    }
+
     /// The service's name, used in logs.
     pub fn name(&self) -> &str {
         &self.name

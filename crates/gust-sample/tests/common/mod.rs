@@ -11,10 +11,27 @@ use std::time::{Duration, Instant};
 pub(crate) struct Sample {
     child: Child,
     addr: String,
+    /// The HTTPS address, when started with [`Sample::start_https`].
+    https_addr: Option<String>,
 }
 
 impl Sample {
+    /// Plain HTTP only (`--no-tls`): no HTTPS listener, no certificate made.
     pub(crate) fn start(args: &[&str]) -> Sample {
+        let mut all = vec!["--no-tls"];
+        all.extend_from_slice(args);
+        Sample::spawn(&all, false)
+    }
+
+    /// HTTP and HTTPS, both on 127.0.0.1:0; `args` should name the certificate
+    /// (`--cert-dir DIR`, or `--cert`/`--key`).
+    pub(crate) fn start_https(args: &[&str]) -> Sample {
+        let mut all = vec!["--tls-listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Sample::spawn(&all, true)
+    }
+
+    fn spawn(args: &[&str], https: bool) -> Sample {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
             .args(["--listen", "127.0.0.1:0", "--log", "warn"])
             .args(args)
@@ -24,21 +41,39 @@ impl Sample {
             .expect("start gust-sample");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let line = lines
-            .next()
-            .expect("a line on stdout")
-            .expect("readable stdout");
-        let addr = line
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let mut next_address = |scheme: &str| {
+            let line = lines
+                .next()
+                .expect("a line on stdout")
+                .expect("readable stdout");
+            line.strip_prefix(&format!("listening on {scheme}://"))
+                .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+                .to_owned()
+        };
+        let addr = next_address("http");
+        let https_addr = https.then(|| next_address("https"));
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         // The same for stderr: a server that logs (warnings under attack) must not stall.
         if let Some(stderr) = child.stderr.take() {
             std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
         }
-        Sample { child, addr }
+        Sample {
+            child,
+            addr,
+            https_addr,
+        }
+    }
+
+    /// The HTTPS port (started with [`Sample::start_https`]).
+    pub(crate) fn https_port(&self) -> u16 {
+        let addr: SocketAddr = self
+            .https_addr
+            .as_deref()
+            .expect("started with start_https")
+            .parse()
+            .expect("the HTTPS address is a SocketAddr");
+        addr.port()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

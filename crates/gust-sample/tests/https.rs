@@ -1,0 +1,217 @@
+//! The sample's HTTPS listener as a user meets it: the first start makes a development CA
+//! and server certificate, certificates made with `gust-sample cert` are served, and broken
+//! ones stop the start with a message naming the file. Clients: curl, h2load.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{have_tool, Sample};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+}
+
+/// Runs curl and returns (success, stdout + stderr).
+fn curl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "-v", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// curl to https://localhost:PORT{path}, trusting `ca`, with localhost resolved to
+/// 127.0.0.1 (so nothing depends on the machine's hosts file).
+fn curl_https(port: u16, ca: &str, path: &str, extra: &[&str]) -> (bool, String) {
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let url = format!("https://localhost:{port}{path}");
+    let mut args = vec!["--cacert", ca, "--resolve", &resolve];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    curl(&args)
+}
+
+#[test]
+fn the_first_start_makes_a_development_ca_and_serves_h2_by_alpn() {
+    if !have_tool("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cert_dir = dir.path().join("dev-certs");
+    let sample = Sample::start_https(&["--cert-dir", cert_dir.to_str().unwrap()]);
+    for file in [
+        "ca.pem",
+        "ca.der",
+        "ca-key.pem",
+        "server.pem",
+        "server-key.pem",
+    ] {
+        assert!(cert_dir.join(file).is_file(), "{file} was made");
+    }
+    let ca = cert_dir.join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let port = sample.https_port();
+
+    let (ok, text) = curl_https(port, ca, "/", &["--compressed"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("ALPN: server accepted h2"), "{text}");
+    assert!(text.contains("< HTTP/2 200"), "{text}");
+    assert!(text.contains("gust dashboard"), "{text}");
+
+    let (ok, text) = curl_https(port, ca, "/uptime", &["--http1.1"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("< HTTP/1.1 200 OK"), "{text}");
+
+    // The plain listener still serves beside it.
+    let (ok, text) = curl(&[&sample.url("/uptime")]);
+    assert!(ok, "{text}");
+    assert!(text.contains("< HTTP/1.1 200 OK"), "{text}");
+
+    if have_tool("h2load") {
+        let out = Command::new("h2load")
+            .args(["-n1000", "-c10", "-T", "30"])
+            .arg(format!("https://127.0.0.1:{port}/"))
+            .output()
+            .expect("h2load runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("Application protocol: h2"), "{text}");
+        assert!(
+            text.contains("1000 succeeded, 0 failed, 0 errored, 0 timeout"),
+            "{text}"
+        );
+    }
+
+    // A second start reuses the same CA: a client that trusted it keeps working.
+    let ca_before = std::fs::read(cert_dir.join("ca.pem")).unwrap();
+    drop(sample);
+    let again = Sample::start_https(&["--cert-dir", cert_dir.to_str().unwrap()]);
+    assert_eq!(std::fs::read(cert_dir.join("ca.pem")).unwrap(), ca_before);
+    let (ok, text) = curl_https(again.https_port(), ca, "/uptime", &[]);
+    assert!(ok, "{text}");
+}
+
+fn cert_commands(dir: &std::path::Path) {
+    let ca = dir.join("ca");
+    let srv = dir.join("srv");
+    for args in [
+        vec!["cert", "ca", "--out", ca.to_str().unwrap()],
+        vec![
+            "cert",
+            "server",
+            "--ca",
+            ca.to_str().unwrap(),
+            "--out",
+            srv.to_str().unwrap(),
+            "--name",
+            "localhost",
+            "--ip",
+            "127.0.0.1",
+        ],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+}
+
+#[test]
+fn certificates_from_the_cert_commands_are_served() {
+    if !have_tool("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    cert_commands(dir.path());
+    let cert = dir.path().join("srv/server.pem");
+    let key = dir.path().join("srv/server-key.pem");
+    let sample = Sample::start_https(&[
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    let ca = dir.path().join("ca/ca.pem");
+    let (ok, text) = curl_https(sample.https_port(), ca.to_str().unwrap(), "/uptime", &[]);
+    assert!(ok, "{text}");
+    assert!(text.contains("< HTTP/2 200"), "{text}");
+}
+
+/// Runs the sample expecting it to refuse to start; returns (exit code, stderr).
+fn refused_start(args: &[&str]) -> (i32, String) {
+    let mut child = bin()
+        .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gust-sample {args:?} started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn a_missing_broken_or_mismatched_certificate_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    cert_commands(dir.path());
+    let cert = dir.path().join("srv/server.pem");
+    let key = dir.path().join("srv/server-key.pem");
+    let cert_s = cert.to_str().unwrap();
+
+    let missing = dir.path().join("nope.pem");
+    let (code, err) = refused_start(&[
+        "--cert",
+        missing.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nope.pem"), "{err}");
+
+    let broken = dir.path().join("broken-key.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let (code, err) = refused_start(&["--cert", cert_s, "--key", broken.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("broken-key.pem"), "{err}");
+
+    // The CA's key is a real key, but not the certificate's.
+    let other_key = dir.path().join("ca/ca-key.pem");
+    let (code, err) = refused_start(&["--cert", cert_s, "--key", other_key.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("does not fit"), "{err}");
+    assert!(err.contains("server.pem"), "{err}");
+
+    let (code, err) = refused_start(&["--cert", cert_s]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--key"), "{err}");
+}
