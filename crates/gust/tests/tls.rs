@@ -559,3 +559,59 @@ async fn h2_over_tls_carries_a_large_upload_both_ways() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn tls12_clients_are_served_too() {
+    let pki = pki();
+    let (server, _store) = start(&pki, false).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS12])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let stream = connect(server.addr, config).await.unwrap();
+    assert_eq!(
+        stream.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(h2_get(stream, "/hello").await, (200, "hello\n".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_the_handshake_is_dropped() {
+    let pki = pki();
+    let store = CredentialStore::new();
+    store
+        .register(
+            "server",
+            Credentials::from_pem(pki.server_pem.as_bytes(), pki.server_key_pem.as_bytes())
+                .unwrap(),
+        )
+        .unwrap();
+    let options = TlsOptions::new(&store, "server").handshake_timeout(Duration::from_millis(500));
+    let server = TestServer::start(basic(Limits::default()).tls(options)).await;
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let started = tokio::time::Instant::now();
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "closed by the server: {read:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    // Others are served meanwhile and after.
+    let mut tls = connect(server.addr, client_config(&pki, &[b"http/1.1"], false))
+        .await
+        .unwrap();
+    assert!(h1_get(&mut tls, "/hello")
+        .await
+        .unwrap()
+        .ends_with("hello\n"));
+    server.stop().await;
+}
