@@ -148,9 +148,13 @@ impl Response {
     }
 }
 
+/// What the raw client talks over: TCP, or TLS on top of it.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 /// A raw client connection.
 pub struct H2Raw {
-    pub stream: TcpStream,
+    pub stream: Box<dyn Io>,
     buf: Vec<u8>,
     pub encoder: hpack::Encoder<'static>,
     pub decoder: hpack::Decoder<'static>,
@@ -163,8 +167,13 @@ impl H2Raw {
     pub async fn connect(addr: SocketAddr) -> H2Raw {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).unwrap();
+        H2Raw::over(stream)
+    }
+
+    /// A client on an established stream (a TLS session, for one); nothing sent.
+    pub fn over(stream: impl Io + 'static) -> H2Raw {
         H2Raw {
-            stream,
+            stream: Box::new(stream),
             buf: Vec::new(),
             encoder: hpack::Encoder::new(),
             decoder: hpack::Decoder::new(),
@@ -176,7 +185,12 @@ impl H2Raw {
     /// and acknowledges it. Frames the server sends after (its WINDOW_UPDATE, the ACK of
     /// our SETTINGS) are left to read.
     pub async fn handshake_with(addr: SocketAddr, settings: &[(u16, u32)]) -> (H2Raw, Frame) {
-        let mut c = H2Raw::connect(addr).await;
+        H2Raw::connect(addr).await.handshake_now(settings).await
+    }
+
+    /// The preface and SETTINGS exchange on a client made with [`H2Raw::over`].
+    pub async fn handshake_now(self, settings: &[(u16, u32)]) -> (H2Raw, Frame) {
+        let mut c = self;
         let mut hello = PREFACE.to_vec();
         hello.extend(frame(SETTINGS, 0, 0, &settings_payload(settings)));
         c.send(&hello).await;
