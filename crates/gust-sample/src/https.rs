@@ -1,7 +1,7 @@
 //! The sample's HTTPS listener: the same resources as the plain one, over TLS with the
 //! certificate the user named, or a development certificate made on the first start.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gust::tls::load_certificates;
 use gust::{CredentialStore, Credentials, Service, TlsOptions};
@@ -15,9 +15,29 @@ const SERVER_TAG: &str = "server";
 /// The tag of the CA that client certificates must chain to (`--client-ca`).
 const CLIENT_CA_TAG: &str = "client-ca";
 
-/// The HTTPS twin of `plain`, listening on `tls.listen`. A certificate or key that cannot
-/// be used stops the start with a message naming the file (exit code 2).
-pub(crate) fn service(plain: &Service, tls: &TlsSettings) -> Result<Service, Failure> {
+/// Loads the certificate files again into the running server's store (on SIGHUP): new
+/// handshakes use the new certificate, open connections keep theirs.
+#[derive(Debug, Clone)]
+pub(crate) struct Reloader {
+    store: CredentialStore,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Reloader {
+    /// Reloads; on failure the old certificate stays in use and the reason is returned.
+    pub(crate) fn reload(&self) -> Result<(), String> {
+        let credentials = Credentials::load(&self.cert, &self.key).map_err(|e| e.to_string())?;
+        self.store
+            .register(SERVER_TAG, credentials)
+            .map_err(|e| format!("{}: {e}", self.cert.display()))
+    }
+}
+
+/// The HTTPS twin of `plain`, listening on `tls.listen`, and what reloads its certificate.
+/// A certificate or key that cannot be used stops the start with a message naming the file
+/// (exit code 2).
+pub(crate) fn service(plain: &Service, tls: &TlsSettings) -> Result<(Service, Reloader), Failure> {
     if let CertSource::Development { cert_dir } = &tls.source {
         let dev = cert::ensure_dev_certs(cert_dir)?;
         if dev.origin != DevCertsOrigin::Existing {
@@ -43,9 +63,15 @@ pub(crate) fn service(plain: &Service, tls: &TlsSettings) -> Result<Service, Fai
             .map_err(|e| Failure::Usage(format!("client CA {}: {e}", client_ca.display())))?;
         options = options.client_ca(CLIENT_CA_TAG);
     }
-    plain
+    let service = plain
         .with_tls(tls.listen, &options)
-        .map_err(|e| Failure::Usage(format!("HTTPS: {e}")))
+        .map_err(|e| Failure::Usage(format!("HTTPS: {e}")))?;
+    let reloader = Reloader {
+        store,
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+    };
+    Ok((service, reloader))
 }
 
 /// Says, on stderr (stdout carries only the `listening on` lines), where the development

@@ -136,9 +136,10 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     };
     let mut schemes = vec!["http"];
     let mut server = Server::new().service(service);
-    if let Some(secure) = secure {
+    if let Some((secure, reloader)) = secure {
         server.add_service(secure);
         schemes.push("https");
+        reload_on_hangup(reloader)?;
     }
     server
         .start()
@@ -180,6 +181,32 @@ fn announce(schemes: &[&str], addrs: &[SocketAddr]) {
         // Nobody reads stdout any more; serving is still useful.
         tracing::warn!("cannot print the listening addresses: {e}");
     }
+}
+
+/// SIGHUP reloads the HTTPS certificate and key from their files (a renewed certificate
+/// without a restart). Installed before the server starts: SIGHUP's default is to end the
+/// process.
+#[cfg(unix)]
+fn reload_on_hangup(reloader: https::Reloader) -> Result<(), Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup())
+        .map_err(|e| Failure::Runtime(format!("cannot handle SIGHUP: {e}")))?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match reloader.reload() {
+                Ok(()) => tracing::info!("SIGHUP: HTTPS certificate reloaded"),
+                Err(e) => tracing::warn!(
+                    "SIGHUP: HTTPS certificate not reloaded, keeping the old one: {e}"
+                ),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_reloader: https::Reloader) -> Result<(), Failure> {
+    Ok(())
 }
 
 /// SIGINT and SIGTERM as one stream of stop requests.

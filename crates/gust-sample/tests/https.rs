@@ -215,3 +215,68 @@ fn a_missing_broken_or_mismatched_certificate_stops_the_start() {
     assert_ne!(code, 0);
     assert!(err.contains("--key"), "{err}");
 }
+
+#[test]
+fn sighup_reloads_the_certificate_for_new_connections() {
+    if !have_tool("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    cert_commands(dir.path());
+    // A second certificate from the same CA, for another name only.
+    let other = dir.path().join("other");
+    let out = bin()
+        .args(["cert", "server", "--ca"])
+        .arg(dir.path().join("ca"))
+        .arg("--out")
+        .arg(&other)
+        .args(["--name", "other.test"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    let (cert, key) = (live.join("server.pem"), live.join("server-key.pem"));
+    std::fs::copy(dir.path().join("srv/server.pem"), &cert).unwrap();
+    std::fs::copy(dir.path().join("srv/server-key.pem"), &key).unwrap();
+    let sample = Sample::start_https(&[
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    let port = sample.https_port();
+    let ca = dir.path().join("ca/ca.pem");
+    let ca = ca.to_str().unwrap();
+    let as_other = |port: u16| {
+        let resolve = format!("other.test:{port}:127.0.0.1");
+        let url = format!("https://other.test:{port}/uptime");
+        curl(&["--cacert", ca, "--resolve", &resolve, &url])
+    };
+    assert!(curl_https(port, ca, "/uptime", &[]).0);
+    assert!(
+        !as_other(port).0,
+        "other.test is not on the first certificate"
+    );
+
+    std::fs::copy(other.join("server.pem"), &cert).unwrap();
+    std::fs::copy(other.join("server-key.pem"), &key).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &sample.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The reload happens on the server's own time: poll, bounded.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !as_other(port).0 {
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate was not served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ok, text) = curl_https(port, ca, "/uptime", &[]);
+    assert!(!ok, "localhost is not on the new certificate: {text}");
+    // Still serving plain HTTP, still alive.
+    assert!(curl(&[&sample.url("/uptime")]).0);
+}
