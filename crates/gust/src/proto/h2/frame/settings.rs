@@ -98,7 +98,7 @@ impl Settings {
     /// Decodes the settings of a non-ACK SETTINGS payload; also the form an h2c upgrade
     /// request carries in `HTTP2-Settings` (RFC 7540 3.2.1).
     pub(crate) fn decode_payload(payload: &[u8]) -> Result<Settings, FrameError> {
-        if payload.len() % SETTING_LEN != 0 {
+        if !payload.len().is_multiple_of(SETTING_LEN) {
             return Err(FrameError::connection(
                 Reason::FRAME_SIZE_ERROR,
                 FrameErrorKind::SettingsLength {
