@@ -101,7 +101,7 @@ fn parse_certificates(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsE
 fn parse_key(bytes: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
     if !is_pem(bytes) {
         return PrivateKeyDer::try_from(bytes.to_vec())
-            .map_err(|e| TlsError::new(format!("not a DER private key: {e}")));
+            .map_err(|e| TlsError::new(format!("not a private key (neither PEM nor DER): {e}")));
     }
     PrivateKeyDer::from_pem_slice(bytes)
         .map_err(|e| TlsError::new(format!("no usable private key in this PEM file: {e}")))
