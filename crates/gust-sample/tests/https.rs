@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{have_tool, Sample};
+use common::{have_tool, run_to_exit, Sample};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gust-sample"))
@@ -146,34 +145,12 @@ fn certificates_from_the_cert_commands_are_served() {
     assert!(text.contains("< HTTP/2 200"), "{text}");
 }
 
-/// Runs the sample expecting it to refuse to start; returns (exit code, stderr).
+/// Runs the sample with HTTPS on 127.0.0.1:0 expecting it to refuse to start; returns
+/// (exit code, stderr).
 fn refused_start(args: &[&str]) -> (i32, String) {
-    let mut child = bin()
-        .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("gust-sample {args:?} started instead of refusing");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status.code().unwrap_or(-1), err)
+    let mut all = vec!["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    run_to_exit(&all)
 }
 
 #[test]

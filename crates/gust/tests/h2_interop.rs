@@ -15,7 +15,7 @@ use gust::{Body, Limits, Request, Resource, Response, StaticResource};
 use http::Method;
 use sha2::{Digest, Sha256};
 use support::h2raw::{self, H2Raw};
-use support::{basic, have_tool, TestServer};
+use support::{basic, have_tool, run_async, TestServer};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
@@ -296,29 +296,6 @@ async fn max_streams_refuses_the_extra_stream_and_serves_the_rest() {
     c.request(7, "GET", "/hello", true).await;
     assert_eq!(c.response(7).await.body, b"hello\n");
     server.stop().await;
-}
-
-/// Runs a tool, returning (success, stdout + stderr).
-fn run(tool: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} runs: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-async fn run_async(tool: &'static str, args: Vec<String>) -> (bool, String) {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run(tool, &args)
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test]

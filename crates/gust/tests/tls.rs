@@ -19,7 +19,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use support::{basic, have_tool, TestServer};
+use support::{basic, have_tool, run_async, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -367,30 +367,6 @@ fn credentials_load_pem_and_der_and_name_the_file_in_errors() {
         .tls(TlsOptions::new(&store, "unknown"))
         .build();
     assert!(build.is_err());
-}
-
-fn run(tool: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} runs: {e}"));
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-async fn run_async(tool: &'static str, args: Vec<String>) -> (bool, String) {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run(tool, &args)
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! the server process's memory as the kernel reports it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -165,4 +165,34 @@ pub(crate) fn rss_kib(pid: u32) -> u64 {
 /// The peak resident set size of process `pid` so far (VmHWM), in KiB.
 pub(crate) fn hwm_kib(pid: u32) -> u64 {
     proc_status_kib(pid, "VmHWM")
+}
+
+/// Runs the sample with `args` (and nothing else) until it exits, which it must within
+/// 20 s; returns its exit code and stderr.
+pub(crate) fn run_to_exit(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gust-sample {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
 }

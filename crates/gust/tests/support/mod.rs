@@ -139,3 +139,27 @@ pub fn have_tool(tool: &str) -> bool {
     }
     found
 }
+
+/// Runs a tool, returning (success, stdout + stderr).
+pub fn run(tool: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} runs: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// [`run`], off the async runtime's threads.
+pub async fn run_async(tool: &'static str, args: Vec<String>) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(tool, &args)
+    })
+    .await
+    .unwrap()
+}
