@@ -6,3 +6,4 @@
 
 pub(crate) mod h1;
 pub(crate) mod h2;
+pub(crate) mod ws;

@@ -1,0 +1,732 @@
+//! The opening handshake: checking a client's request to open a WebSocket, over HTTP/1.1
+//! (RFC 6455 4.2.1) or HTTP/2 (RFC 8441 4 and 5), and computing what the answer carries.
+//!
+//! Over HTTP/1.1 the request is a `GET` with `Upgrade: websocket`, `Connection: upgrade`,
+//! `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key` of 16 random bytes in base64; the
+//! answer is a 101 with `Sec-WebSocket-Accept`, the SHA-1 of the key and a fixed GUID, which
+//! proves the server understood the request as WebSocket rather than replaying a cached
+//! answer. Over HTTP/2 the request is a `CONNECT` with `:protocol websocket` and the same
+//! version; the stream is the channel, there is no key, and the answer is a 200.
+//!
+//! Both may offer subprotocols (`Sec-WebSocket-Protocol`, the resource picks one or none)
+//! and extensions (`Sec-WebSocket-Extensions`); none is implemented yet, so the only one we
+//! look for is `permessage-deflate` (RFC 7692), to know it was offered and declined.
+//!
+//! Host and Origin are left to the layers that know the service: the HTTP/1.1 parser has
+//! already required Host, and an Origin policy is the resource's.
+//!
+//! SHA-1 and base64 are written out here: with 60 bytes to hash per handshake they are not
+//! worth a dependency, and SHA-1's weaknesses do not matter to a value that only proves the
+//! server read the key.
+
+use core::fmt;
+
+use http::header::{
+    HeaderName, CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
+
+/// The only protocol version there is (RFC 6455 4.1). A 426 that refuses another version
+/// carries `Sec-WebSocket-Version: 13`.
+pub(crate) const SUPPORTED_VERSION: &str = "13";
+
+/// Appended to the key before hashing (RFC 6455 1.3).
+const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// A valid opening request: what the server needs to accept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Handshake {
+    /// The `Sec-WebSocket-Accept` value of the 101 (HTTP/1.1); `None` over HTTP/2, whose
+    /// 200 carries no such field.
+    pub(crate) accept: Option<HeaderValue>,
+    /// The subprotocols offered, in the client's order of preference. The resource may
+    /// pick one and echo it in `Sec-WebSocket-Protocol`; it must not answer with any other.
+    pub(crate) protocols: Vec<String>,
+    /// Whether `permessage-deflate` was among the extensions offered. It is not
+    /// implemented: the answer must not name it, and compressed frames (RSV1) stay errors.
+    pub(crate) permessage_deflate: bool,
+}
+
+impl Handshake {
+    /// The status that accepts the request: 101 over HTTP/1.1, 200 over HTTP/2 (RFC 8441 5).
+    pub(crate) fn status(&self) -> StatusCode {
+        if self.accept.is_some() {
+            StatusCode::SWITCHING_PROTOCOLS
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
+/// Why an opening request was refused. The answer is [`HandshakeError::status`]; a 426
+/// also carries `Sec-WebSocket-Version: 13` (RFC 6455 4.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandshakeError {
+    /// HTTP/1.1: the method is not GET.
+    NotGet,
+    /// HTTP/1.1: the request is not HTTP/1.1 (an HTTP/1.0 client cannot upgrade).
+    NotHttp11,
+    /// HTTP/1.1: `Upgrade` does not list `websocket`.
+    NoUpgradeWebsocket,
+    /// HTTP/1.1: `Connection` does not list `upgrade`.
+    NoConnectionUpgrade,
+    /// `Sec-WebSocket-Version` is missing or not exactly 13 (426).
+    UnsupportedVersion,
+    /// HTTP/1.1: no `Sec-WebSocket-Key`.
+    MissingKey,
+    /// HTTP/1.1: more than one `Sec-WebSocket-Key`.
+    DuplicateKey,
+    /// HTTP/1.1: a `Sec-WebSocket-Key` that is not the base64 of 16 bytes.
+    InvalidKey,
+    /// A `Sec-WebSocket-Protocol` element that is not a token.
+    InvalidProtocol,
+    /// HTTP/2: the method is not CONNECT.
+    NotConnect,
+    /// HTTP/2: `:protocol` is missing or not `websocket`.
+    NotWebsocketProtocol,
+}
+
+impl HandshakeError {
+    /// The status to refuse with: 426 for a version we do not speak, 400 for the rest
+    /// (RFC 6455 4.2.1 and 4.2.2).
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// One line for the error body and the log.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Self::NotGet => "WebSocket upgrade with a method other than GET",
+            Self::NotHttp11 => "WebSocket upgrade needs HTTP/1.1",
+            Self::NoUpgradeWebsocket => "Upgrade does not list websocket",
+            Self::NoConnectionUpgrade => "Connection does not list upgrade",
+            Self::UnsupportedVersion => "unsupported Sec-WebSocket-Version, 13 is supported",
+            Self::MissingKey => "missing Sec-WebSocket-Key",
+            Self::DuplicateKey => "more than one Sec-WebSocket-Key",
+            Self::InvalidKey => "Sec-WebSocket-Key is not the base64 of 16 bytes",
+            Self::InvalidProtocol => "invalid Sec-WebSocket-Protocol",
+            Self::NotConnect => "WebSocket over HTTP/2 needs an extended CONNECT",
+            Self::NotWebsocketProtocol => ":protocol is not websocket",
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.reason(), self.status().as_u16())
+    }
+}
+
+impl core::error::Error for HandshakeError {}
+
+/// Checks an HTTP/1.1 request to open a WebSocket (RFC 6455 4.2.1).
+pub(crate) fn check_upgrade(
+    method: &Method,
+    version: Version,
+    headers: &HeaderMap,
+) -> Result<Handshake, HandshakeError> {
+    if method != Method::GET {
+        return Err(HandshakeError::NotGet);
+    }
+    if version != Version::HTTP_11 {
+        return Err(HandshakeError::NotHttp11);
+    }
+    if !has_token(headers, UPGRADE, b"websocket") {
+        return Err(HandshakeError::NoUpgradeWebsocket);
+    }
+    if !has_token(headers, CONNECTION, b"upgrade") {
+        return Err(HandshakeError::NoConnectionUpgrade);
+    }
+    check_version(headers)?;
+    let mut keys = headers.get_all(SEC_WEBSOCKET_KEY).into_iter();
+    let key = match (keys.next(), keys.next()) {
+        (Some(key), None) => trim_ows(key.as_bytes()),
+        (None, _) => return Err(HandshakeError::MissingKey),
+        (Some(_), Some(_)) => return Err(HandshakeError::DuplicateKey),
+    };
+    if !is_base64_of_16_bytes(key) {
+        return Err(HandshakeError::InvalidKey);
+    }
+    // The base64 alphabet is visible ASCII, so this cannot fail; the error keeps it
+    // panic-free.
+    let accept = HeaderValue::from_str(&accept_key(key)).map_err(|_| HandshakeError::InvalidKey)?;
+    Ok(Handshake {
+        accept: Some(accept),
+        protocols: offered_protocols(headers)?,
+        permessage_deflate: offers_permessage_deflate(headers),
+    })
+}
+
+/// Checks an HTTP/2 extended CONNECT opening a WebSocket (RFC 8441 4 and 5). `protocol` is
+/// the request's `:protocol` pseudo-header, which the HTTP/2 layer has already checked is
+/// a token sent with CONNECT and allowed by our SETTINGS.
+pub(crate) fn check_extended_connect(
+    method: &Method,
+    protocol: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Handshake, HandshakeError> {
+    if method != Method::CONNECT {
+        return Err(HandshakeError::NotConnect);
+    }
+    if !protocol.is_some_and(|p| p.eq_ignore_ascii_case("websocket")) {
+        return Err(HandshakeError::NotWebsocketProtocol);
+    }
+    check_version(headers)?;
+    Ok(Handshake {
+        accept: None,
+        protocols: offered_protocols(headers)?,
+        permessage_deflate: offers_permessage_deflate(headers),
+    })
+}
+
+/// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` value (as sent, without
+/// surrounding whitespace): base64(SHA-1(key + GUID)), 28 characters.
+pub(crate) fn accept_key(key: &[u8]) -> String {
+    let mut input = Vec::with_capacity(key.len() + GUID.len());
+    input.extend_from_slice(key);
+    input.extend_from_slice(GUID);
+    base64_encode(&sha1(&input))
+}
+
+/// Requires exactly one `Sec-WebSocket-Version` element, `13`.
+fn check_version(headers: &HeaderMap) -> Result<(), HandshakeError> {
+    let mut versions = elements(headers, SEC_WEBSOCKET_VERSION);
+    match (versions.next(), versions.next()) {
+        (Some(version), None) if version == SUPPORTED_VERSION.as_bytes() => Ok(()),
+        _ => Err(HandshakeError::UnsupportedVersion),
+    }
+}
+
+/// The subprotocols of every `Sec-WebSocket-Protocol` field, in order.
+fn offered_protocols(headers: &HeaderMap) -> Result<Vec<String>, HandshakeError> {
+    elements(headers, SEC_WEBSOCKET_PROTOCOL)
+        .map(|element| {
+            if !element.iter().all(|&b| is_tchar(b)) {
+                return Err(HandshakeError::InvalidProtocol);
+            }
+            // Tokens are ASCII: this cannot fail.
+            core::str::from_utf8(element)
+                .map(str::to_owned)
+                .map_err(|_| HandshakeError::InvalidProtocol)
+        })
+        .collect()
+}
+
+/// Whether an extension offer names `permessage-deflate`. Each offer is a name and
+/// `;`-separated parameters; a parameter value may be quoted but must still be a token
+/// (RFC 6455 9.1), so a comma inside one is not valid and splitting at commas is exact
+/// for every valid field.
+fn offers_permessage_deflate(headers: &HeaderMap) -> bool {
+    elements(headers, SEC_WEBSOCKET_EXTENSIONS).any(|offer| {
+        let name = offer.split(|&b| b == b';').next().unwrap_or_default();
+        trim_ows(name).eq_ignore_ascii_case(b"permessage-deflate")
+    })
+}
+
+/// Whether a comma-separated list field has an element equal to `token`, ignoring ASCII
+/// case (RFC 6455 4.2.1 for Upgrade; connection options are case-insensitive by RFC 9110
+/// 7.6.1).
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
+    elements(headers, name).any(|element| element.eq_ignore_ascii_case(token))
+}
+
+/// The non-empty elements of every field `name`, split at commas and trimmed (the list
+/// syntax of RFC 9110 5.6.1, which lets a list span several fields and have empty
+/// elements).
+fn elements(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(name)
+        .into_iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|element| !element.is_empty())
+}
+
+/// `s` without leading and trailing spaces and tabs (OWS).
+fn trim_ows(s: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
+/// `tchar` of RFC 9110 5.6.2.
+fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
+        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
+        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+}
+
+/// The standard base64 alphabet (RFC 4648 section 4).
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The value of a base64 digit.
+fn sextet(c: u8) -> Option<u8> {
+    BASE64.iter().position(|&d| d == c).map(|i| i as u8)
+}
+
+/// Whether `key` is the canonical base64 of exactly 16 bytes: 22 digits, the last of which
+/// carries only 2 data bits (so its 4 low bits are zero), then `==`. RFC 4648 3.5 lets a
+/// decoder refuse non-zero pad bits; every client encodes 16 random bytes with a standard
+/// encoder, which never writes them.
+fn is_base64_of_16_bytes(key: &[u8]) -> bool {
+    let Some((digits, b"==")) = key.split_at_checked(22) else {
+        return false;
+    };
+    let mut last = 0;
+    for &c in digits {
+        match sextet(c) {
+            Some(v) => last = v,
+            None => return false,
+        }
+    }
+    last & 0x0f == 0
+}
+
+/// Base64 with padding (RFC 4648 section 4).
+fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let mut bytes = [0; 3];
+        bytes.iter_mut().zip(group).for_each(|(slot, &b)| *slot = b);
+        let bits = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+        // A group of n bytes fills n + 1 digits; `=` pads the group to 4.
+        for i in 0..4 {
+            if i <= group.len() {
+                let index = (bits >> (18 - 6 * i)) & 0x3f;
+                out.push(char::from(BASE64[index as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// SHA-1 (FIPS 180-4 section 6.1) of a whole message.
+fn sha1(message: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+
+    // Padding: a 1 bit, zeros up to 56 bytes mod 64, then the length in bits (64 bits, big
+    // endian). The messages here are short; building the padded copy keeps it simple.
+    let bit_len = (message.len() as u64).wrapping_mul(8);
+    let mut padded = Vec::with_capacity(message.len() + 72);
+    padded.extend_from_slice(message);
+    padded.push(0x80);
+    // Zeros to bring message + 0x80 + zeros to 56 mod 64 (2^64 is a multiple of 64, so the
+    // wrapping subtraction leaves the residue intact).
+    let zeros = 55usize.wrapping_sub(message.len() % 64) % 64;
+    padded.resize(message.len() + 1 + zeros, 0);
+    padded.extend_from_slice(&bit_len.to_be_bytes());
+
+    let (blocks, _) = padded.as_chunks::<64>();
+    for block in blocks {
+        let mut w = [0u32; 80];
+        for (word, bytes) in w.iter_mut().zip(block.as_chunks::<4>().0) {
+            *word = u32::from_be_bytes(*bytes);
+        }
+        for t in 16..80 {
+            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (t, &wt) in w.iter().enumerate() {
+            let (f, k) = match t {
+                0..=19 => ((b & c) | (!b & d), 0x5a82_7999),
+                20..=39 => (b ^ c ^ d, 0x6ed9_eba1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
+                _ => (b ^ c ^ d, 0xca62_c1d6),
+            };
+            let temp = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(wt);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = temp;
+        }
+        for (state, value) in h.iter_mut().zip([a, b, c, d, e]) {
+            *state = state.wrapping_add(value);
+        }
+    }
+
+    let mut digest = [0; 20];
+    for (out, word) in digest.chunks_exact_mut(4).zip(h) {
+        out.copy_from_slice(&word.to_be_bytes());
+    }
+    digest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn sha1_fips_180_vectors() {
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex(&sha1(
+                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+            )),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+        );
+        assert_eq!(
+            hex(&sha1(&vec![b'a'; 1_000_000])),
+            "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+        );
+    }
+
+    #[test]
+    fn sha1_padding_boundaries() {
+        // 55 bytes leave room for the length in the same block, 56 do not; 64 fill a block.
+        for (len, digest) in [
+            (55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"),
+            (56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"),
+            (63, "03f09f5b158a7a8cdad920bddc29b81c18a551f5"),
+            (64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"),
+            (119, "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56"),
+            (120, "f34c1488385346a55709ba056ddd08280dd4c6d6"),
+        ] {
+            assert_eq!(hex(&sha1(&vec![b'a'; len])), digest, "{len}");
+        }
+    }
+
+    #[test]
+    fn base64_rfc_4648_vectors() {
+        for (input, output) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_encode(input), output);
+        }
+        assert_eq!(base64_encode(&[0xfb, 0xff, 0xbf]), "+/+/");
+    }
+
+    #[test]
+    fn accept_of_the_rfc_6455_example() {
+        // RFC 6455 1.3: the SHA-1 is b3 7a 4f 2c c0 62 4f 16 90 f6 46 06 cf 38 59 45 b2 be
+        // c4 ea, in base64 the value below.
+        assert_eq!(
+            hex(&sha1(
+                b"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            )),
+            "b37a4f2cc0624f1690f64606cf385945b2bec4ea"
+        );
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn key_must_be_base64_of_16_bytes() {
+        assert!(is_base64_of_16_bytes(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_base64_of_16_bytes(b"AAECAwQFBgcICQoLDA0ODw=="));
+        for bad in [
+            &b""[..],
+            b"AAAAAAAAAAAAAAAAAAAA",     // 15 bytes
+            b"AAAAAAAAAAAAAAAAAAAAAAA=", // 17 bytes
+            b"dGhlIHNhbXBsZSBub25jZQ",   // padding missing
+            b"dGhlIHNhbXBsZSBub25jZQ=",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"dGhlIHNhbXBsZSBub25jZR==", // non-zero pad bits
+            b"dGhlIHNhbXBsZSBub25j-Q==", // base64url digit
+            b"dGhlIHNhbXBsZSBub25j Q==",
+        ] {
+            assert!(
+                !is_base64_of_16_bytes(bad),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    /// The RFC 6455 1.2 example request's fields.
+    fn rfc_request() -> HeaderMap {
+        headers(&[
+            ("host", "server.example.com"),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("origin", "http://example.com"),
+            ("sec-websocket-protocol", "chat, superchat"),
+            ("sec-websocket-version", "13"),
+        ])
+    }
+
+    fn headers(fields: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in fields {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    fn upgrade(headers: &HeaderMap) -> Result<Handshake, HandshakeError> {
+        check_upgrade(&Method::GET, Version::HTTP_11, headers)
+    }
+
+    /// `rfc_request` with `name` replaced by `values` (removed if empty).
+    fn with(name: &'static str, values: &[&'static str]) -> HeaderMap {
+        let mut map = rfc_request();
+        map.remove(name);
+        for value in values {
+            map.append(name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn accepts_the_rfc_6455_example() {
+        let handshake = upgrade(&rfc_request()).unwrap();
+        assert_eq!(
+            handshake,
+            Handshake {
+                accept: Some(HeaderValue::from_static("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")),
+                protocols: vec!["chat".into(), "superchat".into()],
+                permessage_deflate: false,
+            }
+        );
+        assert_eq!(handshake.status(), StatusCode::SWITCHING_PROTOCOLS);
+    }
+
+    #[test]
+    fn tokens_ignore_case_and_sit_in_lists() {
+        // Firefox sends "keep-alive, Upgrade".
+        let map = with("connection", &["keep-alive, Upgrade"]);
+        assert!(upgrade(&map).is_ok());
+        let map = with("connection", &["close", " , UPGRADE ,"]);
+        assert!(upgrade(&map).is_ok());
+        let map = with("upgrade", &["h2c, WebSocket"]);
+        assert!(upgrade(&map).is_ok());
+        let map = with("upgrade", &["foo/2", "websocket"]);
+        assert!(upgrade(&map).is_ok());
+        // Whitespace around the key is not part of it (RFC 6455 1.3).
+        let map = with("sec-websocket-key", &[" dGhlIHNhbXBsZSBub25jZQ==\t"]);
+        assert_eq!(
+            upgrade(&map).unwrap().accept.unwrap(),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn refuses_a_wrong_method_or_version() {
+        let map = rfc_request();
+        for method in [Method::POST, Method::HEAD, Method::CONNECT] {
+            let err = check_upgrade(&method, Version::HTTP_11, &map).unwrap_err();
+            assert_eq!(err, HandshakeError::NotGet);
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+        for version in [Version::HTTP_10, Version::HTTP_2] {
+            let err = check_upgrade(&Method::GET, version, &map).unwrap_err();
+            assert_eq!(err, HandshakeError::NotHttp11);
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn refuses_missing_upgrade_or_connection_tokens() {
+        for (map, expected) in [
+            (with("upgrade", &[]), HandshakeError::NoUpgradeWebsocket),
+            (
+                with("upgrade", &["websocket/13"]),
+                HandshakeError::NoUpgradeWebsocket,
+            ),
+            (
+                with("upgrade", &["websockets"]),
+                HandshakeError::NoUpgradeWebsocket,
+            ),
+            (with("connection", &[]), HandshakeError::NoConnectionUpgrade),
+            (
+                with("connection", &["keep-alive"]),
+                HandshakeError::NoConnectionUpgrade,
+            ),
+            (
+                with("connection", &["upgraded"]),
+                HandshakeError::NoConnectionUpgrade,
+            ),
+        ] {
+            let err = upgrade(&map).unwrap_err();
+            assert_eq!(err, expected);
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn other_versions_get_426() {
+        for values in [
+            &[][..],
+            &["8"],
+            &["12"],
+            &["13, 8"],
+            &["13", "13"],
+            &["013"],
+            &[" "],
+        ] {
+            let err = upgrade(&with("sec-websocket-version", values)).unwrap_err();
+            assert_eq!(err, HandshakeError::UnsupportedVersion, "{values:?}");
+            assert_eq!(err.status(), StatusCode::UPGRADE_REQUIRED);
+            assert!(err.to_string().contains("426"));
+        }
+        assert!(upgrade(&with("sec-websocket-version", &[" 13 "])).is_ok());
+    }
+
+    #[test]
+    fn refuses_missing_duplicate_and_malformed_keys() {
+        for (values, expected) in [
+            (&[][..], HandshakeError::MissingKey),
+            (
+                &["dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=="],
+                HandshakeError::DuplicateKey,
+            ),
+            (&["AAAAAAAAAAAAAAAAAAAA"], HandshakeError::InvalidKey),
+            (&["not a key"], HandshakeError::InvalidKey),
+            (&[""], HandshakeError::InvalidKey),
+        ] {
+            let err = upgrade(&with("sec-websocket-key", values)).unwrap_err();
+            assert_eq!(err, expected, "{values:?}");
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn protocols_are_collected_in_order_across_fields() {
+        let map = with("sec-websocket-protocol", &["v2.chat, , v1.chat", "mqtt"]);
+        assert_eq!(
+            upgrade(&map).unwrap().protocols,
+            ["v2.chat", "v1.chat", "mqtt"]
+        );
+        assert!(upgrade(&with("sec-websocket-protocol", &[]))
+            .unwrap()
+            .protocols
+            .is_empty());
+        for bad in ["chat room", "chat/1", "\"chat\""] {
+            let err = upgrade(&with("sec-websocket-protocol", &[bad])).unwrap_err();
+            assert_eq!(err, HandshakeError::InvalidProtocol, "{bad}");
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn detects_a_permessage_deflate_offer() {
+        for (values, offered) in [
+            (&[][..], false),
+            (&["permessage-deflate"], true),
+            (&["permessage-deflate; client_max_window_bits"], true),
+            (
+                &[
+                    "x-webkit-deflate-frame",
+                    "PerMessage-Deflate ;server_no_context_takeover",
+                ],
+                true,
+            ),
+            (
+                &["foo, permessage-deflate; client_max_window_bits=10, bar"],
+                true,
+            ),
+            (&["x-webkit-deflate-frame"], false),
+            (&["permessage-deflated"], false),
+            (&["foo; permessage-deflate"], false),
+        ] {
+            let map = with("sec-websocket-extensions", values);
+            assert_eq!(
+                upgrade(&map).unwrap().permessage_deflate,
+                offered,
+                "{values:?}"
+            );
+        }
+    }
+
+    /// The RFC 8441 5.1 example request's regular fields.
+    fn rfc_8441_request() -> HeaderMap {
+        headers(&[
+            ("sec-websocket-protocol", "chat, superchat"),
+            ("sec-websocket-extensions", "permessage-deflate"),
+            ("sec-websocket-version", "13"),
+            ("origin", "http://www.example.com"),
+        ])
+    }
+
+    #[test]
+    fn accepts_the_rfc_8441_example() {
+        let handshake =
+            check_extended_connect(&Method::CONNECT, Some("websocket"), &rfc_8441_request())
+                .unwrap();
+        assert_eq!(
+            handshake,
+            Handshake {
+                accept: None,
+                protocols: vec!["chat".into(), "superchat".into()],
+                permessage_deflate: true,
+            }
+        );
+        assert_eq!(handshake.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn extended_connect_errors() {
+        let map = rfc_8441_request();
+        let err = check_extended_connect(&Method::GET, Some("websocket"), &map).unwrap_err();
+        assert_eq!(err, HandshakeError::NotConnect);
+        for protocol in [None, Some("h2c"), Some("websockets")] {
+            let err = check_extended_connect(&Method::CONNECT, protocol, &map).unwrap_err();
+            assert_eq!(err, HandshakeError::NotWebsocketProtocol);
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+        let mut map = rfc_8441_request();
+        map.insert("sec-websocket-version", HeaderValue::from_static("8"));
+        let err = check_extended_connect(&Method::CONNECT, Some("websocket"), &map).unwrap_err();
+        assert_eq!(err, HandshakeError::UnsupportedVersion);
+        assert_eq!(err.status(), StatusCode::UPGRADE_REQUIRED);
+    }
+
+    #[test]
+    fn every_error_has_a_reason() {
+        let all = [
+            HandshakeError::NotGet,
+            HandshakeError::NotHttp11,
+            HandshakeError::NoUpgradeWebsocket,
+            HandshakeError::NoConnectionUpgrade,
+            HandshakeError::UnsupportedVersion,
+            HandshakeError::MissingKey,
+            HandshakeError::DuplicateKey,
+            HandshakeError::InvalidKey,
+            HandshakeError::InvalidProtocol,
+            HandshakeError::NotConnect,
+            HandshakeError::NotWebsocketProtocol,
+        ];
+        for err in all {
+            assert!(!err.reason().is_empty());
+            assert!(err
+                .to_string()
+                .ends_with(&format!("({})", err.status().as_u16())));
+        }
+    }
+}
