@@ -215,7 +215,9 @@ impl CredentialStore {
         Ok(())
     }
 
-    /// Registers (or replaces) CA certificates (DER) under `tag`, for verifying clients.
+    /// Registers (or replaces) CA certificates (DER) under `tag`, for verifying clients. A
+    /// service reads its client CA when it is built: a replaced CA applies to services built
+    /// afterwards, unlike server credentials, which are looked up at every handshake.
     pub fn register_ca(&self, tag: &str, certificates: Vec<Vec<u8>>) -> Result<(), TlsError> {
         if certificates.is_empty() {
             return Err(TlsError::new(format!("no CA certificate for tag {tag:?}")));
