@@ -305,18 +305,7 @@ async fn curl_upgrades_with_http2_and_speaks_prior_knowledge() {
     }
     let server = TestServer::start(basic(Limits::default())).await;
     let url = server.url("/hello");
-    let (ok, text) = run_async(
-        "curl",
-        vec![
-            "-sS".into(),
-            "-v".into(),
-            "--max-time".into(),
-            "10".into(),
-            "--http2".into(),
-            url.clone(),
-        ],
-    )
-    .await;
+    let (ok, text) = run_async("curl", &["-sS", "-v", "--max-time", "10", "--http2", &url]).await;
     assert!(ok, "{text}");
     assert!(
         text.contains("< HTTP/1.1 101 Switching Protocols"),
@@ -327,15 +316,15 @@ async fn curl_upgrades_with_http2_and_speaks_prior_knowledge() {
 
     let (ok, text) = run_async(
         "curl",
-        vec![
-            "-sS".into(),
-            "-v".into(),
-            "--max-time".into(),
-            "10".into(),
-            "--http2-prior-knowledge".into(),
-            "--data-binary".into(),
-            "posted body".into(),
-            server.url("/echo"),
+        &[
+            "-sS",
+            "-v",
+            "--max-time",
+            "10",
+            "--http2-prior-knowledge",
+            "--data-binary",
+            "posted body",
+            &server.url("/echo"),
         ],
     )
     .await;
@@ -354,13 +343,7 @@ async fn nghttp_fetches_with_no_dependencies() {
     let server = TestServer::start(basic(Limits::default())).await;
     let (ok, text) = run_async(
         "nghttp",
-        vec![
-            "-v".into(),
-            "--no-dep".into(),
-            "-t".into(),
-            "10".into(),
-            server.url("/hello"),
-        ],
+        &["-v", "--no-dep", "-t", "10", &server.url("/hello")],
     )
     .await;
     assert!(ok, "{text}");
@@ -379,14 +362,7 @@ async fn h2load_ten_thousand_requests_without_an_error() {
     let server = TestServer::start(basic(Limits::default())).await;
     let (ok, text) = run_async(
         "h2load",
-        vec![
-            "-n10000".into(),
-            "-c10".into(),
-            "-m10".into(),
-            "-T".into(),
-            "30".into(),
-            server.url("/hello"),
-        ],
+        &["-n10000", "-c10", "-m10", "-T", "30", &server.url("/hello")],
     )
     .await;
     assert!(ok, "{text}");
@@ -435,11 +411,7 @@ async fn python_httpx_speaks_http2() {
         return;
     }
     let server = TestServer::start(basic(Limits::default())).await;
-    let (ok, text) = run_async(
-        "python3",
-        vec!["-c".into(), HTTPX_SCRIPT.into(), server.url("")],
-    )
-    .await;
+    let (ok, text) = run_async("python3", &["-c", HTTPX_SCRIPT, &server.url("")]).await;
     assert!(ok, "{text}");
     assert!(text.contains("HTTP/2 200 'hello\\n'"), "{text}");
     assert!(text.contains("HTTP/2 200 True"), "{text}");

@@ -337,7 +337,7 @@ fn credentials_load_pem_and_der_and_name_the_file_in_errors() {
         .register("pem", Credentials::load(&cert_pem, &key_pem).unwrap())
         .unwrap();
 
-    let (client, _) = (pki.client_der.clone(), ());
+    let client = pki.client_der.clone();
     let client_der = write("client.der", &client);
     let client_key_der = write("client-key.der", &pki.client_key_der);
     store
@@ -387,69 +387,41 @@ async fn command_line_clients_over_https() {
     let resolve = format!("localhost:{port}:127.0.0.1");
 
     if present[0] {
-        let (ok, text) = run_async(
-            "curl",
-            vec![
-                "-sS".into(),
-                "-v".into(),
-                "--max-time".into(),
-                "10".into(),
-                "--cacert".into(),
-                ca.clone(),
-                "--resolve".into(),
-                resolve.clone(),
-                url.clone(),
-            ],
-        )
-        .await;
+        let curl = |protocol: &str| {
+            let args = [
+                "-sS",
+                "-v",
+                protocol,
+                "--max-time",
+                "10",
+                "--cacert",
+                &ca,
+                "--resolve",
+                &resolve,
+                &url,
+            ];
+            run_async("curl", &args)
+        };
+        let (ok, text) = curl("--http2").await;
         assert!(ok, "{text}");
         assert!(text.contains("ALPN: server accepted h2"), "{text}");
         assert!(text.contains("< HTTP/2 200"), "{text}");
         assert!(text.contains("localhost h2 false HTTP/2.0"), "{text}");
 
-        let (ok, text) = run_async(
-            "curl",
-            vec![
-                "-sS".into(),
-                "-v".into(),
-                "--http1.1".into(),
-                "--max-time".into(),
-                "10".into(),
-                "--cacert".into(),
-                ca.clone(),
-                "--resolve".into(),
-                resolve.clone(),
-                url.clone(),
-            ],
-        )
-        .await;
+        let (ok, text) = curl("--http1.1").await;
         assert!(ok, "{text}");
         assert!(text.contains("< HTTP/1.1 200 OK"), "{text}");
         assert!(text.contains("localhost http/1.1 false HTTP/1.1"), "{text}");
     }
     let https = format!("https://127.0.0.1:{port}/hello");
     if present[1] {
-        let (ok, text) = run_async(
-            "nghttp",
-            vec!["-v".into(), "-t".into(), "10".into(), https.clone()],
-        )
-        .await;
+        let (ok, text) = run_async("nghttp", &["-v", "-t", "10", &https]).await;
         assert!(ok, "{text}");
         assert!(text.contains("The negotiated protocol: h2"), "{text}");
         assert!(text.contains(":status: 200"), "{text}");
     }
     if present[2] {
-        let (ok, text) = run_async(
-            "h2load",
-            vec![
-                "-n1000".into(),
-                "-c10".into(),
-                "-T".into(),
-                "30".into(),
-                https.clone(),
-            ],
-        )
-        .await;
+        let (ok, text) = run_async("h2load", &["-n1000", "-c10", "-T", "30", &https]).await;
         assert!(ok, "{text}");
         assert!(text.contains("Application protocol: h2"), "{text}");
         assert!(

@@ -154,12 +154,19 @@ pub fn run(tool: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// [`run`], off the async runtime's threads.
-pub async fn run_async(tool: &'static str, args: Vec<String>) -> (bool, String) {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run(tool, &args)
-    })
-    .await
-    .unwrap()
+/// [`run`], off the async runtime's threads. The arguments are copied at once, so the
+/// future borrows nothing.
+pub fn run_async(
+    tool: &'static str,
+    args: &[&str],
+) -> impl std::future::Future<Output = (bool, String)> + 'static {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    async move {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(tool, &args)
+        })
+        .await
+        .unwrap()
+    }
 }

@@ -176,6 +176,19 @@ struct Entry {
     is_head: bool,
 }
 
+impl Entry {
+    /// A stream just opened, its handler not yet answered.
+    fn new(recv: Option<RecvBuffer>, is_head: bool, now: Instant) -> Entry {
+        Entry {
+            recv,
+            last_rx: now,
+            last_tx: now,
+            sending: Sending::Waiting,
+            is_head,
+        }
+    }
+}
+
 /// A response body's next item, caught if it panicked.
 type BodyItem = Result<Option<Result<Bytes, BodyError>>, ()>;
 
@@ -483,16 +496,8 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                 status,
                 reason_text,
             } => {
-                self.streams.insert(
-                    stream.value(),
-                    Entry {
-                        recv: None,
-                        last_rx: now,
-                        last_tx: now,
-                        sending: Sending::Waiting,
-                        is_head: false,
-                    },
-                );
+                self.streams
+                    .insert(stream.value(), Entry::new(None, false, now));
                 self.respond(stream, error_response(status, reason_text));
             }
             Event::WindowOpened { stream } => {
@@ -530,16 +535,8 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             head,
             body,
         );
-        self.streams.insert(
-            id.value(),
-            Entry {
-                recv,
-                last_rx: now,
-                last_tx: now,
-                sending: Sending::Waiting,
-                is_head,
-            },
-        );
+        self.streams
+            .insert(id.value(), Entry::new(recv, is_head, now));
         if !reads_body && !end_stream {
             self.stop_receiving(id);
         }
