@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use gust::bytes::Bytes;
 use gust::http::{Method, StatusCode};
+use gust::ws::WebSocket;
 use gust::{FsResource, Request, Resource, Response, Service, StaticResource};
 
 use crate::cli::Settings;
@@ -52,12 +53,8 @@ pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Ser
         );
     if settings.websocket {
         // The original's two sockets: network statistics on `/` (beside the page: only
-        // upgrade requests reach a WebSocket resource) and an echo on `/ws_echo`. They are
-        // registered now so that the routes and `--no-websocket` are settled; what they
-        // send comes with gust's WebSocket support.
-        builder = builder
-            .resource(Resource::websocket("/"))
-            .resource(Resource::websocket("/ws_echo"));
+        // opening requests reach a WebSocket resource) and an echo on `/ws_echo`.
+        builder = builder.resource(Resource::websocket("/ws_echo", ws_echo));
     }
     if let Some(dir) = &settings.www {
         // The error names the directory already.
@@ -81,6 +78,16 @@ fn embedded(
 ) -> Result<StaticResource, Failure> {
     StaticResource::precompressed(Bytes::from_static(gzipped), content_type, "gzip")
         .map_err(|e| Failure::Runtime(format!("embedded {name}: {e}")))
+}
+
+/// `/ws_echo`: every message back as it came, text as text and binary as binary, until
+/// the client closes.
+async fn ws_echo(mut socket: WebSocket) {
+    while let Some(message) = socket.recv().await {
+        if socket.send(message).await.is_err() {
+            break;
+        }
+    }
 }
 
 /// Width of the `/uptime` answer: 12 digits of milliseconds last 31 years.

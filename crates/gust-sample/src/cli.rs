@@ -46,6 +46,11 @@ pub(crate) const MAX_LEDS: usize = 1024;
 pub(crate) const MAX_WORKERS: usize = 1024;
 /// The default log filter.
 pub(crate) const DEFAULT_LOG: &str = "info";
+/// Milliseconds between two statistics messages: the original's
+/// NET_SAMPLE_WEBSOCKET_STATS_INTERVAL.
+pub(crate) const DEFAULT_STATS_INTERVAL_MS: u64 = 200;
+/// The longest statistics interval accepted: an hour.
+pub(crate) const MAX_STATS_INTERVAL_MS: u64 = 3_600_000;
 
 /// Everything the sample needs to run, after flags, files and defaults are merged and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +61,8 @@ pub(crate) struct Settings {
     pub(crate) limits: Limits,
     /// Number of virtual LEDs (at least 1).
     pub(crate) leds: usize,
+    /// Time between two statistics messages on the `/` WebSocket.
+    pub(crate) stats_interval: Duration,
     /// Whether the WebSocket resources (`/` statistics, `/ws_echo`) are registered.
     pub(crate) websocket: bool,
     /// A directory served for every path the sample does not define itself.
@@ -268,10 +275,28 @@ pub(crate) struct ServeArgs {
     /// The listen() backlog [default: 1024]
     #[arg(long, value_name = "N", help_heading = "Limits")]
     backlog: Option<u32>,
+    /// Concurrent WebSocket sessions; past it the opening gets 503 [default: 64]
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    max_websockets: Option<usize>,
+    /// Bytes of one WebSocket message; past it close 1009 [default: 16777216]
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    ws_max_message_size: Option<usize>,
+    /// Bytes of one WebSocket frame; past it close 1009 [default: 16777216]
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    ws_max_frame_size: Option<usize>,
+    /// A WebSocket peer silent this long is pinged; 0 never pings [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    ws_ping_interval: Option<Duration>,
+    /// A WebSocket peer silent this long is closed with 1001 [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    ws_idle_timeout: Option<Duration>,
 
     /// Number of virtual LEDs [default: 4]
     #[arg(long, value_name = "N")]
     leds: Option<usize>,
+    /// Milliseconds between two statistics messages on the `/` WebSocket [default: 200]
+    #[arg(long, value_name = "MS")]
+    stats_interval_ms: Option<u64>,
     /// Do not register the WebSocket resources
     #[arg(long, overrides_with = "websocket")]
     no_websocket: bool,
@@ -341,7 +366,13 @@ impl ServeArgs {
             h2_stream_window: self.h2_stream_window,
             h2_connection_window: self.h2_connection_window,
             backlog: self.backlog,
+            max_websockets: self.max_websockets,
+            ws_max_message_size: self.ws_max_message_size,
+            ws_max_frame_size: self.ws_max_frame_size,
+            ws_ping_interval: self.ws_ping_interval.map(Seconds),
+            ws_idle_timeout: self.ws_idle_timeout.map(Seconds),
             leds: self.leds,
+            stats_interval_ms: self.stats_interval_ms,
             websocket: match (self.no_websocket, self.websocket) {
                 (true, _) => Some(false),
                 (false, true) => Some(true),
@@ -385,7 +416,13 @@ pub(crate) struct Layer {
     h2_stream_window: Option<u32>,
     h2_connection_window: Option<u32>,
     backlog: Option<u32>,
+    max_websockets: Option<usize>,
+    ws_max_message_size: Option<usize>,
+    ws_max_frame_size: Option<usize>,
+    ws_ping_interval: Option<Seconds>,
+    ws_idle_timeout: Option<Seconds>,
     leds: Option<usize>,
+    stats_interval_ms: Option<u64>,
     websocket: Option<bool>,
     www: Option<PathBuf>,
     log: Option<String>,
@@ -427,7 +464,13 @@ impl Layer {
             h2_stream_window,
             h2_connection_window,
             backlog,
+            max_websockets,
+            ws_max_message_size,
+            ws_max_frame_size,
+            ws_ping_interval,
+            ws_idle_timeout,
             leds,
+            stats_interval_ms,
             websocket,
             www,
             log,
@@ -614,11 +657,32 @@ pub(crate) fn resolve(
             .h2_connection_window
             .unwrap_or(defaults.h2_connection_window),
         backlog: merged.backlog.unwrap_or(defaults.backlog),
+        max_websockets: merged.max_websockets.unwrap_or(defaults.max_websockets),
+        ws_max_message_size: merged
+            .ws_max_message_size
+            .unwrap_or(defaults.ws_max_message_size),
+        ws_max_frame_size: merged
+            .ws_max_frame_size
+            .unwrap_or(defaults.ws_max_frame_size),
+        ws_ping_interval: merged
+            .ws_ping_interval
+            .map_or(defaults.ws_ping_interval, |s| s.0),
+        ws_idle_timeout: merged
+            .ws_idle_timeout
+            .map_or(defaults.ws_idle_timeout, |s| s.0),
     };
     limits
         .validate()
         .map_err(|e| Failure::Usage(e.to_string()))?;
 
+    let stats_interval_ms = merged
+        .stats_interval_ms
+        .unwrap_or(DEFAULT_STATS_INTERVAL_MS);
+    if !(1..=MAX_STATS_INTERVAL_MS).contains(&stats_interval_ms) {
+        return Err(Failure::Usage(format!(
+            "invalid stats_interval_ms: must be 1 to {MAX_STATS_INTERVAL_MS}, got {stats_interval_ms}"
+        )));
+    }
     let leds = merged.leds.unwrap_or(DEFAULT_LEDS);
     if !(1..=MAX_LEDS).contains(&leds) {
         return Err(Failure::Usage(format!(
@@ -647,6 +711,7 @@ pub(crate) fn resolve(
         listen,
         limits,
         leds,
+        stats_interval: Duration::from_millis(stats_interval_ms),
         websocket: merged.websocket.unwrap_or(true),
         www: merged.www,
         log,
@@ -1003,6 +1068,16 @@ mod tests {
             "70000",
             "--backlog",
             "14",
+            "--max-websockets",
+            "15",
+            "--ws-max-message-size",
+            "1600",
+            "--ws-max-frame-size",
+            "1700",
+            "--ws-ping-interval",
+            "18s",
+            "--ws-idle-timeout",
+            "19",
         ]);
         let s = resolve(&flags, vec![], None).unwrap();
         let expected = Limits {
@@ -1022,6 +1097,11 @@ mod tests {
             h2_stream_window: 4096,
             h2_connection_window: 70_000,
             backlog: 14,
+            max_websockets: 15,
+            ws_max_message_size: 1600,
+            ws_max_frame_size: 1700,
+            ws_ping_interval: Duration::from_secs(18),
+            ws_idle_timeout: Duration::from_secs(19),
         };
         assert_eq!(s.limits, expected);
     }
@@ -1152,6 +1232,17 @@ mod tests {
             ("h2-stream-window", d.h2_stream_window.to_string()),
             ("h2-connection-window", d.h2_connection_window.to_string()),
             ("backlog", d.backlog.to_string()),
+            ("max-websockets", d.max_websockets.to_string()),
+            ("ws-max-message-size", d.ws_max_message_size.to_string()),
+            ("ws-max-frame-size", d.ws_max_frame_size.to_string()),
+            (
+                "ws-ping-interval",
+                format!("{}s", d.ws_ping_interval.as_secs_f64()),
+            ),
+            (
+                "ws-idle-timeout",
+                format!("{}s", d.ws_idle_timeout.as_secs_f64()),
+            ),
         ] {
             let start = help
                 .find(&format!("--{flag} "))

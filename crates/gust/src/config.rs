@@ -40,6 +40,16 @@ pub const DEFAULT_H2_STREAM_WINDOW: u32 = 256 * 1024;
 pub const DEFAULT_H2_CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// Default for [`Limits::backlog`].
 pub const DEFAULT_BACKLOG: u32 = 1024;
+/// Default for [`Limits::max_websockets`].
+pub const DEFAULT_MAX_WEBSOCKETS: usize = 64;
+/// Default for [`Limits::ws_max_message_size`].
+pub const DEFAULT_WS_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+/// Default for [`Limits::ws_max_frame_size`].
+pub const DEFAULT_WS_MAX_FRAME_SIZE: usize = 16 * 1024 * 1024;
+/// Default for [`Limits::ws_ping_interval`].
+pub const DEFAULT_WS_PING_INTERVAL: Duration = Duration::from_secs(30);
+/// Default for [`Limits::ws_idle_timeout`].
+pub const DEFAULT_WS_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The limits of one service. Build with [`Limits::default`] and the setters; check with
 /// [`Limits::validate`] (the service builder does).
@@ -86,6 +96,20 @@ pub struct Limits {
     pub h2_connection_window: u32,
     /// The listen() backlog: connections the kernel queues before accept.
     pub backlog: u32,
+    /// Concurrent WebSocket sessions on this service. An upgrade past it is answered 503
+    /// with `Retry-After`. Sessions also hold their connection's `max_clients` slot
+    /// (HTTP/1.1) or a stream (HTTP/2).
+    pub max_websockets: usize,
+    /// Bytes of one WebSocket message, all fragments together (after decompression).
+    /// Past it: close 1009, as soon as the excess is known.
+    pub ws_max_message_size: usize,
+    /// Bytes of one WebSocket frame's payload. Past it: close 1009 when the frame's header
+    /// arrives, before any of the payload is read.
+    pub ws_max_frame_size: usize,
+    /// A WebSocket peer silent this long gets a ping; zero sends none.
+    pub ws_ping_interval: Duration,
+    /// A WebSocket peer silent this long (pongs count as activity) is closed with 1001.
+    pub ws_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -114,6 +138,11 @@ impl Limits {
             h2_stream_window: DEFAULT_H2_STREAM_WINDOW,
             h2_connection_window: DEFAULT_H2_CONNECTION_WINDOW,
             backlog: DEFAULT_BACKLOG,
+            max_websockets: DEFAULT_MAX_WEBSOCKETS,
+            ws_max_message_size: DEFAULT_WS_MAX_MESSAGE_SIZE,
+            ws_max_frame_size: DEFAULT_WS_MAX_FRAME_SIZE,
+            ws_ping_interval: DEFAULT_WS_PING_INTERVAL,
+            ws_idle_timeout: DEFAULT_WS_IDLE_TIMEOUT,
         }
     }
 
@@ -141,6 +170,9 @@ impl Limits {
         at_least("body_queue_chunks", self.body_queue_chunks, 1)?;
         at_least("write_buffer_size", self.write_buffer_size, 1024)?;
         at_least("backlog", self.backlog, 1)?;
+        // A frame or message must hold at least a control frame's payload.
+        at_least("ws_max_message_size", self.ws_max_message_size, 125)?;
+        at_least("ws_max_frame_size", self.ws_max_frame_size, 125)?;
         // Windows at or below 2^31-1 (RFC 9113 6.9.1). A connection window starts at 65535
         // and can only be raised; a stream window under 1 KiB would crawl.
         const MAX_WINDOW: u32 = (1 << 31) - 1;
@@ -166,6 +198,12 @@ impl Limits {
         if self.request_head_timeout.is_zero() {
             return Err(ConfigError::new(
                 "request_head_timeout",
+                "must be more than zero".into(),
+            ));
+        }
+        if self.ws_idle_timeout.is_zero() {
+            return Err(ConfigError::new(
+                "ws_idle_timeout",
                 "must be more than zero".into(),
             ));
         }

@@ -3,7 +3,7 @@
 //! A [`Server`] runs [`Service`]s; a service is one listener with its resource table, an
 //! optional fallback resource and its [`Limits`]. A [`Resource`] sits on an exact path or a
 //! glob pattern, accepts a set of methods, and serves static bytes, a directory, a handler's
-//! answers, or (from the WebSocket work on) a WebSocket.
+//! answers, or WebSocket sessions ([`ws`]) over HTTP/1.1 and HTTP/2.
 //!
 //! ```text
 //! socket bytes -> bounded read buffer -> proto (parse) -> router -> resource / handler
@@ -49,7 +49,10 @@
 //! Transfer-Encoding, repeated Content-Length, a coding after `chunked`, bare CR, obs-fold...)
 //! is answered 400 and the connection closed. A method the server does not know gets 501; a
 //! known method the resource does not accept gets 405 with `Allow`. A handler that panics
-//! yields a 500; the server lives on.
+//! yields a 500; the server lives on. A WebSocket opening request that breaks RFC 6455 gets
+//! 400 (426 with `Sec-WebSocket-Version: 13` for another version), one past
+//! `max_websockets` gets 503; inside a session, broken frames close with 1002, invalid
+//! UTF-8 with 1007, a frame or message over its limit with 1009.
 
 #![forbid(unsafe_code)]
 
@@ -60,6 +63,7 @@ pub mod resource;
 mod server;
 mod service;
 pub mod tls;
+pub mod ws;
 
 pub use body::{Body, BodyError, BodySender, BoxFuture, Outcome, RequestBody};
 pub use config::{ConfigError, Limits};

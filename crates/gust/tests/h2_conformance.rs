@@ -2193,7 +2193,7 @@ async fn s8_3_undefined_and_response_pseudo_headers_are_malformed() {
     let mut c = connect(&server).await;
     malformed(&mut c, 1, &[(":foo", "bar")]).await;
     malformed(&mut c, 3, &[(":status", "200")]).await;
-    // :protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL is undefined too (RFC 8441 3).
+    // :protocol goes with CONNECT only (RFC 8441 4), even though the server enables it.
     malformed(&mut c, 5, &[(":protocol", "websocket")]).await;
     get_hello(&mut c, 7).await;
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use http::Method;
 
 use crate::body::{Body, BoxFuture, RequestBody};
+use crate::ws::{Endpoint, WsHandler};
 
 pub use fs::FsResource;
 pub use mime::ContentTypes;
@@ -152,9 +153,8 @@ pub enum ResourceKind {
     Fs(Arc<FsResource>),
     /// A handler.
     Dynamic(Arc<dyn Handler>),
-    /// A WebSocket endpoint (served from the WebSocket issue on; until then, upgrade
-    /// requests to it are answered 501).
-    WebSocket,
+    /// A WebSocket endpoint: its handler runs once per accepted session.
+    WebSocket(Arc<Endpoint>),
 }
 
 impl fmt::Debug for ResourceKind {
@@ -163,7 +163,7 @@ impl fmt::Debug for ResourceKind {
             ResourceKind::Static(_) => "Static",
             ResourceKind::Fs(_) => "Fs",
             ResourceKind::Dynamic(_) => "Dynamic",
-            ResourceKind::WebSocket => "WebSocket",
+            ResourceKind::WebSocket(_) => "WebSocket",
         })
     }
 }
@@ -215,10 +215,44 @@ impl Resource {
         )
     }
 
-    /// A WebSocket endpoint on `path`. Only upgrade requests reach it, so it can share a path
-    /// with a page.
-    pub fn websocket(path: &str) -> Self {
-        Self::new(path, MethodSet::GET, ResourceKind::WebSocket)
+    /// A WebSocket endpoint on `path`, served by `handler` (see [`crate::ws`]). Only
+    /// WebSocket opening requests reach it (an HTTP/1.1 `GET` with `Upgrade: websocket`, an
+    /// HTTP/2 `CONNECT` with `:protocol websocket`), so it can share a path with a page.
+    /// permessage-deflate is offered to clients that ask; see [`Resource::compression`].
+    pub fn websocket(path: &str, handler: impl WsHandler) -> Self {
+        Self::new(
+            path,
+            MethodSet::GET,
+            ResourceKind::WebSocket(Arc::new(Endpoint {
+                handler: Arc::new(handler),
+                protocols: Vec::new(),
+                compression: true,
+            })),
+        )
+    }
+
+    /// For a WebSocket resource: the subprotocols it speaks (`Sec-WebSocket-Protocol`).
+    /// Of those a client offers, the client's first choice is agreed on; a client that
+    /// offers none of them gets no subprotocol (RFC 6455 4.2.2), and may then leave.
+    /// Ignored on other resources.
+    pub fn subprotocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        if let ResourceKind::WebSocket(endpoint) = &mut self.kind {
+            Arc::make_mut(endpoint).protocols = protocols.into_iter().map(Into::into).collect();
+        }
+        self
+    }
+
+    /// For a WebSocket resource: whether permessage-deflate (RFC 7692) may be negotiated
+    /// (default: yes, when the client offers it). Ignored on other resources.
+    pub fn compression(mut self, enabled: bool) -> Self {
+        if let ResourceKind::WebSocket(endpoint) = &mut self.kind {
+            Arc::make_mut(endpoint).compression = enabled;
+        }
+        self
     }
 
     /// Sets the methods the resource accepts; others get 405 with `Allow`.
@@ -248,6 +282,6 @@ impl Resource {
     }
 
     pub(crate) fn is_websocket(&self) -> bool {
-        matches!(self.kind, ResourceKind::WebSocket)
+        matches!(self.kind, ResourceKind::WebSocket(_))
     }
 }

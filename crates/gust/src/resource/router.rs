@@ -161,7 +161,8 @@ mod tests {
     #[test]
     fn websocket_shares_a_path_with_a_page() {
         let mut r = router(&["/"]);
-        r.add(Resource::websocket("/")).unwrap();
+        r.add(Resource::websocket("/", |_: crate::ws::WebSocket| async {}))
+            .unwrap();
         assert!(r.route("/", true).unwrap().resource.is_websocket());
         assert!(!r.route("/", false).unwrap().resource.is_websocket());
         assert!(r.route("/x", true).is_none());

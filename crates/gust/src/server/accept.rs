@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::{h1, h2};
+use super::{h1, h2, ConnCtx};
 use crate::service::Service;
 use crate::tls::{TlsAcceptor, TlsInfo};
 
@@ -36,6 +36,7 @@ impl AcceptLoop {
     pub(super) async fn run(mut self) {
         let limits = self.service.limits.clone();
         let slots = Arc::new(Semaphore::new(limits.max_clients));
+        let websockets = Arc::new(Semaphore::new(limits.max_websockets));
         let mut connections = JoinSet::new();
         loop {
             // Wait for a free slot before accepting: past max_clients, clients queue in the
@@ -67,8 +68,9 @@ impl AcceptLoop {
             let _ = stream.set_nodelay(true);
             let service = self.service.clone();
             let shutdown = self.shutdown.clone();
+            let websockets = websockets.clone();
             connections.spawn(async move {
-                serve_connection(service, stream, peer, shutdown).await;
+                serve_connection(service, stream, peer, shutdown, &websockets).await;
                 drop(permit);
             });
         }
@@ -100,25 +102,30 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
+    websockets: &Arc<Semaphore>,
 ) {
-    let router = service.router.clone();
-    let limits = service.limits.clone();
+    let mut ctx = ConnCtx {
+        router: service.router.clone(),
+        limits: service.limits.clone(),
+        peer,
+        tls: None,
+        shutdown,
+        websockets: websockets.clone(),
+    };
     let Some(tls) = &service.tls else {
-        h1::Connection::new(router, limits, peer, None, shutdown)
-            .serve(stream)
-            .await;
+        h1::serve(ctx, stream).await;
         return;
     };
     let Some((stream, info)) = handshake(tls, stream, peer).await else {
         return;
     };
     let h2 = info.alpn.as_deref() == Some("h2");
-    let conn = h1::Connection::new(router, limits, peer, Some(Arc::new(info)), shutdown);
+    ctx.tls = Some(Arc::new(info));
     if h2 {
         let (rd, wr) = tokio::io::split(stream);
-        h2::serve(conn.into_h2_ctx(), rd, wr, BytesMut::new(), None).await;
+        h2::serve(ctx, rd, wr, BytesMut::new(), None).await;
     } else {
-        conn.serve(stream).await;
+        h1::serve(ctx, stream).await;
     }
 }
 

@@ -1,21 +1,21 @@
 //! From a request head to a response future, the same for every protocol: normalise the
 //! path, route, check the method, and hand the request to its resource.
 
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Method, StatusCode, Uri};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
+use super::ws::WsUpgrade;
+use super::ConnCtx;
 use crate::body::{Body, BodyError, BoxFuture, RequestBody};
-use crate::config::Limits;
-use crate::resource::router::Router;
+use crate::proto::ws::{check_extended_connect, check_upgrade, HandshakeError, SUPPORTED_VERSION};
 use crate::resource::{path, KNOWN_METHODS};
 use crate::resource::{MethodSet, PeerAddr, Request, ResourceKind, Response};
 use crate::tls::TlsInfo;
+use crate::ws::Endpoint;
 
 /// Characters a decoded path may hold that a URI path may not (RFC 3986 3.3), and `%`
 /// itself so that a decoded `%25` stays a literal percent sign.
@@ -43,6 +43,9 @@ pub(crate) struct Dispatched {
     /// False when the request was answered without anyone reading its body (an error, a
     /// static file): the connection discards the body or closes.
     pub(crate) reads_body: bool,
+    /// An accepted WebSocket opening: `response` is its 101 (HTTP/1.1) or 200 (HTTP/2),
+    /// ready at once, and the connection runs the session after sending it.
+    pub(crate) websocket: Option<Box<WsUpgrade>>,
 }
 
 /// The head of a request as every protocol hands it over.
@@ -52,22 +55,26 @@ pub(crate) struct Head {
     pub(crate) target: String,
     pub(crate) version: http::Version,
     pub(crate) headers: http::HeaderMap,
-    /// The client asked to upgrade to WebSocket.
+    /// The client asks to open a WebSocket: an HTTP/1.1 GET with `Upgrade: websocket`, or
+    /// an HTTP/2 extended CONNECT. Only WebSocket resources are considered for it.
     pub(crate) websocket: bool,
+    /// HTTP/2 `:protocol` (RFC 8441), of an extended CONNECT.
+    pub(crate) protocol: Option<String>,
 }
 
 /// Routes one request.
-pub(crate) fn dispatch(
-    router: &Router,
-    limits: &Limits,
-    peer: SocketAddr,
-    tls: Option<&Arc<TlsInfo>>,
-    head: Head,
-    body: RequestBody,
-) -> Dispatched {
+pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatched {
+    let ConnCtx {
+        router,
+        limits,
+        peer,
+        tls,
+        ..
+    } = ctx;
     let immediate = |response: Response| Dispatched {
         response: Box::pin(std::future::ready(response)),
         reads_body: false,
+        websocket: None,
     };
     if head.target == "*" {
         return immediate(if head.method == Method::OPTIONS {
@@ -87,7 +94,7 @@ pub(crate) fn dispatch(
             "unknown method",
         ));
     }
-    if head.method == Method::CONNECT {
+    if head.method == Method::CONNECT && !head.websocket {
         return immediate(error_response(
             StatusCode::NOT_IMPLEMENTED,
             "CONNECT is not supported",
@@ -108,10 +115,11 @@ pub(crate) fn dispatch(
         ));
     };
     let resource = route.resource;
-    if head.method == Method::OPTIONS && !resource.handles_options {
+    // A WebSocket opening is checked by the handshake rules (method included) below.
+    if head.method == Method::OPTIONS && !resource.handles_options && !head.websocket {
         return immediate(options_response(&resource.methods));
     }
-    if !resource.methods.contains(&head.method) {
+    if !resource.methods.contains(&head.method) && !head.websocket {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed on this resource",
@@ -125,6 +133,7 @@ pub(crate) fn dispatch(
     // The handler sees the normalised path, encoded again where a URI needs it (a decoded
     // `%20` is a space, which a URI cannot hold).
     let encoded_path = utf8_percent_encode(&normalized.path, PATH_UNSAFE);
+    let protocol = head.protocol;
     let uri = match query {
         Some(q) => format!("{encoded_path}?{q}"),
         None => encoded_path.to_string(),
@@ -140,7 +149,7 @@ pub(crate) fn dispatch(
     *request.uri_mut() = uri;
     *request.version_mut() = head.version;
     *request.headers_mut() = head.headers;
-    request.extensions_mut().insert(PeerAddr(peer));
+    request.extensions_mut().insert(PeerAddr(*peer));
     if let Some(tls) = tls {
         request.extensions_mut().insert(TlsInfo::clone(tls));
     }
@@ -162,6 +171,7 @@ pub(crate) fn dispatch(
                     async move { dir.respond(&parts, &relative, encoded_slash).await },
                 ),
                 reads_body: false,
+                websocket: None,
             }
         }
         ResourceKind::Dynamic(handler) => {
@@ -189,13 +199,100 @@ pub(crate) fn dispatch(
             Dispatched {
                 response: catch_panics(response),
                 reads_body: true,
+                websocket: None,
             }
         }
-        ResourceKind::WebSocket => immediate(error_response(
-            StatusCode::NOT_IMPLEMENTED,
-            "WebSocket is not served yet",
-        )),
+        ResourceKind::WebSocket(endpoint) => {
+            open_websocket(ctx, endpoint, request, protocol.as_deref())
+        }
     }
+}
+
+/// Checks a WebSocket opening request against RFC 6455 (HTTP/1.1) or RFC 8441 (HTTP/2) and
+/// the service's session limit; on success, the answer that accepts it and what the
+/// connection needs to run the session.
+fn open_websocket(
+    ctx: &ConnCtx,
+    endpoint: &std::sync::Arc<Endpoint>,
+    request: Request,
+    protocol: Option<&str>,
+) -> Dispatched {
+    match accept_websocket(ctx, endpoint, request, protocol) {
+        Ok((response, upgrade)) => Dispatched {
+            response: Box::pin(std::future::ready(response)),
+            reads_body: true,
+            websocket: Some(upgrade),
+        },
+        Err(refusal) => Dispatched {
+            response: Box::pin(std::future::ready(*refusal)),
+            reads_body: false,
+            websocket: None,
+        },
+    }
+}
+
+fn accept_websocket(
+    ctx: &ConnCtx,
+    endpoint: &std::sync::Arc<Endpoint>,
+    request: Request,
+    protocol: Option<&str>,
+) -> Result<(Response, Box<WsUpgrade>), Box<Response>> {
+    let (parts, body) = request.into_parts();
+    let checked = if parts.version == http::Version::HTTP_2 {
+        check_extended_connect(&parts.method, protocol, &parts.headers)
+    } else {
+        check_upgrade(&parts.method, parts.version, &parts.headers)
+    };
+    let handshake = checked.map_err(|e| {
+        tracing::debug!(peer = %ctx.peer, reason = e.reason(), "WebSocket opening refused");
+        Box::new(handshake_refusal(e))
+    })?;
+    let Ok(permit) = ctx.websockets.clone().try_acquire_owned() else {
+        let mut response = error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many WebSocket sessions (max_websockets)",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return Err(Box::new(response));
+    };
+    let mut response = http::Response::new(Body::empty());
+    *response.status_mut() = handshake.status();
+    let headers = response.headers_mut();
+    if let Some(accept) = &handshake.accept {
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept.clone());
+    }
+    let agreed = endpoint.select_protocol(&handshake.protocols);
+    if let Some(p) = &agreed {
+        // Offered protocols are checked tokens, so the value is valid.
+        if let Ok(value) = HeaderValue::from_str(p) {
+            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+        }
+    }
+    let upgrade = WsUpgrade {
+        endpoint: endpoint.clone(),
+        request: parts,
+        protocol: agreed,
+        body,
+        permit,
+    };
+    Ok((response, Box::new(upgrade)))
+}
+
+/// 400 for a malformed opening, 426 with the version we speak for another version
+/// (RFC 6455 4.2.2).
+fn handshake_refusal(error: HandshakeError) -> Response {
+    let mut response = error_response(error.status(), error.reason());
+    if error == HandshakeError::UnsupportedVersion {
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static(SUPPORTED_VERSION),
+        );
+    }
+    response
 }
 
 /// A handler that panics answers 500 and the server lives on.

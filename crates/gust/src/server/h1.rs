@@ -13,20 +13,19 @@
 //! take response bytes (`inactivity_timeout`). A handler that takes its time is not timed
 //! out: it is busy, not idle.
 
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
 use http::{Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
-use super::{date, SERVER_NAME};
+use super::ws::{self, WsUpgrade};
+use super::{date, ConnCtx, SERVER_NAME};
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
@@ -36,9 +35,7 @@ use crate::proto::h1::{
 };
 use crate::proto::h2::frame::{check_preface, PrefaceCheck};
 use crate::proto::h2::upgrade::decode_http2_settings;
-use crate::resource::router::Router;
 use crate::resource::Response;
-use crate::tls::TlsInfo;
 
 /// Bodies up to this size are copied behind the head so both leave in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
@@ -51,74 +48,37 @@ const MAX_CHUNK_EXTENSION_BYTES: usize = 4096;
 /// How much a closing connection reads while lingering.
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// One accepted connection, before it starts.
-pub(super) struct Connection {
-    router: Arc<Router>,
-    limits: Arc<Limits>,
-    peer: SocketAddr,
-    tls: Option<Arc<TlsInfo>>,
-    shutdown: watch::Receiver<bool>,
-}
-
-impl Connection {
-    pub(super) fn new(
-        router: Arc<Router>,
-        limits: Arc<Limits>,
-        peer: SocketAddr,
-        tls: Option<Arc<TlsInfo>>,
-        shutdown: watch::Receiver<bool>,
-    ) -> Self {
-        Connection {
-            router,
-            limits,
-            peer,
-            tls,
-            shutdown,
-        }
-    }
-
-    /// The same context for an HTTP/2 connection (ALPN chose `h2`).
-    pub(super) fn into_h2_ctx(self) -> h2::Ctx {
-        h2::Ctx {
-            router: self.router,
-            limits: self.limits,
-            peer: self.peer,
-            tls: self.tls,
-            shutdown: self.shutdown,
-        }
-    }
-
-    /// Serves requests until the client leaves, a request asks to close, an error closes the
-    /// connection, or the server stops.
-    pub(super) async fn serve<IO>(self, io: IO)
-    where
-        IO: AsyncRead + AsyncWrite + Send,
-    {
-        let (rd, wr) = tokio::io::split(io);
-        let limits = self.limits.clone();
-        let mut driver = Driver {
-            rd,
-            wr,
-            inbuf: BytesMut::with_capacity(limits.read_chunk_size),
-            out: BytesMut::with_capacity(4096),
-            conn: self,
-        };
-        let mut first = true;
-        loop {
-            let ended = match driver.read_head(first).await {
-                Ok(Some(head)) => {
-                    first = false;
-                    driver.exchange(head).await
-                }
-                Ok(None) => return,
-                Err(end) => Err(end),
-            };
-            match ended {
-                Ok(()) => {}
-                Err(End::Close) => return driver.linger_close().await,
-                Err(End::Abort) => return,
-                Err(End::ToH2(upgraded)) => return driver.into_h2(upgraded.map(|u| *u)).await,
+/// Serves requests on one accepted connection until the client leaves, a request asks to
+/// close, an error closes the connection, or the server stops. The connection may turn into
+/// HTTP/2 (prior knowledge, h2c upgrade) or a WebSocket session.
+pub(super) async fn serve<IO>(ctx: ConnCtx, io: IO)
+where
+    IO: AsyncRead + AsyncWrite + Send,
+{
+    let (rd, wr) = tokio::io::split(io);
+    let read_chunk_size = ctx.limits.read_chunk_size;
+    let mut driver = Driver {
+        rd,
+        wr,
+        inbuf: BytesMut::with_capacity(read_chunk_size),
+        out: BytesMut::with_capacity(4096),
+        conn: ctx,
+    };
+    let mut first = true;
+    loop {
+        let ended = match driver.read_head(first).await {
+            Ok(Some(head)) => {
+                first = false;
+                driver.exchange(head).await
             }
+            Ok(None) => return,
+            Err(end) => Err(end),
+        };
+        match ended {
+            Ok(()) => {}
+            Err(End::Close) => return driver.linger_close().await,
+            Err(End::Abort) => return,
+            Err(End::ToH2(upgraded)) => return driver.into_h2(upgraded.map(|u| *u)).await,
         }
     }
 }
@@ -165,7 +125,7 @@ struct Driver<IO> {
     wr: WriteHalf<IO>,
     inbuf: BytesMut,
     out: BytesMut,
-    conn: Connection,
+    conn: ConnCtx,
 }
 
 impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
@@ -280,8 +240,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
     where
         IO: Send,
     {
-        let ctx = self.conn.into_h2_ctx();
-        h2::serve(ctx, self.rd, self.wr, self.inbuf, upgraded).await;
+        h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded).await;
     }
 
     /// The settings of an h2c upgrade request this server takes (RFC 7540 3.2): `Upgrade`
@@ -368,11 +327,15 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             RequestTarget::Asterisk => "*".to_owned(),
             RequestTarget::Authority(authority) => authority,
         };
-        let websocket = method == Method::GET
-            && wants_upgrade
-                .as_deref()
-                .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
         let has_body = !matches!(framing, Framing::None | Framing::Length(0));
+        // An opening request with a body is served as a plain GET (the Upgrade ignored, as
+        // RFC 9110 7.8 allows): its body would be mistaken for the first frames.
+        let websocket = method == Method::GET
+            && !has_body
+            && wants_upgrade.as_deref().is_some_and(|u| {
+                u.split(',')
+                    .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+            });
         let length_hint = match framing {
             Framing::Length(n) => Some(n),
             Framing::None => Some(0),
@@ -410,18 +373,16 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             version,
             headers,
             websocket,
+            protocol: None,
         };
         let Dispatched {
             mut response,
             reads_body,
-        } = dispatch::dispatch(
-            &self.conn.router,
-            &limits,
-            self.conn.peer,
-            self.conn.tls.as_ref(),
-            dispatch_head,
-            body,
-        );
+            websocket,
+        } = dispatch::dispatch(&self.conn, dispatch_head, body);
+        if let Some(upgrade) = websocket {
+            return self.run_websocket(response.await, upgrade).await;
+        }
         if !reads_body && has_body {
             feed = Feed::Unwanted;
         }
@@ -593,6 +554,38 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         Ok(())
     }
 
+    /// Sends the 101 that accepts a WebSocket opening, then runs the session on this
+    /// connection until it ends; the connection closes with it.
+    async fn run_websocket(
+        &mut self,
+        response: Response,
+        upgrade: Box<WsUpgrade>,
+    ) -> Result<(), End> {
+        let (parts, _) = response.into_parts();
+        self.out
+            .extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        for (name, value) in &parts.headers {
+            self.out.extend_from_slice(name.as_str().as_bytes());
+            self.out.extend_from_slice(b": ");
+            self.out.extend_from_slice(value.as_bytes());
+            self.out.extend_from_slice(b"\r\n");
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.flush().await?;
+        let inbuf = std::mem::take(&mut self.inbuf);
+        let limits = self.conn.limits.clone();
+        ws::run(
+            *upgrade,
+            ws::Input::Socket(&mut self.rd),
+            ws::Output::Socket(&mut self.wr),
+            inbuf,
+            &limits,
+            self.conn.shutdown.clone(),
+        )
+        .await;
+        Err(End::Close)
+    }
+
     /// Answers an h2c upgrade with 101; the request is then served as HTTP/2 stream 1.
     async fn switch_to_h2c(
         &mut self,
@@ -620,6 +613,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 version: Version::HTTP_2,
                 headers,
                 websocket: false,
+                protocol: None,
             },
         }))))
     }

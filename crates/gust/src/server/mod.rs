@@ -11,6 +11,8 @@ mod date;
 pub(crate) mod dispatch;
 mod h1;
 mod h2;
+mod outbox;
+mod ws;
 
 /// The `Server` header value.
 const SERVER_NAME: &str = "gust";
@@ -19,10 +21,28 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::sync::watch;
+use std::sync::Arc;
+
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::config::Limits;
+use crate::resource::router::Router;
 use crate::service::{Listen, Service};
+use crate::tls::TlsInfo;
+
+/// What every connection of a service needs, whatever its protocol.
+#[derive(Clone)]
+pub(crate) struct ConnCtx {
+    pub(crate) router: Arc<Router>,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) peer: SocketAddr,
+    /// The TLS session, on a TLS connection.
+    pub(crate) tls: Option<Arc<TlsInfo>>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// The service's WebSocket sessions: `max_websockets` permits.
+    pub(crate) websockets: Arc<Semaphore>,
+}
 
 /// Runs services. Start and stop it as often as needed.
 #[derive(Debug, Default)]

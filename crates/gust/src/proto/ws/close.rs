@@ -27,6 +27,8 @@ pub(crate) const MAX_REASON_LEN: usize = 123;
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct CloseCode(pub(crate) u16);
 
+// The whole registry is named, used or not: a code is looked up here, not remembered.
+#[allow(dead_code)]
 impl CloseCode {
     /// 1000: the purpose of the connection has been fulfilled.
     pub(crate) const NORMAL: CloseCode = CloseCode(1000);

@@ -138,21 +138,25 @@ impl Frame {
 
     /// A whole text message in one frame. `text` is `Bytes` so that a handler's buffer goes
     /// out uncopied; the type does not check it is UTF-8.
+    #[cfg(test)]
     pub(crate) fn text(text: Bytes) -> Frame {
         Frame::new(Opcode::Text, text, true)
     }
 
     /// A whole binary message in one frame.
+    #[cfg(test)]
     pub(crate) fn binary(data: Bytes) -> Frame {
         Frame::new(Opcode::Binary, data, true)
     }
 
     /// A ping; `payload` must be at most 125 bytes.
+    #[cfg(test)]
     pub(crate) fn ping(payload: Bytes) -> Frame {
         Frame::new(Opcode::Ping, payload, true)
     }
 
     /// A pong; to answer a ping, `payload` is the ping's (RFC 6455 5.5.3).
+    #[cfg(test)]
     pub(crate) fn pong(payload: Bytes) -> Frame {
         Frame::new(Opcode::Pong, payload, true)
     }
@@ -167,6 +171,7 @@ impl Frame {
 
     /// Appends the frame as the server sends it: unmasked, length in its shortest form.
     /// The payload is copied; to queue a large one uncopied, use [`encode_head`].
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut BytesMut) {
         encode_head(out, self.fin, self.rsv, self.opcode, self.payload.len());
         out.extend_from_slice(&self.payload);

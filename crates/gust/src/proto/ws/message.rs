@@ -64,6 +64,7 @@ impl Assembler {
     }
 
     /// Whether a fragmented message has begun and not ended.
+    #[cfg(test)]
     pub(crate) fn in_message(&self) -> bool {
         self.partial.is_some()
     }

@@ -33,13 +33,10 @@
 //! that it can be declined knowingly, and the frame decoder takes the RSV bits a negotiated
 //! extension would define, so that adding one needs no change here.
 
-// The server does not drive WebSocket connections yet: until the connection layer lands,
-// these codecs are used by their tests only.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use core::fmt;
 
 pub(crate) mod close;
+pub(crate) mod conn;
 pub(crate) mod frame;
 pub(crate) mod handshake;
 pub(crate) mod message;

@@ -18,14 +18,11 @@
 //! unfinished for `request_head_timeout` ends the connection; a socket that takes no bytes
 //! for `inactivity_timeout` is dropped.
 
-mod outbox;
 mod recv;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -34,21 +31,21 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, Stream, StreamExt};
 use http::{header, HeaderValue, Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
-use self::outbox::Outbox;
 use self::recv::{RecvBuffer, Release};
 use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
-use crate::body::{report, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
+use super::outbox::Outbox;
+use super::ws::{self, WsUpgrade};
+use super::ConnCtx;
+use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h2::conn::{ConnConfig, Connection, Event};
 use crate::proto::h2::frame::{Reason, Settings, StreamId};
 use crate::proto::h2::request::{RequestHead2, RequestLimits};
-use crate::resource::router::Router;
 use crate::resource::Response;
-use crate::tls::TlsInfo;
 
 /// A stream's response body is polled for more only while fewer bytes than this wait in
 /// the connection for the peer's window.
@@ -57,16 +54,6 @@ const STREAM_QUEUE_HIGH: usize = 32 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How long a closing connection may take to flush its last frames (GOAWAY).
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
-
-/// What the connection needs from its service.
-pub(super) struct Ctx {
-    pub(super) router: Arc<Router>,
-    pub(super) limits: Arc<Limits>,
-    pub(super) peer: SocketAddr,
-    /// The TLS session, on a TLS connection.
-    pub(super) tls: Option<Arc<TlsInfo>>,
-    pub(super) shutdown: watch::Receiver<bool>,
-}
 
 /// An HTTP/1.1 request that asked for h2c and got `101 Switching Protocols`.
 pub(super) struct Upgraded {
@@ -86,7 +73,8 @@ fn conn_config(limits: &Limits) -> ConnConfig {
         request_limits: RequestLimits {
             max_url_length: limits.max_url_length,
             max_headers: limits.max_headers,
-            allow_extended_connect: false,
+            // WebSocket over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
+            allow_extended_connect: true,
         },
         ..ConnConfig::default()
     }
@@ -96,7 +84,7 @@ fn conn_config(limits: &Limits) -> ConnConfig {
 /// preface, possibly incomplete) are already read. `upgraded`: the connection came from
 /// an h2c upgrade, and its request is stream 1.
 pub(super) async fn serve<IO>(
-    ctx: Ctx,
+    ctx: ConnCtx,
     rd: ReadHalf<IO>,
     wr: WriteHalf<IO>,
     inbuf: BytesMut,
@@ -116,6 +104,7 @@ pub(super) async fn serve<IO>(
         transmit: Vec::new(),
         streams: HashMap::new(),
         handlers: FuturesUnordered::new(),
+        tunnels: FuturesUnordered::new(),
         releases_tx,
         releases_rx,
         last_activity: now,
@@ -174,6 +163,9 @@ struct Entry {
     last_tx: Instant,
     sending: Sending,
     is_head: bool,
+    /// A WebSocket session runs on the stream: the peer may rightly stay silent, so its
+    /// silence is the session's to time, not the stall sweep's.
+    tunnel: bool,
 }
 
 impl Entry {
@@ -185,6 +177,7 @@ impl Entry {
             last_tx: now,
             sending: Sending::Waiting,
             is_head,
+            tunnel: false,
         }
     }
 }
@@ -193,7 +186,7 @@ impl Entry {
 type BodyItem = Result<Option<Result<Bytes, BodyError>>, ()>;
 
 struct Driver<IO> {
-    ctx: Ctx,
+    ctx: ConnCtx,
     conn: Connection,
     rd: ReadHalf<IO>,
     wr: WriteHalf<IO>,
@@ -202,6 +195,8 @@ struct Driver<IO> {
     transmit: Vec<Bytes>,
     streams: HashMap<u32, Entry>,
     handlers: FuturesUnordered<BoxFuture<(StreamId, Response)>>,
+    /// WebSocket sessions on streams of this connection, run by its task.
+    tunnels: FuturesUnordered<BoxFuture<()>>,
     releases_tx: mpsc::UnboundedSender<Release>,
     releases_rx: mpsc::UnboundedReceiver<Release>,
     /// The last time anything was read, or a stream existed.
@@ -219,6 +214,7 @@ enum Wake {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),
     Answered(StreamId, Response),
+    TunnelEnded,
     Bodies(Vec<(u32, BodyItem)>),
     Release(Release),
     Timer,
@@ -256,6 +252,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                     return;
                 }
                 Wake::Answered(id, response) => self.respond(id, response),
+                Wake::TunnelEnded => {}
                 Wake::Bodies(items) => {
                     for (id, item) in items {
                         self.on_body_item(id, item);
@@ -336,6 +333,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             inbuf,
             outbox,
             handlers,
+            tunnels,
             streams,
             conn,
             releases_rx,
@@ -351,6 +349,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                 None => Wake::Timer,
             },
             Some((id, response)) = handlers.next(), if !handlers.is_empty() => Wake::Answered(id, response),
+            Some(()) = tunnels.next(), if !tunnels.is_empty() => Wake::TunnelEnded,
             items = std::future::poll_fn(|cx| poll_bodies(streams, conn, cx)), if any_body => Wake::Bodies(items),
             n = rd.read_buf(inbuf), if reading => Wake::Read(n),
             _ = sleep_until(deadline) => Wake::Timer,
@@ -419,7 +418,8 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         for (id, entry) in &self.streams {
             let sid = StreamId::new(*id);
             // Only a handler waiting for body bytes times the peer; a busy one does not.
-            let waiting_for_peer_body = entry.recv.as_ref().is_some_and(RecvBuffer::reader_waiting)
+            let waiting_for_peer_body = !entry.tunnel
+                && entry.recv.as_ref().is_some_and(RecvBuffer::reader_waiting)
                 && now >= entry.last_rx + stall;
             let waiting_for_window = self.conn.queued_send(sid) > 0 && now >= entry.last_tx + stall;
             if waiting_for_peer_body || waiting_for_window {
@@ -527,16 +527,15 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         let Dispatched {
             mut response,
             reads_body,
-        } = dispatch::dispatch(
-            &self.ctx.router,
-            &self.ctx.limits,
-            self.ctx.peer,
-            self.ctx.tls.as_ref(),
-            head,
-            body,
-        );
-        self.streams
-            .insert(id.value(), Entry::new(recv, is_head, now));
+            websocket,
+        } = dispatch::dispatch(&self.ctx, head, body);
+        let tunnel = websocket.is_some();
+        let mut entry = Entry::new(recv, is_head, now);
+        entry.tunnel = tunnel;
+        self.streams.insert(id.value(), entry);
+        if let Some(upgrade) = websocket {
+            response = self.start_websocket(response, upgrade);
+        }
         if !reads_body && !end_stream {
             self.stop_receiving(id);
         }
@@ -546,6 +545,31 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             Poll::Ready(r) => self.respond(id, r),
             Poll::Pending => self.handlers.push(Box::pin(response.map(move |r| (id, r)))),
         }
+    }
+
+    /// Starts the WebSocket session of an accepted extended CONNECT: the 200 gets a body
+    /// the session feeds, and the session reads the stream's DATA; both run under the
+    /// stream's flow control.
+    fn start_websocket(
+        &mut self,
+        response: BoxFuture<Response>,
+        mut upgrade: Box<WsUpgrade>,
+    ) -> BoxFuture<Response> {
+        let (tx, rx) = mpsc::channel(2);
+        let input = ws::Input::<tokio::io::Empty>::Body(std::mem::replace(
+            &mut upgrade.body,
+            RequestBody::empty(),
+        ));
+        let output = ws::Output::<tokio::io::Sink>::Body(tx);
+        let limits = self.ctx.limits.clone();
+        let shutdown = self.ctx.shutdown.clone();
+        self.tunnels.push(Box::pin(async move {
+            ws::run(*upgrade, input, output, BytesMut::new(), &limits, shutdown).await;
+        }));
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Box::pin(response.map(move |r| r.map(|_| Body::from_stream(stream))))
     }
 
     /// The handler will not read the rest of the request body.
@@ -786,11 +810,15 @@ fn to_dispatch_head(head: RequestHead2) -> Head {
     } else {
         head.path_and_query
     };
+    let websocket = head.method == Method::CONNECT && head.protocol.is_some();
     Head {
         method: head.method,
         target,
         version: http::Version::HTTP_2,
         headers: head.headers,
-        websocket: false,
+        // An extended CONNECT (RFC 8441): the handshake rules check the protocol is
+        // `websocket`.
+        websocket,
+        protocol: head.protocol,
     }
 }

@@ -1,7 +1,7 @@
 //! Bytes waiting for the socket, written with vectored writes.
 //!
-//! The connection hands over frame heads and control frames (a few bytes each) and DATA
-//! payloads (slices of the response bodies, never copied). Small pieces are joined into
+//! The HTTP/2 and WebSocket drivers hand over frame heads and control frames (a few bytes
+//! each) and payloads (slices of the response bodies or messages, never copied). Small pieces are joined into
 //! one buffer so that a write, or a TLS record, is not spent on nine bytes; large ones are
 //! queued as they are.
 
@@ -17,7 +17,7 @@ const JOIN_UP_TO: usize = 1024;
 const MAX_SLICES: usize = 64;
 
 #[derive(Debug, Default)]
-pub(super) struct Outbox {
+pub(crate) struct Outbox {
     queue: VecDeque<Bytes>,
     /// Small pieces after everything in `queue`.
     joining: BytesMut,
@@ -26,15 +26,15 @@ pub(super) struct Outbox {
 
 impl Outbox {
     /// Bytes waiting.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    pub(super) fn push(&mut self, piece: Bytes) {
+    pub(crate) fn push(&mut self, piece: Bytes) {
         if piece.is_empty() {
             return;
         }
@@ -55,7 +55,7 @@ impl Outbox {
     }
 
     /// Writes once (one vectored write); returns the bytes written, 0 if the peer closed.
-    pub(super) async fn write_to<W: AsyncWrite + Unpin>(
+    pub(crate) async fn write_to<W: AsyncWrite + Unpin>(
         &mut self,
         w: &mut W,
     ) -> std::io::Result<usize> {
@@ -71,6 +71,15 @@ impl Outbox {
         };
         self.advance(n);
         Ok(n)
+    }
+
+    /// Takes the first piece out (joined small pieces count as one), for a transport that
+    /// forwards pieces rather than writing them.
+    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+        self.seal();
+        let piece = self.queue.pop_front()?;
+        self.len -= piece.len();
+        Some(piece)
     }
 
     fn advance(&mut self, mut n: usize) {

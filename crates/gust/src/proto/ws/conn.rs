@@ -1,0 +1,420 @@
+//! One WebSocket session as a state machine: bytes from the peer in, messages for the
+//! application out; messages from the application in, frames for the peer out.
+//!
+//! It chains the codecs of this module (frame decoding, message assembly) and keeps the
+//! rules that span frames: a ping is answered with a pong, a close is answered with a close
+//! and ends the session, a broken rule fails the session with its close code (RFC 6455
+//! 7.1.7), and after our close frame no data frame follows (RFC 6455 5.5.1). It owns no
+//! socket and no clock: the driver reads into a buffer, asks [`Session::poll_event`] what
+//! it means, sends what [`Session::poll_transmit`] hands out, and keeps the time (idle
+//! pings, the close handshake's timeout).
+//!
+//! Output is a queue of `Bytes` pieces: frame headers and small payloads joined, large
+//! payloads queued as they came (no copy). [`Session::pending`] tells the driver how much
+//! waits, so that it takes more from the application only while the peer keeps up.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+use super::close::{Close, CloseCode};
+use super::frame::{self, encode_head, Decoded, Frame, Opcode};
+use super::message::{Assembler, Message};
+use super::WsError;
+
+/// Payloads up to this size are copied behind their frame header, so that a small message
+/// leaves as one piece.
+const JOIN_UP_TO: usize = 1024;
+
+/// The bounds of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// Bytes of one message, all fragments together (after decompression): 1009 past it.
+    pub(crate) max_message_size: usize,
+    /// Bytes of one frame's payload: 1009 past it, when the header arrives.
+    pub(crate) max_frame_size: usize,
+}
+
+/// Where the closing handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's; what it sends meanwhile is dropped.
+    CloseSent,
+    /// Both close frames are out (or the session failed): flush and end the transport.
+    Closed,
+}
+
+/// What the peer's bytes meant, for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A whole text or binary message.
+    Message(Message),
+    /// A pong (solicited or not): proof of life, nothing to answer.
+    Pong,
+    /// The peer closed: `None` if its frame carried no code. Our answer is queued when
+    /// the peer closed first; the session is now closed.
+    Closed(Option<Close>),
+    /// The peer broke a rule: our close frame with the error's code is queued and the
+    /// session is closed. Read nothing more from the peer.
+    Failed(WsError),
+}
+
+/// One WebSocket session, server side.
+#[derive(Debug)]
+pub(crate) struct Session {
+    config: Config,
+    assembler: Assembler,
+    /// RSV bits the negotiated extensions allow on received frames.
+    allowed_rsv: u8,
+    state: State,
+    out: VecDeque<Bytes>,
+    out_len: usize,
+}
+
+impl Session {
+    /// A session with no extension.
+    pub(crate) fn new(config: Config) -> Session {
+        Session {
+            config,
+            assembler: Assembler::new(config.max_message_size),
+            allowed_rsv: 0,
+            state: State::Open,
+            out: VecDeque::new(),
+            out_len: 0,
+        }
+    }
+
+    /// Whether the application may still send messages.
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the session is over: once [`Session::pending`] is zero, end the transport.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Bytes queued for the peer.
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> usize {
+        self.out_len
+    }
+
+    /// The next piece of output for the peer.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
+        let piece = self.out.pop_front()?;
+        self.out_len -= piece.len();
+        Some(piece)
+    }
+
+    /// Decodes frames from the front of `buf` until one means something to the
+    /// application; `None` when `buf` holds no whole frame (read more), or when the
+    /// session is closed (read nothing more). Pings are answered on the way.
+    pub(crate) fn poll_event(&mut self, buf: &mut BytesMut) -> Option<Event> {
+        while self.state != State::Closed {
+            let frame = match frame::decode(buf, self.config.max_frame_size, self.allowed_rsv) {
+                Ok(Decoded::Frame(frame)) => frame,
+                Ok(Decoded::Incomplete { .. }) => return None,
+                Err(e) => return Some(self.fail(e)),
+            };
+            let message = match self.assembler.push(frame) {
+                Ok(Some(message)) => message,
+                Ok(None) => continue,
+                Err(e) => return Some(self.fail(e)),
+            };
+            match message {
+                Message::Ping(payload) => {
+                    // After our close, nothing but the wait for theirs (RFC 6455 5.5.1).
+                    if self.state == State::Open {
+                        self.queue_frame(Opcode::Pong, 0, payload);
+                    }
+                }
+                Message::Pong(_) => return Some(Event::Pong),
+                Message::Close(close) => {
+                    if self.state == State::Open {
+                        // Echo the code, as is customary (RFC 6455 5.5.1); an empty close
+                        // is answered with an empty one.
+                        let code = close.as_ref().map(|c| c.code);
+                        self.queue_close(code, "");
+                    }
+                    self.state = State::Closed;
+                    return Some(Event::Closed(close));
+                }
+                Message::Text(_) | Message::Binary(_) if self.state == State::CloseSent => {}
+                data => return Some(Event::Message(data)),
+            }
+        }
+        None
+    }
+
+    /// Queues a text or binary message (`opcode` is one of the two). Returns false, and
+    /// sends nothing, once the session is closing.
+    pub(crate) fn send(&mut self, opcode: Opcode, payload: Bytes) -> bool {
+        debug_assert!(matches!(opcode, Opcode::Text | Opcode::Binary));
+        if self.state != State::Open {
+            return false;
+        }
+        self.queue_frame(opcode, 0, payload);
+        true
+    }
+
+    /// Queues a ping (payload cut to 125 bytes) while the session is open.
+    pub(crate) fn ping(&mut self, payload: Bytes) {
+        if self.state == State::Open {
+            let len = payload.len().min(frame::MAX_CONTROL_PAYLOAD);
+            self.queue_frame(Opcode::Ping, 0, payload.slice(..len));
+        }
+    }
+
+    /// Starts the closing handshake: our close frame goes out, the session waits for the
+    /// peer's. Does nothing once closing.
+    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) {
+        if self.state == State::Open {
+            self.queue_close(Some(code), reason);
+            self.state = State::CloseSent;
+        }
+    }
+
+    /// Fails the session: the error's close frame, then nothing (RFC 6455 7.1.7).
+    fn fail(&mut self, error: WsError) -> Event {
+        if self.state == State::Open {
+            self.queue_frame(Opcode::Close, 0, error.close_frame().payload);
+        }
+        self.state = State::Closed;
+        Event::Failed(error)
+    }
+
+    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let frame = Frame::close(code, reason);
+        self.queue_frame(Opcode::Close, 0, frame.payload);
+    }
+
+    fn queue_frame(&mut self, opcode: Opcode, rsv: u8, payload: Bytes) {
+        let mut head = BytesMut::with_capacity(frame::MAX_HEAD_LEN + payload.len().min(JOIN_UP_TO));
+        encode_head(&mut head, true, rsv, opcode, payload.len());
+        if payload.len() <= JOIN_UP_TO {
+            head.extend_from_slice(&payload);
+            self.push(head.freeze());
+        } else {
+            self.push(head.freeze());
+            self.push(payload);
+        }
+    }
+
+    fn push(&mut self, piece: Bytes) {
+        self.out_len += piece.len();
+        self.out.push_back(piece);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ws::frame::{decode_server_frame, encode_masked, RSV1};
+
+    const CONFIG: Config = Config {
+        max_message_size: 1024,
+        max_frame_size: 512,
+    };
+
+    fn client(frames: &[Frame]) -> BytesMut {
+        let mut buf = BytesMut::new();
+        for f in frames {
+            encode_masked(f, [1, 2, 3, 4], &mut buf);
+        }
+        buf
+    }
+
+    /// Everything the session queued, decoded as a client would.
+    fn sent(session: &mut Session) -> Vec<Frame> {
+        let mut bytes = BytesMut::new();
+        while let Some(piece) = session.poll_transmit() {
+            bytes.extend_from_slice(&piece);
+        }
+        assert_eq!(session.pending(), 0);
+        let mut frames = Vec::new();
+        while let Ok(Decoded::Frame(f)) = decode_server_frame(&mut bytes, usize::MAX, RSV1) {
+            frames.push(f);
+        }
+        assert!(bytes.is_empty(), "trailing bytes");
+        frames
+    }
+
+    #[test]
+    fn a_text_message_is_delivered_and_a_reply_is_framed() {
+        let mut s = Session::new(CONFIG);
+        let mut buf = client(&[Frame::text(Bytes::from_static(b"Hello"))]);
+        assert_eq!(
+            s.poll_event(&mut buf),
+            Some(Event::Message(Message::Text(Bytes::from_static(b"Hello"))))
+        );
+        assert_eq!(s.poll_event(&mut buf), None);
+        assert!(s.send(Opcode::Text, Bytes::from_static(b"Hello")));
+        // RFC 6455 5.7: a single-frame unmasked text message "Hello".
+        let mut wire = BytesMut::new();
+        while let Some(p) = s.poll_transmit() {
+            wire.extend_from_slice(&p);
+        }
+        assert_eq!(&wire[..], b"\x81\x05Hello");
+    }
+
+    #[test]
+    fn a_partial_frame_waits_for_more_bytes() {
+        let mut s = Session::new(CONFIG);
+        let whole = client(&[Frame::binary(Bytes::from_static(b"abcdef"))]);
+        let mut buf = BytesMut::from(&whole[..5]);
+        assert_eq!(s.poll_event(&mut buf), None);
+        buf.extend_from_slice(&whole[5..]);
+        assert_eq!(
+            s.poll_event(&mut buf),
+            Some(Event::Message(Message::Binary(Bytes::from_static(
+                b"abcdef"
+            ))))
+        );
+    }
+
+    #[test]
+    fn pings_between_fragments_are_answered_at_once() {
+        let mut s = Session::new(CONFIG);
+        let mut buf = client(&[
+            Frame::new(Opcode::Text, Bytes::from_static(b"Hel"), false),
+            Frame::ping(Bytes::from_static(b"p1")),
+            Frame::new(Opcode::Continuation, Bytes::from_static(b"lo"), true),
+        ]);
+        assert_eq!(
+            s.poll_event(&mut buf),
+            Some(Event::Message(Message::Text(Bytes::from_static(b"Hello"))))
+        );
+        let frames = sent(&mut s);
+        assert_eq!(frames, vec![Frame::pong(Bytes::from_static(b"p1"))]);
+    }
+
+    #[test]
+    fn the_peers_close_is_echoed_and_ends_the_session() {
+        let mut s = Session::new(CONFIG);
+        let mut buf = client(&[
+            Frame::close(Some(CloseCode(1000)), "bye"),
+            Frame::text(Bytes::from_static(b"after")),
+        ]);
+        let Some(Event::Closed(Some(close))) = s.poll_event(&mut buf) else {
+            panic!("expected the close");
+        };
+        assert_eq!(close.code, CloseCode(1000));
+        assert_eq!(close.reason, "bye");
+        assert!(s.is_closed());
+        // Nothing after the close is read.
+        assert_eq!(s.poll_event(&mut buf), None);
+        assert!(!s.send(Opcode::Text, Bytes::from_static(b"late")));
+        assert_eq!(sent(&mut s), vec![Frame::close(Some(CloseCode(1000)), "")]);
+    }
+
+    #[test]
+    fn an_empty_close_is_answered_with_an_empty_close() {
+        let mut s = Session::new(CONFIG);
+        let mut buf = client(&[Frame::close(None, "")]);
+        assert_eq!(s.poll_event(&mut buf), Some(Event::Closed(None)));
+        assert_eq!(sent(&mut s), vec![Frame::close(None, "")]);
+    }
+
+    #[test]
+    fn our_close_waits_for_the_peers_and_drops_data_meanwhile() {
+        let mut s = Session::new(CONFIG);
+        s.close(CloseCode::GOING_AWAY, "restart");
+        assert!(!s.is_open() && !s.is_closed());
+        assert!(!s.send(Opcode::Binary, Bytes::from_static(b"x")));
+        assert_eq!(
+            sent(&mut s),
+            vec![Frame::close(Some(CloseCode::GOING_AWAY), "restart")]
+        );
+        let mut buf = client(&[
+            Frame::text(Bytes::from_static(b"in flight")),
+            Frame::ping(Bytes::from_static(b"p")),
+            Frame::close(Some(CloseCode::GOING_AWAY), ""),
+        ]);
+        assert!(matches!(
+            s.poll_event(&mut buf),
+            Some(Event::Closed(Some(_)))
+        ));
+        assert!(s.is_closed());
+        // No pong and no second close after ours.
+        assert!(sent(&mut s).is_empty());
+    }
+
+    #[test]
+    fn broken_rules_fail_with_their_code() {
+        let cases: Vec<(Vec<u8>, u16)> = vec![
+            // Unmasked text frame.
+            (b"\x81\x02hi".to_vec(), 1002),
+            // Reserved opcode 0x3, masked, empty.
+            (b"\x83\x80\x00\x00\x00\x00".to_vec(), 1002),
+            // RSV1 without an extension.
+            (b"\xc1\x80\x00\x00\x00\x00".to_vec(), 1002),
+            // A 1 GiB frame header: refused before any payload.
+            (
+                [&b"\x82\xff"[..], &(1u64 << 30).to_be_bytes(), &[0, 0, 0, 0]].concat(),
+                1009,
+            ),
+        ];
+        for (bytes, code) in cases {
+            let mut s = Session::new(CONFIG);
+            let mut buf = BytesMut::from(&bytes[..]);
+            let Some(Event::Failed(e)) = s.poll_event(&mut buf) else {
+                panic!("{bytes:?} should fail");
+            };
+            assert_eq!(e.code(), CloseCode(code), "{bytes:?}");
+            assert!(s.is_closed());
+            let frames = sent(&mut s);
+            assert_eq!(frames.len(), 1);
+            assert_eq!(&frames[0].payload[..2], &code.to_be_bytes());
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_fails_with_1007() {
+        let mut s = Session::new(CONFIG);
+        let mut buf = client(&[Frame::text(Bytes::from_static(b"\xff"))]);
+        assert!(matches!(
+            s.poll_event(&mut buf),
+            Some(Event::Failed(WsError::InvalidUtf8))
+        ));
+        assert_eq!(&sent(&mut s)[0].payload[..2], &1007u16.to_be_bytes());
+    }
+
+    #[test]
+    fn a_message_over_the_limit_fails_with_1009() {
+        let mut s = Session::new(CONFIG);
+        let piece = Bytes::from(vec![b'a'; 400]);
+        let mut buf = client(&[
+            Frame::new(Opcode::Text, piece.clone(), false),
+            Frame::new(Opcode::Continuation, piece.clone(), false),
+            Frame::new(Opcode::Continuation, piece, true),
+        ]);
+        let Some(Event::Failed(e)) = s.poll_event(&mut buf) else {
+            panic!("expected a failure");
+        };
+        assert_eq!(e.code(), CloseCode::MESSAGE_TOO_BIG);
+    }
+
+    #[test]
+    fn large_payloads_are_queued_uncopied() {
+        let mut s = Session::new(CONFIG);
+        let payload = Bytes::from(vec![7u8; 100_000]);
+        assert!(s.send(Opcode::Binary, payload.clone()));
+        assert_eq!(s.pending(), 10 + 100_000);
+        let head = s.poll_transmit().unwrap();
+        assert_eq!(&head[..], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0]);
+        let body = s.poll_transmit().unwrap();
+        assert_eq!(body.as_ptr(), payload.as_ptr());
+    }
+
+    #[test]
+    fn pings_are_cut_to_a_control_frames_size() {
+        let mut s = Session::new(CONFIG);
+        s.ping(Bytes::from(vec![1u8; 300]));
+        let frames = sent(&mut s);
+        assert_eq!(frames[0].opcode, Opcode::Ping);
+        assert_eq!(frames[0].payload.len(), 125);
+    }
+}

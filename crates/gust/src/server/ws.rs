@@ -1,0 +1,349 @@
+//! The WebSocket session driver: one task's loop around `proto::ws::conn::Session`, the
+//! same over an HTTP/1.1 connection taken over after its 101 and over an HTTP/2 stream
+//! after its 200.
+//!
+//! The loop moves bytes between the transport and the session, messages between the
+//! session and the handler (run in the same loop, so a session costs no extra task), and
+//! keeps the time. Every queue is bounded:
+//!
+//! - from the peer: the read buffer holds at most one frame (`ws_max_frame_size`) and
+//!   part of the next; nothing more is read while a decoded message waits for the handler
+//!   (whose queue holds [`APP_QUEUE`] messages);
+//! - to the peer: the handler's messages are taken only while less than
+//!   `write_buffer_size` bytes wait for the transport, so a peer that does not read
+//!   makes the handler's `send` wait, and one that reads nothing for
+//!   `inactivity_timeout` is dropped.
+//!
+//! Timers: a peer silent for `ws_ping_interval` is pinged; one silent for
+//! `ws_idle_timeout` is closed with 1001. Once our close frame is out (the handler
+//! returned, the server stops, the idle timeout), the peer has [`CLOSE_TIMEOUT`] to
+//! answer before the transport is cut.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+use tokio::time::{sleep_until, Instant};
+
+use super::outbox::Outbox;
+use crate::body::{BodyError, RequestBody};
+use crate::config::Limits;
+use crate::proto::ws::conn::{Config, Event, Session};
+use crate::proto::ws::{CloseCode, Message as WireMessage, Opcode};
+use crate::ws::{CloseFrame, Endpoint, Incoming, Message, Outgoing, Text, WebSocket};
+
+/// Messages queued between the session and its handler, each way.
+const APP_QUEUE: usize = 16;
+/// How long the peer has to answer our close frame, and to take our last bytes.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a handler may run on after its session ended before it is dropped.
+const HANDLER_LINGER: Duration = Duration::from_secs(1);
+/// The payload of the server's keep-alive pings.
+const PING_PAYLOAD: &[u8] = b"gust";
+
+/// An accepted opening request, on its way from dispatch to the connection.
+pub(crate) struct WsUpgrade {
+    pub(crate) endpoint: Arc<Endpoint>,
+    pub(crate) request: http::request::Parts,
+    /// The subprotocol agreed on.
+    pub(crate) protocol: Option<String>,
+    /// HTTP/2: the stream's DATA, which carries the peer's frames. Empty over HTTP/1.1,
+    /// where the frames follow the request on the socket.
+    pub(crate) body: RequestBody,
+    /// One of the service's `max_websockets`, held for the session's life.
+    pub(crate) permit: OwnedSemaphorePermit,
+}
+
+/// Where the peer's bytes come from.
+pub(crate) enum Input<R> {
+    /// The connection's socket (HTTP/1.1 after the 101).
+    Socket(R),
+    /// The stream's request body (HTTP/2).
+    Body(RequestBody),
+}
+
+/// Where our bytes go.
+pub(crate) enum Output<W> {
+    /// The connection's socket.
+    Socket(W),
+    /// The stream's response body (HTTP/2): pieces handed to the connection, which sends
+    /// them as DATA under the stream's flow control.
+    Body(mpsc::Sender<Result<Bytes, BodyError>>),
+}
+
+impl<R: AsyncRead + Unpin> Input<R> {
+    /// Reads more into `buf`; 0 when the peer has finished.
+    async fn read(&mut self, buf: &mut BytesMut, chunk: usize) -> std::io::Result<usize> {
+        match self {
+            Input::Socket(rd) => {
+                buf.reserve(chunk);
+                rd.read_buf(buf).await
+            }
+            Input::Body(body) => match body.next_chunk().await {
+                Ok(Some(bytes)) => {
+                    buf.extend_from_slice(&bytes);
+                    Ok(bytes.len())
+                }
+                Ok(None) => Ok(0),
+                Err(e) => Err(std::io::Error::other(e)),
+            },
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Output<W> {
+    /// Hands some of `outbox` to the transport. Cancel-safe: bytes leave `outbox` only
+    /// once taken.
+    async fn write(&mut self, outbox: &mut Outbox) -> std::io::Result<usize> {
+        match self {
+            Output::Socket(wr) => {
+                let n = outbox.write_to(wr).await?;
+                if outbox.is_empty() {
+                    wr.flush().await?;
+                }
+                Ok(n)
+            }
+            Output::Body(tx) => {
+                let permit = tx.reserve().await.map_err(std::io::Error::other)?;
+                let piece = outbox.pop().unwrap_or_default();
+                let n = piece.len();
+                permit.send(Ok(piece));
+                Ok(n)
+            }
+        }
+    }
+
+    /// Ends our side: FIN on a socket, END_STREAM on a stream.
+    async fn finish(self) {
+        match self {
+            Output::Socket(mut wr) => {
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, wr.shutdown()).await;
+            }
+            Output::Body(tx) => drop(tx),
+        }
+    }
+}
+
+/// Runs one session to its end. `inbuf` holds bytes already read past the opening request.
+pub(crate) async fn run<R, W>(
+    upgrade: WsUpgrade,
+    mut input: Input<R>,
+    mut output: Output<W>,
+    mut inbuf: BytesMut,
+    limits: &Limits,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let WsUpgrade {
+        endpoint,
+        request,
+        protocol,
+        permit,
+        ..
+    } = upgrade;
+    let peer = request
+        .extensions
+        .get::<crate::PeerAddr>()
+        .map(|p| p.0.to_string())
+        .unwrap_or_default();
+    let (to_app, app_incoming) = mpsc::channel(APP_QUEUE);
+    let (app_outgoing, mut from_app) = mpsc::channel(APP_QUEUE);
+    let socket = WebSocket::new(app_incoming, app_outgoing, request, protocol);
+    let mut handler = AssertUnwindSafe(endpoint.handler.call(socket)).catch_unwind();
+    let mut handler_done = false;
+
+    let mut session = Session::new(Config {
+        max_message_size: limits.ws_max_message_size,
+        max_frame_size: limits.ws_max_frame_size,
+    });
+    let mut outbox = Outbox::default();
+    // A decoded message the handler's queue had no room for: nothing more is read until
+    // it is taken.
+    let mut waiting: Option<Incoming> = None;
+    let mut peer_closed = false;
+    let mut going_away = *shutdown.borrow();
+    let mut last_heard = Instant::now();
+    let mut last_written = Instant::now();
+    let mut pinged = false;
+    let mut close_deadline: Option<Instant> = None;
+    if going_away {
+        session.close(CloseCode::GOING_AWAY, "server shutting down");
+    }
+
+    loop {
+        while waiting.is_none() {
+            let Some(event) = session.poll_event(&mut inbuf) else {
+                break;
+            };
+            let item = match event {
+                Event::Message(WireMessage::Text(bytes)) => {
+                    Incoming::Message(Message::Text(Text::from_checked(bytes)))
+                }
+                Event::Message(WireMessage::Binary(bytes)) => {
+                    Incoming::Message(Message::Binary(bytes))
+                }
+                // Control frames are answered by the session and never reach here.
+                Event::Message(_) | Event::Pong => continue,
+                Event::Closed(close) => Incoming::Closed(close.map(|c| CloseFrame {
+                    code: c.code.0,
+                    reason: c.reason,
+                })),
+                Event::Failed(e) => {
+                    tracing::debug!(%peer, error = %e, "WebSocket session failed");
+                    Incoming::Closed(None)
+                }
+            };
+            waiting = match to_app.try_send(item) {
+                Ok(()) => None,
+                Err(mpsc::error::TrySendError::Full(item)) => Some(item),
+                // The handler stopped listening; what the peer says is dropped.
+                Err(mpsc::error::TrySendError::Closed(_)) => None,
+            };
+        }
+        while let Some(piece) = session.poll_transmit() {
+            if outbox.is_empty() {
+                last_written = Instant::now();
+            }
+            outbox.push(piece);
+        }
+        if session.is_closed() {
+            if outbox.is_empty() {
+                break;
+            }
+            close_deadline.get_or_insert_with(|| Instant::now() + CLOSE_TIMEOUT);
+        }
+        if peer_closed {
+            break;
+        }
+
+        let reading = !session.is_closed() && waiting.is_none();
+        let taking = session.is_open() && outbox.len() < limits.write_buffer_size;
+        let writing = !outbox.is_empty();
+        let deadline = next_deadline(
+            limits,
+            last_heard,
+            pinged,
+            close_deadline,
+            writing.then_some(last_written),
+        );
+        tokio::select! {
+            read = input.read(&mut inbuf, limits.read_chunk_size), if reading => match read {
+                Ok(n) if n > 0 => {
+                    last_heard = Instant::now();
+                    pinged = false;
+                }
+                // The peer left without a close frame: nothing we send can reach it.
+                _ => {
+                    peer_closed = true;
+                    let _ = to_app.try_send(Incoming::Closed(None));
+                }
+            },
+            wrote = output.write(&mut outbox), if writing => match wrote {
+                Ok(_) => last_written = Instant::now(),
+                Err(_) => break,
+            },
+            permit = to_app.reserve(), if waiting.is_some() => {
+                if let (Ok(permit), Some(item)) = (permit, waiting.take()) {
+                    permit.send(item);
+                }
+            }
+            sent = from_app.recv(), if taking => match sent {
+                Some(Outgoing::Message(Message::Text(text))) => {
+                    session.send(Opcode::Text, text.into_bytes());
+                }
+                Some(Outgoing::Message(Message::Binary(data))) => {
+                    session.send(Opcode::Binary, data);
+                }
+                Some(Outgoing::Close(code, reason)) => {
+                    session.close(sendable(code), &reason);
+                }
+                // Every sender is gone, the handler's own included: it is done.
+                None => session.close(CloseCode::NORMAL, ""),
+            },
+            finished = &mut handler, if !handler_done => {
+                handler_done = true;
+                if finished.is_err() {
+                    tracing::error!(%peer, "WebSocket handler panicked; closing with 1011");
+                    session.close(CloseCode::INTERNAL_ERROR, "");
+                } else {
+                    session.close(CloseCode::NORMAL, "");
+                }
+            }
+            _ = shutdown.changed(), if !going_away => {
+                going_away = true;
+                session.close(CloseCode::GOING_AWAY, "server shutting down");
+            }
+            _ = sleep_until(deadline) => {
+                let now = Instant::now();
+                if close_deadline.is_some_and(|d| now >= d) {
+                    break;
+                }
+                if writing && now >= last_written + limits.inactivity_timeout {
+                    tracing::debug!(%peer, "WebSocket peer not reading; dropping");
+                    break;
+                }
+                if now >= last_heard + limits.ws_idle_timeout {
+                    session.close(CloseCode::GOING_AWAY, "idle timeout");
+                } else if !pinged
+                    && !limits.ws_ping_interval.is_zero()
+                    && now >= last_heard + limits.ws_ping_interval
+                {
+                    session.ping(Bytes::from_static(PING_PAYLOAD));
+                    pinged = true;
+                }
+            }
+        }
+        if !session.is_open() {
+            close_deadline.get_or_insert_with(|| Instant::now() + CLOSE_TIMEOUT);
+        }
+    }
+
+    output.finish().await;
+    drop(input);
+    drop(permit);
+    // The handler hears the end (its queue closes, its sends fail) and gets a moment to
+    // return on its own before it is dropped.
+    drop(to_app);
+    drop(from_app);
+    if !handler_done {
+        let _ = tokio::time::timeout(HANDLER_LINGER, handler).await;
+    }
+}
+
+/// The earliest of: the idle timeout, the next keep-alive ping, the close handshake's end,
+/// the write stall limit.
+fn next_deadline(
+    limits: &Limits,
+    last_heard: Instant,
+    pinged: bool,
+    close_deadline: Option<Instant>,
+    writing_since: Option<Instant>,
+) -> Instant {
+    let mut deadline = last_heard + limits.ws_idle_timeout;
+    if !pinged && !limits.ws_ping_interval.is_zero() {
+        deadline = deadline.min(last_heard + limits.ws_ping_interval);
+    }
+    if let Some(d) = close_deadline {
+        deadline = deadline.min(d);
+    }
+    if let Some(since) = writing_since {
+        deadline = deadline.min(since + limits.inactivity_timeout);
+    }
+    deadline
+}
+
+/// A close code the handler asked for, or 1000 if it is one an endpoint must not send.
+fn sendable(code: u16) -> CloseCode {
+    let code = CloseCode(code);
+    if code.is_valid_to_receive() {
+        code
+    } else {
+        CloseCode::NORMAL
+    }
+}
