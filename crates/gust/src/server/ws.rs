@@ -254,20 +254,16 @@ pub(crate) async fn run<R, W>(
                 }
             }
             sent = from_app.recv(), if taking => match sent {
-                Some(Outgoing::Message(Message::Text(text))) => {
-                    session.send(Opcode::Text, text.into_bytes());
-                }
-                Some(Outgoing::Message(Message::Binary(data))) => {
-                    session.send(Opcode::Binary, data);
-                }
-                Some(Outgoing::Close(code, reason)) => {
-                    session.close(sendable(code), &reason);
-                }
+                Some(sent) => take_from_app(&mut session, sent),
                 // Every sender is gone, the handler's own included: it is done.
                 None => session.close(CloseCode::NORMAL, ""),
             },
             finished = &mut handler, if !handler_done => {
                 handler_done = true;
+                // What the handler sent before returning goes out before the close.
+                while let Ok(sent) = from_app.try_recv() {
+                    take_from_app(&mut session, sent);
+                }
                 if finished.is_err() {
                     tracing::error!(%peer, "WebSocket handler panicked; closing with 1011");
                     session.close(CloseCode::INTERNAL_ERROR, "");
@@ -313,6 +309,19 @@ pub(crate) async fn run<R, W>(
     drop(from_app);
     if !handler_done {
         let _ = tokio::time::timeout(HANDLER_LINGER, handler).await;
+    }
+}
+
+/// Queues what the handler sent.
+fn take_from_app(session: &mut Session, sent: Outgoing) {
+    match sent {
+        Outgoing::Message(Message::Text(text)) => {
+            session.send(Opcode::Text, text.into_bytes());
+        }
+        Outgoing::Message(Message::Binary(data)) => {
+            session.send(Opcode::Binary, data);
+        }
+        Outgoing::Close(code, reason) => session.close(sendable(code), &reason),
     }
 }
 
