@@ -1,6 +1,10 @@
 //! The h2c upgrade's `HTTP2-Settings` field (RFC 7540 3.2.1): a SETTINGS payload in
 //! base64url (RFC 4648 section 5), trailing `=` allowed and ignored.
 
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+
 use super::frame::Settings;
 
 /// The settings an `HTTP2-Settings` value carries; `None` if it is not base64url or not a
@@ -10,34 +14,15 @@ pub(crate) fn decode_http2_settings(value: &[u8]) -> Option<Settings> {
     Settings::decode_payload(&payload).ok()
 }
 
-fn sextet(c: u8) -> Option<u32> {
-    Some(u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    }))
-}
+/// base64url with or without its `=` padding: RFC 7540 3.2.1 names the alphabet and
+/// clients differ on the padding.
+const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 fn decode_base64url(value: &[u8]) -> Option<Vec<u8>> {
-    let end = value.iter().rposition(|&c| c != b'=').map_or(0, |i| i + 1);
-    let text = &value[..end];
-    // A lone final sextet carries fewer than 8 bits: not an encoding of anything.
-    if text.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for group in text.chunks(4) {
-        let mut bits: u32 = 0;
-        for (i, &c) in group.iter().enumerate() {
-            bits |= sextet(c)? << (18 - 6 * i);
-        }
-        let bytes = bits.to_be_bytes();
-        out.extend_from_slice(&bytes[1..group.len()]);
-    }
-    Some(out)
+    BASE64URL.decode(value).ok()
 }
 
 #[cfg(test)]

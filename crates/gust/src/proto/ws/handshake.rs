@@ -21,11 +21,14 @@
 
 use core::fmt;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use http::header::{
     HeaderName, CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
+use sha1::{Digest, Sha1};
 
 /// The only protocol version there is (RFC 6455 4.1). A 426 that refuses another version
 /// carries `Sec-WebSocket-Version: 13`.
@@ -186,10 +189,8 @@ pub(crate) fn check_extended_connect(
 /// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` value (as sent, without
 /// surrounding whitespace): base64(SHA-1(key + GUID)), 28 characters.
 pub(crate) fn accept_key(key: &[u8]) -> String {
-    let mut input = Vec::with_capacity(key.len() + GUID.len());
-    input.extend_from_slice(key);
-    input.extend_from_slice(GUID);
-    base64_encode(&sha1(&input))
+    let digest = Sha1::new().chain_update(key).chain_update(GUID).finalize();
+    STANDARD.encode(digest)
 }
 
 /// Requires exactly one `Sec-WebSocket-Version` element, `13`.
@@ -262,183 +263,20 @@ fn is_tchar(b: u8) -> bool {
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
-/// The standard base64 alphabet (RFC 4648 section 4).
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// The value of a base64 digit.
-fn sextet(c: u8) -> Option<u8> {
-    BASE64.iter().position(|&d| d == c).map(|i| i as u8)
-}
-
-/// Whether `key` is the canonical base64 of exactly 16 bytes: 22 digits, the last of which
-/// carries only 2 data bits (so its 4 low bits are zero), then `==`. RFC 4648 3.5 lets a
-/// decoder refuse non-zero pad bits; every client encodes 16 random bytes with a standard
-/// encoder, which never writes them.
+/// Whether `key` is the canonical base64 of exactly 16 bytes (24 characters with the
+/// padding). The decoder refuses non-zero pad bits, as RFC 4648 3.5 allows; every client
+/// encodes 16 random bytes with a standard encoder, which never writes them.
 fn is_base64_of_16_bytes(key: &[u8]) -> bool {
-    let Some((digits, b"==")) = key.split_at_checked(22) else {
-        return false;
-    };
-    let mut last = 0;
-    for &c in digits {
-        match sextet(c) {
-            Some(v) => last = v,
-            None => return false,
-        }
-    }
-    last & 0x0f == 0
-}
-
-/// Base64 with padding (RFC 4648 section 4).
-fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for group in data.chunks(3) {
-        let mut bytes = [0; 3];
-        bytes.iter_mut().zip(group).for_each(|(slot, &b)| *slot = b);
-        let bits = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
-        // A group of n bytes fills n + 1 digits; `=` pads the group to 4.
-        for i in 0..4 {
-            if i <= group.len() {
-                let index = (bits >> (18 - 6 * i)) & 0x3f;
-                out.push(char::from(BASE64[index as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// SHA-1 (FIPS 180-4 section 6.1) of a whole message.
-fn sha1(message: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ];
-
-    // Padding: a 1 bit, zeros up to 56 bytes mod 64, then the length in bits (64 bits, big
-    // endian). The messages here are short; building the padded copy keeps it simple.
-    let bit_len = (message.len() as u64).wrapping_mul(8);
-    let mut padded = Vec::with_capacity(message.len() + 72);
-    padded.extend_from_slice(message);
-    padded.push(0x80);
-    // Zeros to bring message + 0x80 + zeros to 56 mod 64 (2^64 is a multiple of 64, so the
-    // wrapping subtraction leaves the residue intact).
-    let zeros = 55usize.wrapping_sub(message.len() % 64) % 64;
-    padded.resize(message.len() + 1 + zeros, 0);
-    padded.extend_from_slice(&bit_len.to_be_bytes());
-
-    let (blocks, _) = padded.as_chunks::<64>();
-    for block in blocks {
-        let mut w = [0u32; 80];
-        for (word, bytes) in w.iter_mut().zip(block.as_chunks::<4>().0) {
-            *word = u32::from_be_bytes(*bytes);
-        }
-        for t in 16..80 {
-            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (t, &wt) in w.iter().enumerate() {
-            let (f, k) = match t {
-                0..=19 => ((b & c) | (!b & d), 0x5a82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ed9_eba1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
-                _ => (b ^ c ^ d, 0xca62_c1d6),
-            };
-            let temp = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(wt);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = temp;
-        }
-        for (state, value) in h.iter_mut().zip([a, b, c, d, e]) {
-            *state = state.wrapping_add(value);
-        }
-    }
-
-    let mut digest = [0; 20];
-    for (out, word) in digest.chunks_exact_mut(4).zip(h) {
-        out.copy_from_slice(&word.to_be_bytes());
-    }
-    digest
+    key.len() == 24 && STANDARD.decode(key).is_ok_and(|bytes| bytes.len() == 16)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn sha1_fips_180_vectors() {
-        assert_eq!(
-            hex(&sha1(b"abc")),
-            "a9993e364706816aba3e25717850c26c9cd0d89d"
-        );
-        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-        assert_eq!(
-            hex(&sha1(
-                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-            )),
-            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
-        );
-        assert_eq!(
-            hex(&sha1(&vec![b'a'; 1_000_000])),
-            "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
-        );
-    }
-
-    #[test]
-    fn sha1_padding_boundaries() {
-        // 55 bytes leave room for the length in the same block, 56 do not; 64 fill a block.
-        for (len, digest) in [
-            (55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"),
-            (56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"),
-            (63, "03f09f5b158a7a8cdad920bddc29b81c18a551f5"),
-            (64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"),
-            (119, "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56"),
-            (120, "f34c1488385346a55709ba056ddd08280dd4c6d6"),
-        ] {
-            assert_eq!(hex(&sha1(&vec![b'a'; len])), digest, "{len}");
-        }
-    }
-
-    #[test]
-    fn base64_rfc_4648_vectors() {
-        for (input, output) in [
-            (&b""[..], ""),
-            (b"f", "Zg=="),
-            (b"fo", "Zm8="),
-            (b"foo", "Zm9v"),
-            (b"foob", "Zm9vYg=="),
-            (b"fooba", "Zm9vYmE="),
-            (b"foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64_encode(input), output);
-        }
-        assert_eq!(base64_encode(&[0xfb, 0xff, 0xbf]), "+/+/");
-    }
-
     #[test]
     fn accept_of_the_rfc_6455_example() {
-        // RFC 6455 1.3: the SHA-1 is b3 7a 4f 2c c0 62 4f 16 90 f6 46 06 cf 38 59 45 b2 be
-        // c4 ea, in base64 the value below.
-        assert_eq!(
-            hex(&sha1(
-                b"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-            )),
-            "b37a4f2cc0624f1690f64606cf385945b2bec4ea"
-        );
+        // RFC 6455 1.3: SHA-1 b37a4f2cc0624f1690f64606cf385945b2bec4ea, in base64:
         assert_eq!(
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
