@@ -11,7 +11,10 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use super::ws::WsUpgrade;
 use super::ConnCtx;
 use crate::body::{Body, BodyError, BoxFuture, RequestBody};
-use crate::proto::ws::{check_extended_connect, check_upgrade, HandshakeError, SUPPORTED_VERSION};
+use crate::proto::ws::{
+    check_extended_connect, check_upgrade, negotiate, DeflateConfig, HandshakeError,
+    SUPPORTED_VERSION,
+};
 use crate::resource::{path, KNOWN_METHODS};
 use crate::resource::{MethodSet, PeerAddr, Request, ResourceKind, Response};
 use crate::tls::TlsInfo;
@@ -265,6 +268,14 @@ fn accept_websocket(
         headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept.clone());
     }
+    let deflate = if endpoint.compression && handshake.permessage_deflate {
+        negotiate(&parts.headers, &DeflateConfig::default())
+    } else {
+        None
+    };
+    if let Some(agreed) = &deflate {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, agreed.response.clone());
+    }
     let agreed = endpoint.select_protocol(&handshake.protocols);
     if let Some(p) = &agreed {
         // Offered protocols are checked tokens, so the value is valid.
@@ -276,6 +287,7 @@ fn accept_websocket(
         endpoint: endpoint.clone(),
         request: parts,
         protocol: agreed,
+        deflate: deflate.map(|d| d.params),
         body,
         permit,
     };

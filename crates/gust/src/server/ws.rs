@@ -33,7 +33,7 @@ use super::outbox::Outbox;
 use crate::body::{BodyError, RequestBody};
 use crate::config::Limits;
 use crate::proto::ws::conn::{Config, Event, Session};
-use crate::proto::ws::{CloseCode, Message as WireMessage, Opcode};
+use crate::proto::ws::{CloseCode, DeflateConfig, DeflateParams, Message as WireMessage, Opcode};
 use crate::ws::{CloseFrame, Endpoint, Incoming, Message, Outgoing, Text, WebSocket};
 
 /// Messages queued between the session and its handler, each way.
@@ -51,6 +51,8 @@ pub(crate) struct WsUpgrade {
     pub(crate) request: http::request::Parts,
     /// The subprotocol agreed on.
     pub(crate) protocol: Option<String>,
+    /// permessage-deflate, if agreed.
+    pub(crate) deflate: Option<DeflateParams>,
     /// HTTP/2: the stream's DATA, which carries the peer's frames. Empty over HTTP/1.1,
     /// where the frames follow the request on the socket.
     pub(crate) body: RequestBody,
@@ -144,6 +146,7 @@ pub(crate) async fn run<R, W>(
         endpoint,
         request,
         protocol,
+        deflate,
         permit,
         ..
     } = upgrade;
@@ -158,10 +161,14 @@ pub(crate) async fn run<R, W>(
     let mut handler = AssertUnwindSafe(endpoint.handler.call(socket)).catch_unwind();
     let mut handler_done = false;
 
-    let mut session = Session::new(Config {
+    let config = Config {
         max_message_size: limits.ws_max_message_size,
         max_frame_size: limits.ws_max_frame_size,
-    });
+    };
+    let mut session = match &deflate {
+        Some(params) => Session::with_deflate(config, params, &DeflateConfig::default()),
+        None => Session::new(config),
+    };
     let mut outbox = Outbox::default();
     // A decoded message the handler's queue had no room for: nothing more is read until
     // it is taken.

@@ -18,7 +18,8 @@ use std::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
 use super::close::{Close, CloseCode};
-use super::frame::{self, encode_head, Decoded, Frame, Opcode};
+use super::deflate::{Compressor, DeflateConfig, DeflateParams, Inflater};
+use super::frame::{self, encode_head, Decoded, Frame, Opcode, RSV1};
 use super::message::{Assembler, Message};
 use super::WsError;
 
@@ -68,6 +69,8 @@ pub(crate) struct Session {
     assembler: Assembler,
     /// RSV bits the negotiated extensions allow on received frames.
     allowed_rsv: u8,
+    /// permessage-deflate for what we send, when negotiated.
+    compressor: Option<Compressor>,
     state: State,
     out: VecDeque<Bytes>,
     out_len: usize,
@@ -80,9 +83,25 @@ impl Session {
             config,
             assembler: Assembler::new(config.max_message_size),
             allowed_rsv: 0,
+            compressor: None,
             state: State::Open,
             out: VecDeque::new(),
             out_len: 0,
+        }
+    }
+
+    /// A session with permessage-deflate (RFC 7692) agreed on `params`: received messages
+    /// with RSV1 are inflated (bounded by the message size), sent ones compressed.
+    pub(crate) fn with_deflate(
+        config: Config,
+        params: &DeflateParams,
+        deflate: &DeflateConfig,
+    ) -> Session {
+        Session {
+            assembler: Assembler::with_deflate(config.max_message_size, Inflater::new(params)),
+            allowed_rsv: RSV1,
+            compressor: Some(Compressor::new(params, deflate)),
+            ..Session::new(config)
         }
     }
 
@@ -156,7 +175,13 @@ impl Session {
         if self.state != State::Open {
             return false;
         }
-        self.queue_frame(opcode, 0, payload);
+        match self.compressor.as_mut() {
+            Some(compressor) => {
+                let out = compressor.compress(payload);
+                self.queue_frame(opcode, out.rsv, out.payload);
+            }
+            None => self.queue_frame(opcode, 0, payload),
+        }
         true
     }
 
@@ -212,7 +237,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::ws::frame::{decode_server_frame, encode_masked, RSV1};
+    use crate::proto::ws::frame::{decode_server_frame, encode_masked};
 
     const CONFIG: Config = Config {
         max_message_size: 1024,
@@ -407,6 +432,35 @@ mod tests {
         assert_eq!(&head[..], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0]);
         let body = s.poll_transmit().unwrap();
         assert_eq!(body.as_ptr(), payload.as_ptr());
+    }
+
+    #[test]
+    fn with_deflate_messages_are_inflated_and_compressed() {
+        let mut s =
+            Session::with_deflate(CONFIG, &DeflateParams::default(), &DeflateConfig::default());
+        // RFC 7692 7.2.3.1: "Hello" compressed, RSV1 on the frame.
+        let mut frame = Frame::text(Bytes::from_static(&[
+            0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00,
+        ]));
+        frame.rsv = RSV1;
+        let mut buf = client(&[frame]);
+        assert_eq!(
+            s.poll_event(&mut buf),
+            Some(Event::Message(Message::Text(Bytes::from_static(b"Hello"))))
+        );
+        let text = Bytes::from("all work and no play ".repeat(50));
+        assert!(s.send(Opcode::Text, text.clone()));
+        let frames = sent(&mut s);
+        assert_eq!(frames[0].rsv, RSV1);
+        assert!(frames[0].payload.len() < text.len() / 4);
+        // An uncompressed message is still fine.
+        let mut buf = client(&[Frame::binary(Bytes::from_static(b"plain"))]);
+        assert_eq!(
+            s.poll_event(&mut buf),
+            Some(Event::Message(Message::Binary(Bytes::from_static(
+                b"plain"
+            ))))
+        );
     }
 
     #[test]

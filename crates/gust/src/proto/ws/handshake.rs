@@ -9,15 +9,14 @@
 //! version; the stream is the channel, there is no key, and the answer is a 200.
 //!
 //! Both may offer subprotocols (`Sec-WebSocket-Protocol`, the resource picks one or none)
-//! and extensions (`Sec-WebSocket-Extensions`); none is implemented yet, so the only one we
-//! look for is `permessage-deflate` (RFC 7692), to know it was offered and declined.
+//! and extensions (`Sec-WebSocket-Extensions`); the one we speak is `permessage-deflate`
+//! (RFC 7692), whose offers [`super::deflate::negotiate`] weighs once this check says one
+//! was made.
 //!
 //! Host and Origin are left to the layers that know the service: the HTTP/1.1 parser has
 //! already required Host, and an Origin policy is the resource's.
 //!
-//! SHA-1 and base64 are written out here: with 60 bytes to hash per handshake they are not
-//! worth a dependency, and SHA-1's weaknesses do not matter to a value that only proves the
-//! server read the key.
+//! SHA-1's weaknesses do not matter to a value that only proves the server read the key.
 
 use core::fmt;
 
@@ -46,8 +45,8 @@ pub(crate) struct Handshake {
     /// The subprotocols offered, in the client's order of preference. The resource may
     /// pick one and echo it in `Sec-WebSocket-Protocol`; it must not answer with any other.
     pub(crate) protocols: Vec<String>,
-    /// Whether `permessage-deflate` was among the extensions offered. It is not
-    /// implemented: the answer must not name it, and compressed frames (RSV1) stay errors.
+    /// Whether `permessage-deflate` was among the extensions offered: then
+    /// [`super::deflate::negotiate`] picks the offer to accept, if any.
     pub(crate) permessage_deflate: bool,
 }
 

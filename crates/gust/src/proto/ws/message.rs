@@ -15,11 +15,21 @@
 //! A message in one frame keeps the frame's payload, a slice of the read buffer: no copy.
 //! Fragments are copied once, into the message being built, which the message size limit
 //! bounds.
+//!
+//! # Compressed messages
+//!
+//! With permessage-deflate agreed ([`Assembler::with_deflate`]), a text or binary frame
+//! with RSV1 starts a compressed message (RFC 7692 6): its frames' payloads go through the
+//! [`Inflater`] as they arrive, the size limit applies to the inflated size, and text is
+//! checked as the inflater produces it, so that a compressed message is refused as early
+//! as a plain one. RSV1 anywhere else (a continuation, a control frame) is a protocol
+//! error, as is RSV1 without the extension.
 
 use bytes::{Bytes, BytesMut};
 
 use super::close::Close;
-use super::frame::{Frame, Opcode};
+use super::deflate::Inflater;
+use super::frame::{Frame, Opcode, RSV1};
 use super::WsError;
 
 /// What the assembler surfaces: a whole data message, or a control frame's content.
@@ -39,27 +49,50 @@ pub(crate) enum Message {
 }
 
 /// Joins frames into messages for one connection.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Assembler {
     max_message_size: usize,
     partial: Option<Partial>,
+    /// Present when permessage-deflate was agreed.
+    inflater: Option<Inflater>,
 }
 
 /// A fragmented message still missing its last frame.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Partial {
     text: bool,
-    data: BytesMut,
+    body: Body,
     utf8: Utf8Validator,
+}
+
+/// The content of a fragmented message so far.
+#[derive(Debug)]
+enum Body {
+    /// The fragments' payloads, joined.
+    Plain(BytesMut),
+    /// What the inflater made of them. A `Vec` because that is what it writes into.
+    Inflated(Vec<u8>),
 }
 
 impl Assembler {
     /// An assembler refusing (with 1009) any message whose payloads add up to more than
-    /// `max_message_size` bytes.
+    /// `max_message_size` bytes. No extension: a frame with an RSV bit set is refused.
     pub(crate) fn new(max_message_size: usize) -> Assembler {
         Assembler {
             max_message_size,
             partial: None,
+            inflater: None,
+        }
+    }
+
+    /// An assembler for a connection that agreed on permessage-deflate: messages whose
+    /// first frame has RSV1 are inflated by `inflater`, and refused (with 1009) as soon as
+    /// their inflated size passes `max_message_size`.
+    pub(crate) fn with_deflate(max_message_size: usize, inflater: Inflater) -> Assembler {
+        Assembler {
+            max_message_size,
+            partial: None,
+            inflater: Some(inflater),
         }
     }
 
@@ -83,14 +116,45 @@ impl Assembler {
     fn push_frame(&mut self, frame: Frame) -> Result<Option<Message>, WsError> {
         let Frame {
             fin,
+            rsv,
             opcode,
             payload,
-            ..
         } = frame;
+        // RFC 7692 6: RSV1 marks the first frame of a compressed message, and nothing
+        // else. The frame decoder let through the bits the extension defines; where they
+        // stand is checked here.
+        let first_data_frame = matches!(opcode, Opcode::Text | Opcode::Binary);
+        let allowed = if self.inflater.is_some() && first_data_frame {
+            RSV1
+        } else {
+            0
+        };
+        if rsv & !allowed != 0 {
+            return Err(WsError::ReservedBits(rsv & !allowed));
+        }
+        let compressed = rsv & RSV1 != 0;
         match opcode {
             Opcode::Ping => Ok(Some(Message::Ping(payload))),
             Opcode::Pong => Ok(Some(Message::Pong(payload))),
             Opcode::Close => Ok(Some(Message::Close(Close::parse(&payload)?))),
+            Opcode::Text | Opcode::Binary if compressed => {
+                if self.partial.is_some() {
+                    return Err(WsError::MessageInterleaved);
+                }
+                let text = opcode == Opcode::Text;
+                let mut utf8 = Utf8Validator::new();
+                let mut data = Vec::new();
+                self.inflate(&payload, fin, &mut data, text, &mut utf8)?;
+                if fin {
+                    return finish(text, Bytes::from(data), &utf8).map(Some);
+                }
+                self.partial = Some(Partial {
+                    text,
+                    body: Body::Inflated(data),
+                    utf8,
+                });
+                Ok(None)
+            }
             Opcode::Text | Opcode::Binary => {
                 if self.partial.is_some() {
                     return Err(WsError::MessageInterleaved);
@@ -102,47 +166,63 @@ impl Assembler {
                     utf8.feed(&payload)?;
                 }
                 if fin {
-                    return Ok(Some(if text {
-                        utf8.finish()?;
-                        Message::Text(payload)
-                    } else {
-                        Message::Binary(payload)
-                    }));
+                    return finish(text, payload, &utf8).map(Some);
                 }
                 self.partial = Some(Partial {
                     text,
-                    data: BytesMut::from(&payload[..]),
+                    body: Body::Plain(BytesMut::from(&payload[..])),
                     utf8,
                 });
                 Ok(None)
             }
             Opcode::Continuation => {
-                let held = match &self.partial {
-                    Some(partial) => partial.data.len(),
-                    None => return Err(WsError::UnexpectedContinuation),
-                };
-                self.check_size(held, payload.len())?;
-                let Some(partial) = self.partial.as_mut() else {
+                let Some(mut partial) = self.partial.take() else {
                     return Err(WsError::UnexpectedContinuation);
                 };
-                if partial.text {
-                    partial.utf8.feed(&payload)?;
+                match &mut partial.body {
+                    Body::Plain(data) => {
+                        self.check_size(data.len(), payload.len())?;
+                        if partial.text {
+                            partial.utf8.feed(&payload)?;
+                        }
+                        data.extend_from_slice(&payload);
+                    }
+                    Body::Inflated(data) => {
+                        self.inflate(&payload, fin, data, partial.text, &mut partial.utf8)?;
+                    }
                 }
-                partial.data.extend_from_slice(&payload);
                 if !fin {
+                    self.partial = Some(partial);
                     return Ok(None);
                 }
-                let Some(Partial { text, data, utf8 }) = self.partial.take() else {
-                    return Err(WsError::UnexpectedContinuation);
+                let Partial { text, body, utf8 } = partial;
+                let data = match body {
+                    Body::Plain(data) => data.freeze(),
+                    Body::Inflated(data) => Bytes::from(data),
                 };
-                Ok(Some(if text {
-                    utf8.finish()?;
-                    Message::Text(data.freeze())
-                } else {
-                    Message::Binary(data.freeze())
-                }))
+                finish(text, data, &utf8).map(Some)
             }
         }
+    }
+
+    /// Inflates a compressed message's next payload into `data`, checking text as it comes.
+    fn inflate(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        data: &mut Vec<u8>,
+        text: bool,
+        utf8: &mut Utf8Validator,
+    ) -> Result<(), WsError> {
+        // `push_frame` lets RSV1 through only with an inflater; this keeps it panic-free.
+        let inflater = self.inflater.as_mut().ok_or(WsError::ReservedBits(RSV1))?;
+        inflater.inflate(payload, fin, data, self.max_message_size, |new| {
+            if text {
+                utf8.feed(new)
+            } else {
+                Ok(())
+            }
+        })
     }
 
     /// Refuses a fragment of `more` bytes after `held` if together they pass the limit.
@@ -153,6 +233,16 @@ impl Assembler {
                 max: self.max_message_size,
             }),
         }
+    }
+}
+
+/// The complete message, once text has been checked to end on a whole code point.
+fn finish(text: bool, data: Bytes, utf8: &Utf8Validator) -> Result<Message, WsError> {
+    if text {
+        utf8.finish()?;
+        Ok(Message::Text(data))
+    } else {
+        Ok(Message::Binary(data))
     }
 }
 

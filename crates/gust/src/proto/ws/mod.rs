@@ -1,7 +1,7 @@
 //! WebSocket (RFC 6455) for servers, sans-I/O; opened over HTTP/1.1 with an Upgrade, or
 //! over HTTP/2 with an extended CONNECT (RFC 8441).
 //!
-//! Four small codecs, each usable on its own, in the order a connection meets them:
+//! Five small codecs, each usable on its own, in the order a connection meets them:
 //!
 //! - [`handshake`]: checks an opening request (an HTTP/1.1 `GET` with `Upgrade: websocket`,
 //!   or an HTTP/2 `CONNECT` with `:protocol websocket`) and works out what the answer needs:
@@ -14,29 +14,35 @@
 //!   arrive, bounds the message size, and passes control frames through at once, even
 //!   between the fragments of a message.
 //! - [`close`]: the close frame's payload: status code and reason.
+//! - [`deflate`]: permessage-deflate (RFC 7692): agreeing on it from the request's offers,
+//!   compressing the server's messages, inflating the client's within the message size
+//!   limit. The assembler takes the inflater; the driver calls the compressor.
 //!
 //! # Errors
 //!
 //! Every rule broken by the peer is a [`WsError`]. RFC 6455 7.1.7 calls the answer "_Fail
 //! the WebSocket Connection_": send a close frame with [`WsError::code`] (1002 protocol
-//! error, 1007 invalid payload or 1009 too big) and [`WsError::reason`], then close the
-//! transport without reading on. There is no per-message recovery: after a broken frame we
-//! no longer know where the next one starts, and RFC 6455 leaves no room for skipping a bad
-//! message either.
+//! error, 1007 invalid payload, including compressed data that does not inflate, or 1009
+//! too big) and [`WsError::reason`], then close the transport without reading on. There is
+//! no per-message recovery: after a broken frame we no longer know where the next one
+//! starts, and RFC 6455 leaves no room for skipping a bad message either.
 //!
 //! # What is left to the driver
 //!
 //! The connection that drives these codecs keeps the rest of the state: answering pings,
 //! the closing handshake (echo the peer's close, then stop sending), timeouts, flow control
 //! against the handler, and which of the offered subprotocols the resource picked.
-//! Extensions are not implemented: a `permessage-deflate` offer (RFC 7692) is detected so
-//! that it can be declined knowingly, and the frame decoder takes the RSV bits a negotiated
-//! extension would define, so that adding one needs no change here.
+//! permessage-deflate is the one extension: when [`negotiate`] accepted an offer, the
+//! driver answers with its header value, decodes frames with `allowed_rsv` [`RSV1`] (0
+//! otherwise), builds the assembler with [`Assembler::with_deflate`], and passes each
+//! outgoing data message through a [`Compressor`], setting the RSV bits it returns on the
+//! message's first frame.
 
 use core::fmt;
 
 pub(crate) mod close;
 pub(crate) mod conn;
+pub(crate) mod deflate;
 pub(crate) mod frame;
 pub(crate) mod handshake;
 pub(crate) mod message;
@@ -45,6 +51,10 @@ pub(crate) mod message;
 // that no caller names yet is not dead.
 #[allow(unused_imports)]
 pub(crate) use close::{Close, CloseCode, MAX_REASON_LEN};
+#[allow(unused_imports)]
+pub(crate) use deflate::{
+    negotiate, Compressor, DeflateConfig, DeflateParams, Inflater, Negotiated, Outgoing,
+};
 #[allow(unused_imports)]
 pub(crate) use frame::{apply_mask, decode, encode_head, Decoded, Frame, Opcode, RSV1, RSV2, RSV3};
 #[allow(unused_imports)]
@@ -91,6 +101,8 @@ pub(crate) enum WsError {
     },
     /// A text message that is not UTF-8 (RFC 6455 8.1).
     InvalidUtf8,
+    /// A compressed message whose payload is not valid deflate data (RFC 7692 7.2.2).
+    InvalidCompressedData,
     /// A close frame with a 1-byte payload: half a status code (RFC 6455 5.5.1).
     CloseTooShort,
     /// A close frame with a status code an endpoint must not send (RFC 6455 7.4).
@@ -106,7 +118,10 @@ impl WsError {
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             // RFC 6455 7.4.1 defines 1007 for data inconsistent with the message type; a
             // close reason is declared UTF-8 as much as a text message is.
-            Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            // Compressed data that does not inflate is a payload as unusable as bad text.
+            Self::InvalidUtf8 | Self::InvalidCloseReason | Self::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -127,6 +142,7 @@ impl WsError {
             Self::MessageInterleaved => "new message before the previous one ended",
             Self::MessageTooLarge { .. } => "message too large",
             Self::InvalidUtf8 => "text message not valid UTF-8",
+            Self::InvalidCompressedData => "invalid compressed data",
             Self::CloseTooShort => "close payload of 1 byte",
             Self::InvalidCloseCode(_) => "invalid close code",
             Self::InvalidCloseReason => "close reason not valid UTF-8",
@@ -202,6 +218,7 @@ mod tests {
         assert_eq!(WsError::Unmasked.code().0, 1002);
         assert_eq!(WsError::InvalidUtf8.code().0, 1007);
         assert_eq!(WsError::InvalidCloseReason.code().0, 1007);
+        assert_eq!(WsError::InvalidCompressedData.code().0, 1007);
         assert_eq!(WsError::MessageTooLarge { max: 1 }.code().0, 1009);
         assert_eq!(WsError::FrameTooLarge { length: 2, max: 1 }.code().0, 1009);
     }
@@ -237,6 +254,7 @@ mod tests {
             WsError::MessageInterleaved,
             WsError::MessageTooLarge { max: 1 },
             WsError::InvalidUtf8,
+            WsError::InvalidCompressedData,
             WsError::CloseTooShort,
             WsError::InvalidCloseCode(1005),
             WsError::InvalidCloseReason,
