@@ -59,6 +59,7 @@ pub(crate) mod proto;
 pub mod resource;
 mod server;
 mod service;
+pub mod stats;
 pub mod tls;
 
 pub use body::{Body, BodyError, BodySender, BoxFuture, Outcome, RequestBody};
@@ -69,6 +70,7 @@ pub use resource::{
 };
 pub use server::{Server, ServerError};
 pub use service::{ListenerFactory, Service, ServiceBuilder};
+pub use stats::{Stats, StatsSnapshot};
 pub use tls::{CredentialStore, Credentials, TlsInfo, TlsOptions};
 
 /// Re-exported so users name the same `Bytes` gust uses.
