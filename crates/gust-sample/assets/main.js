@@ -3,18 +3,27 @@
 "use strict";
 
 const UPTIME_PERIOD_MS = 1000;
-// The statistics socket is retried with a growing delay, bounded both in length and in count,
-// so a server without WebSocket support is not polled forever.
-const WS_RETRY_FIRST_MS = 2000;
-const WS_RETRY_MAX_MS = 30000;
-const WS_RETRY_MAX_TRIES = 20;
+// The statistics socket is reopened whenever it closes, after a delay that starts short (a
+// server restart is over in a moment) and doubles up to a bound (a server that is down, or
+// has no WebSocket, costs one attempt every few seconds). An open socket resets the delay.
+const WS_RETRY_FIRST_MS = 500;
+const WS_RETRY_MAX_MS = 10000;
 const WAITING = "waiting for live statistics";
-const STAT_IDS = [
+// Cells whose id is the message's key and whose value is a count.
+const COUNT_IDS = [
   "bytes_recv", "bytes_sent",
   "ipv6_pkt_recv", "ipv6_pkt_sent",
   "ipv4_pkt_recv", "ipv4_pkt_sent",
   "tcp_bytes_recv", "tcp_bytes_sent",
+  "connections_accepted", "connections_open",
+  "websockets_open", "tls_handshakes",
 ];
+// The message's "requests" object: its keys are protocol names, not valid as plain ids.
+const REQUEST_IDS = {
+  "http/1.1": "requests_http1",
+  "h2": "requests_h2",
+  "websocket": "requests_websocket",
+};
 
 function $(id) {
   return document.getElementById(id);
@@ -151,34 +160,71 @@ async function refreshUptime() {
 
 // ---- Network statistics over a WebSocket ---------------------------------------------------
 
-let wsTries = 0;
+let wsDelayMs = WS_RETRY_FIRST_MS;
+let wsTimer = null;
+let wsSocket = null;
 
 function netStatus(text) {
   $("net-status").textContent = text;
 }
 
+// The indicator beside the heading: connecting, connected, reconnecting or unavailable.
+function wsState(state, text) {
+  const badge = $("ws-state");
+  badge.dataset.state = state;
+  badge.textContent = text;
+  // Figures stay on screen while the socket is down, greyed as the last ones known.
+  $("stats").classList.toggle("stale", state !== "connected");
+}
+
+// Counts past 2^53 arrive rounded; shown rounded, they are still better than none.
+function isCount(value) {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
+
+function showCount(id, value) {
+  if (isCount(value)) {
+    $(id).textContent = value.toLocaleString();
+  }
+}
+
 function showStats(stats) {
-  for (const id of STAT_IDS) {
-    const value = stats[id];
-    if (typeof value === "number" && Number.isFinite(value)) {
-      $(id).textContent = value.toLocaleString();
+  for (const id of COUNT_IDS) {
+    showCount(id, stats[id]);
+  }
+  const requests = stats.requests;
+  if (requests && typeof requests === "object") {
+    for (const [key, id] of Object.entries(REQUEST_IDS)) {
+      showCount(id, requests[key]);
     }
+  }
+  if (isCount(stats.uptime_ms)) {
+    $("uptime_ms").textContent = formatUptime(stats.uptime_ms);
   }
 }
 
 function scheduleReconnect() {
-  if (wsTries >= WS_RETRY_MAX_TRIES) {
-    netStatus(WAITING + " (no connection after " + wsTries + " tries; reload the page to try again)");
+  wsSocket = null;
+  if (document.hidden) {
+    // Nobody is looking: try again when the page is shown (see the visibility handler).
+    wsState("reconnecting", "reconnecting when shown");
     return;
   }
-  const delay = Math.min(WS_RETRY_FIRST_MS * 2 ** Math.max(wsTries - 1, 0), WS_RETRY_MAX_MS);
-  netStatus(WAITING + " (next try in " + Math.round(delay / 1000) + " s)");
-  setTimeout(connectStats, delay);
+  const delay = wsDelayMs;
+  wsDelayMs = Math.min(wsDelayMs * 2, WS_RETRY_MAX_MS);
+  wsState("reconnecting", "reconnecting in " + (delay / 1000).toFixed(1) + " s");
+  netStatus(WAITING);
+  wsTimer = setTimeout(() => {
+    wsTimer = null;
+    connectStats();
+  }, delay);
 }
 
 function connectStats() {
-  wsTries += 1;
-  netStatus(WAITING);
+  if (!("WebSocket" in window)) {
+    wsState("unavailable", "no WebSocket in this browser");
+    return;
+  }
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   let socket;
   try {
@@ -188,22 +234,47 @@ function connectStats() {
     scheduleReconnect();
     return;
   }
+  wsSocket = socket;
+  if ($("ws-state").dataset.state === "reconnecting") {
+    wsState("reconnecting", "reconnecting\u2026");
+  } else {
+    wsState("connecting", "connecting");
+  }
   socket.addEventListener("open", () => {
-    wsTries = 0;
+    wsDelayMs = WS_RETRY_FIRST_MS;
+    wsState("connected", "connected");
     netStatus("connected, waiting for the first update");
   });
   socket.addEventListener("message", (event) => {
+    let stats;
     try {
-      showStats(JSON.parse(event.data));
-      netStatus("live, updated " + new Date().toLocaleTimeString());
+      stats = JSON.parse(event.data);
     } catch (err) {
       console.warn("statistics message is not JSON:", err);
+      return;
+    }
+    if (stats && typeof stats === "object") {
+      showStats(stats);
+      netStatus("live, updated " + new Date().toLocaleTimeString());
     }
   });
   // Errors are always followed by "close", so reconnecting is done in one place.
   socket.addEventListener("error", () => console.warn("statistics socket error"));
   socket.addEventListener("close", scheduleReconnect);
 }
+
+// A hidden page does not retry; shown again, it retries at once instead of waiting out a
+// delay that may have grown while nobody looked.
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden || wsSocket !== null) {
+    return;
+  }
+  if (wsTimer !== null) {
+    clearTimeout(wsTimer);
+    wsTimer = null;
+  }
+  connectStats();
+});
 
 document.addEventListener("DOMContentLoaded", () => {
   loadLeds();

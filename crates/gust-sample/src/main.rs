@@ -23,6 +23,7 @@ mod cli;
 mod echo;
 mod https;
 mod led;
+mod netstats;
 mod reply;
 
 use std::fmt;

@@ -62,6 +62,7 @@ pub(crate) mod proto;
 pub mod resource;
 mod server;
 mod service;
+pub mod stats;
 pub mod tls;
 pub mod ws;
 
@@ -73,6 +74,7 @@ pub use resource::{
 };
 pub use server::{Server, ServerError};
 pub use service::{ListenerFactory, Service, ServiceBuilder};
+pub use stats::{Stats, StatsSnapshot};
 pub use tls::{CredentialStore, Credentials, TlsInfo, TlsOptions};
 
 /// Re-exported so users name the same `Bytes` gust uses.
