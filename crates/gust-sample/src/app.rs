@@ -7,29 +7,35 @@
 //! | `/dynamic` | GET, POST | echo (see [`crate::echo`])                                  |
 //! | `/uptime`  | GET       | milliseconds since start, as decimal text                   |
 //! | `/led`     | GET, POST | virtual LEDs (see [`crate::led`])                           |
-//! | `/`, `/ws_echo` | WebSocket | statistics and echo sockets, unless `--no-websocket`   |
+//! | `/`        | WebSocket | statistics as JSON every `--stats-interval-ms`           |
+//! | `/ws_echo` | WebSocket | echo: text as text, binary as binary                       |
 //! | anything else | GET    | files from `--www DIR` if given, else 404                   |
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gust::bytes::Bytes;
 use gust::http::{Method, StatusCode};
-use gust::ws::WebSocket;
-use gust::{FsResource, Request, Resource, Response, Service, StaticResource};
+use gust::ws::{Message, WebSocket};
+use gust::{FsResource, Request, Resource, Response, Service, StaticResource, Stats};
+use tokio::time::MissedTickBehavior;
 
 use crate::cli::Settings;
 use crate::led::{self, Leds};
-use crate::{assets, echo, reply, Failure};
+use crate::{assets, echo, netstats, reply, Failure};
 
 /// Builds the service. `started` is the instant `/uptime` counts from.
 pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Service, Failure> {
     let leds = Arc::new(Leds::new(settings.leds));
     let max_body = settings.limits.max_body_size;
+    // One set of counters for the plain service and its HTTPS twin: the dashboard shows
+    // the whole server.
+    let stats = Stats::new();
 
     let mut builder = Service::builder(settings.listen)
         .name("http")
         .limits(settings.limits.clone())
+        .stats(stats.clone())
         .resource(Resource::static_content(
             "/",
             embedded("index.html", assets::INDEX_HTML_GZ, assets::INDEX_HTML_TYPE)?,
@@ -54,7 +60,12 @@ pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Ser
     if settings.websocket {
         // The original's two sockets: network statistics on `/` (beside the page: only
         // opening requests reach a WebSocket resource) and an echo on `/ws_echo`.
-        builder = builder.resource(Resource::websocket("/ws_echo", ws_echo));
+        let interval = settings.stats_interval;
+        builder = builder
+            .resource(Resource::websocket("/", move |socket: WebSocket| {
+                statistics(socket, stats.clone(), started, interval)
+            }))
+            .resource(Resource::websocket("/ws_echo", ws_echo));
     }
     if let Some(dir) = &settings.www {
         // The error names the directory already.
@@ -86,6 +97,33 @@ async fn ws_echo(mut socket: WebSocket) {
     while let Some(message) = socket.recv().await {
         if socket.send(message).await.is_err() {
             break;
+        }
+    }
+}
+
+/// The upgrade on `/`: one JSON text message of statistics (see [`netstats`]) at once,
+/// then one per `interval`, until the client leaves. What the client sends is read and
+/// dropped, so that its close is seen.
+async fn statistics(
+    mut socket: WebSocket,
+    stats: Arc<Stats>,
+    started: Instant,
+    interval: Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    // A slow client gets the latest figures, not a backlog of stale ones.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let message = netstats::snapshot_json(&stats.snapshot(), started);
+                if socket.send(Message::text(message)).await.is_err() {
+                    break;
+                }
+            }
+            received = socket.recv() => if received.is_none() {
+                break;
+            },
         }
     }
 }

@@ -1,49 +1,36 @@
 //! The network statistics the dashboard's WebSocket on `/` sends: one JSON text message per
 //! [`INTERVAL`], built by [`snapshot_json`].
 //!
-//! The original sample sends eight counters of its device's network stack. gust runs on a
-//! host whose network stack is the kernel's, so each figure comes from whoever owns it:
+//! The original sample sends eight counters of its device's network stack. gust keeps the
+//! keys and fills them with what this server and this host can tell:
 //!
-//! - `bytes_recv`, `bytes_sent`: IP bytes of the whole host, IPv4 and IPv6, headers
-//!   included (`IpExt: InOctets`/`OutOctets` in `/proc/net/netstat` plus
-//!   `Ip6InOctets`/`Ip6OutOctets` in `/proc/net/snmp6`).
+//! - `bytes_recv`, `bytes_sent`: bytes on this server's TCP connections, TLS records
+//!   included ([`gust::StatsSnapshot`]'s `bytes_received`/`bytes_sent`): everything the
+//!   server's sockets moved, as the original's IP-layer figure is everything its stack moved.
+//! - `tcp_bytes_recv`, `tcp_bytes_sent`: the HTTP and WebSocket bytes those connections
+//!   carried, after TLS decryption and before encryption (`plaintext_bytes_*`): the payload,
+//!   as the original's TCP figure is its sockets' payload. On plain HTTP both pairs agree.
 //! - `ipv4_pkt_recv`, `ipv4_pkt_sent`: IPv4 packets of the whole host (`Ip: InReceives`/
 //!   `OutRequests` in `/proc/net/snmp`).
 //! - `ipv6_pkt_recv`, `ipv6_pkt_sent`: IPv6 packets of the whole host (`Ip6InReceives`/
 //!   `Ip6OutRequests` in `/proc/net/snmp6`).
-//! - `tcp_bytes_recv`, `tcp_bytes_sent`: bytes on this server's TCP connections, TLS records
-//!   included, TCP/IP headers not ([`gust::StatsSnapshot`]'s `bytes_received`/`bytes_sent`).
 //! - `connections_accepted`, `connections_open`: this server's TCP connections.
 //! - `requests`: `{"http/1.1": n, "h2": n, "websocket": n}`, requests by protocol.
-//!   `http/1.1` counts HTTP/1.0 too; `websocket` counts sessions started, whose upgrade
-//!   requests are also in `http/1.1`.
+//!   `http/1.1` counts HTTP/1.0 too; `websocket` counts sessions started, whose opening
+//!   requests are also counted under their own protocol.
 //! - `websockets_open`: WebSocket sessions open now.
 //! - `tls_handshakes`: TLS handshakes completed.
 //! - `uptime_ms`: milliseconds since the sample started.
 //!
-//! Why the two byte pairs differ: in the original, `bytes_*` is everything the device's IP
-//! layer moved and `tcp_bytes_*` the TCP payload of its sockets. On a device that serves
-//! nothing but this server the two are close; on a host they are not, and showing the same
-//! number twice would say nothing. So `bytes_*` is the host's IP layer, as the packet rows
-//! are, and `tcp_bytes_*` is this server's own share, as gust counted it on its sockets.
-//!
 //! A kernel file that cannot be read (not Linux, a sandbox without procfs) or a field it does
 //! not have gives 0, as the original gives 0 for a statistics group that is compiled out.
 //! The kernel's figures belong to the network namespace the sample runs in.
-
-// The statistics WebSocket that sends these messages comes with gust's WebSocket support;
-// until then nothing outside the tests calls this module.
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gust::StatsSnapshot;
 use serde::Serialize;
-
-/// How often the statistics socket sends a message: the original's period (it sends the
-/// first one at once).
-pub(crate) const INTERVAL: Duration = Duration::from_millis(200);
 
 /// Where Linux publishes the network stack's counters.
 pub(crate) const PROC_NET: &str = "/proc/net";
@@ -59,10 +46,6 @@ pub(crate) struct KernelCounters {
     pub(crate) ipv6_packets_received: u64,
     /// IPv6 packets handed to the IP layer to send (`Ip6OutRequests`).
     pub(crate) ipv6_packets_sent: u64,
-    /// IP bytes received, IPv4 and IPv6 together (`IpExt: InOctets` + `Ip6InOctets`).
-    pub(crate) ip_bytes_received: u64,
-    /// IP bytes sent, IPv4 and IPv6 together (`IpExt: OutOctets` + `Ip6OutOctets`).
-    pub(crate) ip_bytes_sent: u64,
 }
 
 impl KernelCounters {
@@ -74,31 +57,26 @@ impl KernelCounters {
         Self::read_from(Path::new(PROC_NET))
     }
 
-    /// Reads the counters from the files `snmp`, `snmp6` and `netstat` in `dir` (the layout
-    /// of `/proc/net`). A missing or unreadable file gives 0 for the figures it holds.
+    /// Reads the counters from the files `snmp` and `snmp6` in `dir` (the layout of
+    /// `/proc/net`). A missing or unreadable file gives 0 for the figures it holds.
     pub(crate) fn read_from(dir: &Path) -> Self {
         // Not an error worth a log line: every message would repeat it.
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-        Self::parse(&read("snmp"), &read("snmp6"), &read("netstat"))
+        Self::parse(&read("snmp"), &read("snmp6"))
     }
 
-    /// The counters from the text of `/proc/net/snmp`, `/proc/net/snmp6` and
-    /// `/proc/net/netstat`.
-    pub(crate) fn parse(snmp: &str, snmp6: &str, netstat: &str) -> Self {
+    /// The counters from the text of `/proc/net/snmp` and `/proc/net/snmp6`.
+    pub(crate) fn parse(snmp: &str, snmp6: &str) -> Self {
         KernelCounters {
             ipv4_packets_received: table_value(snmp, "Ip", "InReceives"),
             ipv4_packets_sent: table_value(snmp, "Ip", "OutRequests"),
             ipv6_packets_received: list_value(snmp6, "Ip6InReceives"),
             ipv6_packets_sent: list_value(snmp6, "Ip6OutRequests"),
-            ip_bytes_received: table_value(netstat, "IpExt", "InOctets")
-                .saturating_add(list_value(snmp6, "Ip6InOctets")),
-            ip_bytes_sent: table_value(netstat, "IpExt", "OutOctets")
-                .saturating_add(list_value(snmp6, "Ip6OutOctets")),
         }
     }
 }
 
-/// One value from a file laid out as `/proc/net/snmp` and `/proc/net/netstat` are: per
+/// One value from a file laid out as `/proc/net/snmp` is: per
 /// section, a line of field names and then a line of values, both starting `Section:`, paired
 /// by position. 0 when the section, the field or a number is missing.
 fn table_value(text: &str, section: &str, field: &str) -> u64 {
@@ -172,14 +150,14 @@ pub(crate) fn message_json(
     uptime: Duration,
 ) -> String {
     let message = Message {
-        bytes_recv: kernel.ip_bytes_received,
-        bytes_sent: kernel.ip_bytes_sent,
+        bytes_recv: stats.bytes_received,
+        bytes_sent: stats.bytes_sent,
         ipv6_pkt_recv: kernel.ipv6_packets_received,
         ipv6_pkt_sent: kernel.ipv6_packets_sent,
         ipv4_pkt_recv: kernel.ipv4_packets_received,
         ipv4_pkt_sent: kernel.ipv4_packets_sent,
-        tcp_bytes_recv: stats.bytes_received,
-        tcp_bytes_sent: stats.bytes_sent,
+        tcp_bytes_recv: stats.plaintext_bytes_received,
+        tcp_bytes_sent: stats.plaintext_bytes_sent,
         connections_accepted: stats.connections_accepted,
         connections_open: stats.connections_open,
         requests: Requests {
@@ -242,29 +220,18 @@ Ip6OutMcastOctets               \t888
 Icmp6InMsgs                     \t0
 ";
 
-    /// The `IpExt` section of `/proc/net/netstat` from the same host (the `TcpExt` section
-    /// before it is cut short: it is long and not read).
-    const NETSTAT: &str = "\
-TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed
-TcpExt: 0 0 0
-IpExt: InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets InCsumErrors InNoECTPkts InECT1Pkts InECT0Pkts InCEPkts ReasmOverlaps
-IpExt: 0 0 0 0 0 0 62112961786 61761212391 0 0 0 0 0 9622592 0 0 0 0
-";
-
     fn host() -> KernelCounters {
         KernelCounters {
             ipv4_packets_received: 9_621_545,
             ipv4_packets_sent: 9_250_752,
             ipv6_packets_received: 13,
             ipv6_packets_sent: 27,
-            ip_bytes_received: 62_112_961_786 + 1468,
-            ip_bytes_sent: 61_761_212_391 + 2596,
         }
     }
 
     #[test]
     fn parses_the_kernels_files() {
-        assert_eq!(KernelCounters::parse(SNMP, SNMP6, NETSTAT), host());
+        assert_eq!(KernelCounters::parse(SNMP, SNMP6), host());
     }
 
     #[test]
@@ -276,13 +243,14 @@ IpExt: 0 0 0 0 0 0 62112961786 61761212391 0 0 0 0 0 9622592 0 0 0 0
         // The Icmp section has an `InMsgs` field; asking the Ip section for it finds nothing.
         assert_eq!(table_value(SNMP, "Ip", "InMsgs"), 0);
         // "IpExt" is not "Ip", nor the reverse.
-        assert_eq!(table_value(NETSTAT, "Ip", "InOctets"), 0);
+        let netstat = "IpExt: InOctets\nIpExt: 9\n";
+        assert_eq!(table_value(netstat, "Ip", "InOctets"), 0);
         assert_eq!(table_value(SNMP, "IpExt", "InOctets"), 0);
     }
 
     #[test]
     fn anything_missing_or_malformed_reads_zero() {
-        assert_eq!(KernelCounters::parse("", "", ""), KernelCounters::default());
+        assert_eq!(KernelCounters::parse("", ""), KernelCounters::default());
         // A header without its value line, a value line cut short, a value that is no
         // number, a negative value.
         assert_eq!(
@@ -303,10 +271,7 @@ IpExt: 0 0 0 0 0 0 62112961786 61761212391 0 0 0 0 0 9622592 0 0 0 0
         assert_eq!(list_value("Ip6InReceivesExtra 9\n", "Ip6InReceives"), 0);
         // Binary junk and stray colons do not panic.
         let junk = "\u{0}:\u{ffff}\n:\nIp\nIp:\nIp:";
-        assert_eq!(
-            KernelCounters::parse(junk, junk, junk),
-            KernelCounters::default()
-        );
+        assert_eq!(KernelCounters::parse(junk, junk), KernelCounters::default());
     }
 
     #[test]
@@ -314,15 +279,12 @@ IpExt: 0 0 0 0 0 0 62112961786 61761212391 0 0 0 0 0 9622592 0 0 0 0
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("snmp"), SNMP).unwrap();
         std::fs::write(dir.path().join("snmp6"), SNMP6).unwrap();
-        std::fs::write(dir.path().join("netstat"), NETSTAT).unwrap();
         assert_eq!(KernelCounters::read_from(dir.path()), host());
 
         std::fs::remove_file(dir.path().join("snmp6")).unwrap();
         let without_ipv6 = KernelCounters {
             ipv6_packets_received: 0,
             ipv6_packets_sent: 0,
-            ip_bytes_received: 62_112_961_786,
-            ip_bytes_sent: 61_761_212_391,
             ..host()
         };
         assert_eq!(KernelCounters::read_from(dir.path()), without_ipv6);
@@ -344,14 +306,16 @@ IpExt: 0 0 0 0 0 0 62112961786 61761212391 0 0 0 0 0 9622592 0 0 0 0
             websockets_accepted: 2,
             websockets_open: 1,
             tls_handshakes: 5,
-            bytes_received: 4096,
-            bytes_sent: 65536,
+            bytes_received: 4200,
+            bytes_sent: 66000,
+            plaintext_bytes_received: 4096,
+            plaintext_bytes_sent: 65536,
         };
         let json = message_json(&stats, &host(), Duration::from_micros(1_234_567));
         assert_eq!(
             json,
             concat!(
-                r#"{"bytes_recv":62112963254,"bytes_sent":61761214987,"#,
+                r#"{"bytes_recv":4200,"bytes_sent":66000,"#,
                 r#""ipv6_pkt_recv":13,"ipv6_pkt_sent":27,"#,
                 r#""ipv4_pkt_recv":9621545,"ipv4_pkt_sent":9250752,"#,
                 r#""tcp_bytes_recv":4096,"tcp_bytes_sent":65536,"#,

@@ -5,9 +5,12 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Semaphore;
+
 use crate::config::{ConfigError, Limits};
 use crate::resource::router::Router;
 use crate::resource::Resource;
+use crate::stats::Stats;
 use crate::tls::{TlsAcceptor, TlsOptions};
 
 /// Makes the listening socket of a service, each time the server starts (the original's
@@ -32,6 +35,12 @@ pub struct Service {
     pub(crate) limits: Arc<Limits>,
     /// TLS on this listener, if any.
     pub(crate) tls: Option<TlsAcceptor>,
+    /// Counters, shared with the service's twins ([`Service::with_addr`],
+    /// [`Service::with_tls`]) and with whoever else was given them.
+    pub(crate) stats: Arc<Stats>,
+    /// `max_websockets` permits, shared with the service's twins: one table of resources,
+    /// one bound on its sessions.
+    pub(crate) websockets: Arc<Semaphore>,
 }
 
 impl fmt::Debug for Service {
@@ -58,6 +67,7 @@ impl Service {
             router: Router::default(),
             limits: Limits::default(),
             tls: None,
+            stats: None,
             error: None,
         }
     }
@@ -98,6 +108,12 @@ impl Service {
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
     }
+
+    /// The service's counters: connections, requests by protocol, WebSocket sessions, TLS
+    /// handshakes, socket bytes.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
 }
 
 /// Builds a [`Service`]. Mistakes (a duplicate path, an invalid limit) are reported by
@@ -108,6 +124,7 @@ pub struct ServiceBuilder {
     router: Router,
     limits: Limits,
     tls: Option<TlsOptions>,
+    stats: Option<Arc<Stats>>,
     error: Option<ConfigError>,
 }
 
@@ -177,6 +194,13 @@ impl ServiceBuilder {
         })
     }
 
+    /// Counts into `stats` (shared with other services, or read by a handler that reports
+    /// them) instead of counters of the service's own.
+    pub fn stats(mut self, stats: Arc<Stats>) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
     /// Checks the configuration and builds the service.
     pub fn build(self) -> Result<Service, ConfigError> {
         if let Some(e) = self.error {
@@ -195,8 +219,10 @@ impl ServiceBuilder {
             name: self.name,
             listen: self.listen,
             router: Arc::new(self.router),
+            websockets: Arc::new(Semaphore::new(self.limits.max_websockets)),
             limits: Arc::new(self.limits),
             tls,
+            stats: self.stats.unwrap_or_default(),
         })
     }
 }

@@ -18,6 +18,7 @@
 //! | `websockets_accepted`   | a WebSocket handshake is answered 101 and a session starts |
 //! | `websockets_open`       | ... and until that session ends (however it ends)          |
 //! | `bytes_received`/`sent` | bytes cross the TCP socket, below TLS (`CountingIo`)       |
+//! | `plaintext_bytes_*`     | HTTP and WebSocket bytes, above TLS (the same on plain TCP) |
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -50,6 +51,8 @@ pub struct Stats {
     tls_handshakes: AtomicU64,
     bytes_received: AtomicU64,
     bytes_sent: AtomicU64,
+    plaintext_bytes_received: AtomicU64,
+    plaintext_bytes_sent: AtomicU64,
 }
 
 /// The figures of a [`Stats`] at one moment, as plain numbers.
@@ -75,6 +78,11 @@ pub struct StatsSnapshot {
     pub bytes_received: u64,
     /// Bytes written to TCP sockets: what the clients were sent, TLS records included.
     pub bytes_sent: u64,
+    /// Bytes of HTTP and WebSocket the clients sent: after TLS decryption, equal to
+    /// `bytes_received` on plain connections.
+    pub plaintext_bytes_received: u64,
+    /// Bytes of HTTP and WebSocket the clients were sent, before TLS encryption.
+    pub plaintext_bytes_sent: u64,
 }
 
 impl Stats {
@@ -96,6 +104,8 @@ impl Stats {
             tls_handshakes: load(&self.tls_handshakes),
             bytes_received: load(&self.bytes_received),
             bytes_sent: load(&self.bytes_sent),
+            plaintext_bytes_received: load(&self.plaintext_bytes_received),
+            plaintext_bytes_sent: load(&self.plaintext_bytes_sent),
         }
     }
 }
@@ -111,9 +121,6 @@ fn sub_one(counter: &AtomicU64) {
     let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
 }
 
-// The server's recorders. Until the server calls them (the WebSocket work plumbs them in),
-// only the tests do; remove this allowance once they are wired.
-#[allow(dead_code)]
 impl Stats {
     /// A TCP connection was accepted and is now open. Prefer [`Stats::open_connection`],
     /// whose guard cannot forget the close.
@@ -159,14 +166,24 @@ impl Stats {
         sub_one(&self.websockets_open);
     }
 
-    /// `n` bytes were read from a socket.
-    pub(crate) fn received(&self, n: u64) {
-        add(&self.bytes_received, n);
+    /// `n` bytes were read at `layer`.
+    pub(crate) fn received(&self, layer: Layer, n: u64) {
+        if layer != Layer::Plaintext {
+            add(&self.bytes_received, n);
+        }
+        if layer != Layer::Socket {
+            add(&self.plaintext_bytes_received, n);
+        }
     }
 
-    /// `n` bytes were written to a socket.
-    pub(crate) fn sent(&self, n: u64) {
-        add(&self.bytes_sent, n);
+    /// `n` bytes were written at `layer`.
+    pub(crate) fn sent(&self, layer: Layer, n: u64) {
+        if layer != Layer::Plaintext {
+            add(&self.bytes_sent, n);
+        }
+        if layer != Layer::Socket {
+            add(&self.plaintext_bytes_sent, n);
+        }
     }
 
     /// Counts a connection as accepted and open, and as closed when the guard is dropped.
@@ -233,28 +250,34 @@ impl Drop for OpenGuard {
 pub(crate) struct CountingIo<IO> {
     inner: IO,
     stats: Arc<Stats>,
+    layer: Layer,
 }
 
-#[allow(dead_code)] // As above: until the server wraps its sockets, only the tests do.
+/// Which byte counters a [`CountingIo`] feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// A TCP socket carrying TLS: `bytes_*`.
+    Socket,
+    /// The plaintext side of a TLS stream: `plaintext_bytes_*`.
+    Plaintext,
+    /// A TCP socket carrying HTTP itself: both.
+    Both,
+}
+
 impl<IO> CountingIo<IO> {
-    /// Counts `inner`'s traffic into `stats`.
-    pub(crate) fn new(inner: IO, stats: Arc<Stats>) -> Self {
-        CountingIo { inner, stats }
+    /// Counts `inner`'s traffic into `stats`, at `layer`.
+    pub(crate) fn new(inner: IO, stats: Arc<Stats>, layer: Layer) -> Self {
+        CountingIo {
+            inner,
+            stats,
+            layer,
+        }
     }
 
     /// The wrapped socket, for what the wrapper does not forward (peer address, options).
+    #[cfg(test)]
     pub(crate) fn get_ref(&self) -> &IO {
         &self.inner
-    }
-
-    /// The wrapped socket, mutably. Bytes moved through it directly are not counted.
-    pub(crate) fn get_mut(&mut self) -> &mut IO {
-        &mut self.inner
-    }
-
-    /// Unwraps the socket; later traffic is no longer counted.
-    pub(crate) fn into_inner(self) -> IO {
-        self.inner
     }
 }
 
@@ -276,7 +299,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for CountingIo<IO> {
         if let Poll::Ready(Ok(())) = polled {
             // The inner reader only appends to `filled`; saturate rather than trust it.
             let read = buf.filled().len().saturating_sub(before);
-            this.stats.received(as_count(read));
+            this.stats.received(this.layer, as_count(read));
         }
         polled
     }
@@ -291,7 +314,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for CountingIo<IO> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(written)) = polled {
-            this.stats.sent(as_count(written));
+            this.stats.sent(this.layer, as_count(written));
         }
         polled
     }
@@ -304,7 +327,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for CountingIo<IO> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(written)) = polled {
-            this.stats.sent(as_count(written));
+            this.stats.sent(this.layer, as_count(written));
         }
         polled
     }
@@ -344,9 +367,11 @@ mod tests {
         stats.request(Version::HTTP_11);
         stats.request(Version::HTTP_2);
         stats.websocket_opened();
-        stats.received(100);
-        stats.sent(7);
-        stats.sent(3);
+        stats.received(Layer::Both, 100);
+        stats.sent(Layer::Socket, 7);
+        stats.sent(Layer::Socket, 3);
+        stats.received(Layer::Plaintext, 60);
+        stats.sent(Layer::Plaintext, 5);
         assert_eq!(
             stats.snapshot(),
             StatsSnapshot {
@@ -359,6 +384,8 @@ mod tests {
                 tls_handshakes: 1,
                 bytes_received: 100,
                 bytes_sent: 10,
+                plaintext_bytes_received: 160,
+                plaintext_bytes_sent: 5,
             }
         );
         stats.websocket_closed();
@@ -438,7 +465,7 @@ mod tests {
                     for _ in 0..EACH {
                         let _open = stats.open_connection();
                         stats.request(Version::HTTP_2);
-                        stats.sent(2);
+                        stats.sent(Layer::Both, 2);
                     }
                 })
             })
@@ -457,7 +484,7 @@ mod tests {
     async fn counting_io_counts_exact_bytes_both_ways() {
         let stats = Stats::new();
         let (server, mut client) = tokio::io::duplex(1024);
-        let mut server = CountingIo::new(server, Arc::clone(&stats));
+        let mut server = CountingIo::new(server, Arc::clone(&stats), Layer::Both);
 
         // Server to client: a plain write, then a vectored one that must stay vectored.
         server.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
@@ -505,7 +532,7 @@ mod tests {
         let stats = Stats::new();
         // A pipe of 8 bytes takes at most 8 per write while nobody reads.
         let (server, mut client) = tokio::io::duplex(8);
-        let mut server = CountingIo::new(server, Arc::clone(&stats));
+        let mut server = CountingIo::new(server, Arc::clone(&stats), Layer::Both);
         let n = server.write(b"0123456789abcdef").await.unwrap();
         assert_eq!(n, 8);
         assert_eq!(stats.snapshot().bytes_sent, 8);

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::{h1, h2, ConnCtx};
 use crate::service::Service;
+use crate::stats::{CountingIo, Layer};
 use crate::tls::{TlsAcceptor, TlsInfo};
 
 /// The accept loop of one started service.
@@ -36,7 +37,6 @@ impl AcceptLoop {
     pub(super) async fn run(mut self) {
         let limits = self.service.limits.clone();
         let slots = Arc::new(Semaphore::new(limits.max_clients));
-        let websockets = Arc::new(Semaphore::new(limits.max_websockets));
         let mut connections = JoinSet::new();
         loop {
             // Wait for a free slot before accepting: past max_clients, clients queue in the
@@ -68,9 +68,10 @@ impl AcceptLoop {
             let _ = stream.set_nodelay(true);
             let service = self.service.clone();
             let shutdown = self.shutdown.clone();
-            let websockets = websockets.clone();
+            let open = service.stats.open_connection();
             connections.spawn(async move {
-                serve_connection(service, stream, peer, shutdown, &websockets).await;
+                serve_connection(service, stream, peer, shutdown).await;
+                drop(open);
                 drop(permit);
             });
         }
@@ -102,15 +103,22 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
-    websockets: &Arc<Semaphore>,
 ) {
+    // Counted below TLS (what crossed the socket) and, on a TLS connection, above it too.
+    let layer = if service.tls.is_some() {
+        Layer::Socket
+    } else {
+        Layer::Both
+    };
+    let stream = CountingIo::new(stream, service.stats.clone(), layer);
     let mut ctx = ConnCtx {
         router: service.router.clone(),
         limits: service.limits.clone(),
         peer,
         tls: None,
         shutdown,
-        websockets: websockets.clone(),
+        websockets: service.websockets.clone(),
+        stats: service.stats.clone(),
     };
     let Some(tls) = &service.tls else {
         h1::serve(ctx, stream).await;
@@ -119,8 +127,10 @@ async fn serve_connection(
     let Some((stream, info)) = handshake(tls, stream, peer).await else {
         return;
     };
+    service.stats.tls_handshake();
     let h2 = info.alpn.as_deref() == Some("h2");
     ctx.tls = Some(Arc::new(info));
+    let stream = CountingIo::new(stream, service.stats.clone(), Layer::Plaintext);
     if h2 {
         let (rd, wr) = tokio::io::split(stream);
         h2::serve(ctx, rd, wr, BytesMut::new(), None).await;
@@ -134,9 +144,12 @@ async fn serve_connection(
 /// at debug level and ends the connection; the server carries on.
 async fn handshake(
     tls: &TlsAcceptor,
-    stream: TcpStream,
+    stream: CountingIo<TcpStream>,
     peer: SocketAddr,
-) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsInfo)> {
+) -> Option<(
+    tokio_rustls::server::TlsStream<CountingIo<TcpStream>>,
+    TlsInfo,
+)> {
     match tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)).await {
         Ok(Ok(stream)) => {
             let session = stream.get_ref().1;

@@ -72,8 +72,10 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
         limits,
         peer,
         tls,
+        stats,
         ..
     } = ctx;
+    stats.request(head.version);
     let immediate = |response: Response| Dispatched {
         response: Box::pin(std::future::ready(response)),
         reads_body: false,
@@ -290,6 +292,7 @@ fn accept_websocket(
         deflate: deflate.map(|d| d.params),
         body,
         permit,
+        open: ctx.stats.open_websocket(),
     };
     Ok((response, Box::new(upgrade)))
 }

@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::config::Limits;
 use crate::resource::router::Router;
 use crate::service::{Listen, Service};
+use crate::stats::Stats;
 use crate::tls::TlsInfo;
 
 /// What every connection of a service needs, whatever its protocol.
@@ -42,6 +43,8 @@ pub(crate) struct ConnCtx {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// The service's WebSocket sessions: `max_websockets` permits.
     pub(crate) websockets: Arc<Semaphore>,
+    /// The service's counters.
+    pub(crate) stats: Arc<Stats>,
 }
 
 /// Runs services. Start and stop it as often as needed.

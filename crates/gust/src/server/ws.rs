@@ -34,6 +34,7 @@ use crate::body::{BodyError, RequestBody};
 use crate::config::Limits;
 use crate::proto::ws::conn::{Config, Event, Session};
 use crate::proto::ws::{CloseCode, DeflateConfig, DeflateParams, Message as WireMessage, Opcode};
+use crate::stats::OpenGuard;
 use crate::ws::{CloseFrame, Endpoint, Incoming, Message, Outgoing, Text, WebSocket};
 
 /// Messages queued between the session and its handler, each way.
@@ -58,6 +59,8 @@ pub(crate) struct WsUpgrade {
     pub(crate) body: RequestBody,
     /// One of the service's `max_websockets`, held for the session's life.
     pub(crate) permit: OwnedSemaphorePermit,
+    /// The session in the service's open count, for its life.
+    pub(crate) open: OpenGuard,
 }
 
 /// Where the peer's bytes come from.
@@ -148,6 +151,7 @@ pub(crate) async fn run<R, W>(
         protocol,
         deflate,
         permit,
+        open,
         ..
     } = upgrade;
     let peer = request
@@ -310,6 +314,7 @@ pub(crate) async fn run<R, W>(
     output.finish().await;
     drop(input);
     drop(permit);
+    drop(open);
     // The handler hears the end (its queue closes, its sends fail) and gets a moment to
     // return on its own before it is dropped.
     drop(to_app);
