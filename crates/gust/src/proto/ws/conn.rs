@@ -20,7 +20,7 @@ use bytes::{Bytes, BytesMut};
 use super::close::{Close, CloseCode};
 use super::deflate::{Compressor, DeflateConfig, DeflateParams, Inflater};
 use super::frame::{self, encode_head, Decoded, Frame, Opcode, RSV1};
-use super::message::{Assembler, Message};
+use super::message::{Assembler, Message, Utf8Validator};
 use super::WsError;
 
 /// Payloads up to this size are copied behind their frame header, so that a small message
@@ -74,6 +74,15 @@ pub(crate) struct Session {
     state: State,
     out: VecDeque<Bytes>,
     out_len: usize,
+    /// The UTF-8 check of the text frame still arriving at the front of the buffer.
+    early_utf8: Option<EarlyUtf8>,
+}
+
+/// How far the payload of a partly received text frame has been checked.
+#[derive(Debug)]
+struct EarlyUtf8 {
+    validator: Utf8Validator,
+    checked: usize,
 }
 
 impl Session {
@@ -87,6 +96,7 @@ impl Session {
             state: State::Open,
             out: VecDeque::new(),
             out_len: 0,
+            early_utf8: None,
         }
     }
 
@@ -135,9 +145,15 @@ impl Session {
         while self.state != State::Closed {
             let frame = match frame::decode(buf, self.config.max_frame_size, self.allowed_rsv) {
                 Ok(Decoded::Frame(frame)) => frame,
-                Ok(Decoded::Incomplete { .. }) => return None,
+                Ok(Decoded::Incomplete { .. }) => {
+                    return match self.check_partial_text(buf) {
+                        Ok(()) => None,
+                        Err(e) => Some(self.fail(e)),
+                    };
+                }
                 Err(e) => return Some(self.fail(e)),
             };
+            self.early_utf8 = None;
             let message = match self.assembler.push(frame) {
                 Ok(Some(message)) => message,
                 Ok(None) => continue,
@@ -166,6 +182,50 @@ impl Session {
             }
         }
         None
+    }
+
+    /// Checks the payload received so far of a text frame still arriving, so that invalid
+    /// UTF-8 fails the session at its first byte (RFC 6455 8.1: "fail fast") rather than
+    /// once the whole frame, possibly megabytes later, is in. Each byte is checked once
+    /// here; the assembler checks the whole frame again when it is complete, which keeps
+    /// one place that decides what a message is.
+    fn check_partial_text(&mut self, buf: &BytesMut) -> Result<(), WsError> {
+        let Some(partial) = frame::peek_partial(buf) else {
+            return Ok(());
+        };
+        if self.early_utf8.is_none() {
+            // Compressed payloads can only be checked once inflated.
+            let validator = match (partial.opcode, partial.rsv) {
+                (_, rsv) if rsv != 0 => return Ok(()),
+                (Opcode::Text, _) if self.assembler.text_in_progress().is_none() => {
+                    Utf8Validator::new()
+                }
+                (Opcode::Continuation, _) => match self.assembler.text_in_progress() {
+                    Some(validator) => validator,
+                    None => return Ok(()),
+                },
+                _ => return Ok(()),
+            };
+            self.early_utf8 = Some(EarlyUtf8 {
+                validator,
+                checked: 0,
+            });
+        }
+        let Some(early) = self.early_utf8.as_mut() else {
+            return Ok(());
+        };
+        let payload = buf.get(partial.payload_start..).unwrap_or_default();
+        let mut unmasked = [0u8; 256];
+        while early.checked < payload.len() {
+            let start = early.checked;
+            let piece = &payload[start..payload.len().min(start + unmasked.len())];
+            for (i, (out, byte)) in unmasked.iter_mut().zip(piece).enumerate() {
+                *out = byte ^ partial.key[(start + i) % 4];
+            }
+            early.validator.feed(&unmasked[..piece.len()])?;
+            early.checked += piece.len();
+        }
+        Ok(())
     }
 
     /// Queues a text or binary message (`opcode` is one of the two). Returns false, and
@@ -405,6 +465,53 @@ mod tests {
             Some(Event::Failed(WsError::InvalidUtf8))
         ));
         assert_eq!(&sent(&mut s)[0].payload[..2], &1007u16.to_be_bytes());
+    }
+
+    #[test]
+    fn invalid_utf8_fails_before_the_rest_of_its_frame_arrives() {
+        for fragmented in [false, true] {
+            let mut s = Session::new(CONFIG);
+            let mut frames = Vec::new();
+            if fragmented {
+                frames.push(Frame::new(
+                    Opcode::Text,
+                    Bytes::from_static(b"ok \xce"),
+                    false,
+                ));
+            }
+            let mut bad = vec![b'a'; 300];
+            bad[if fragmented { 0 } else { 100 }] = 0xff;
+            let opcode = if fragmented {
+                Opcode::Continuation
+            } else {
+                Opcode::Text
+            };
+            frames.push(Frame::new(opcode, Bytes::from(bad), true));
+            let whole = client(&frames);
+            // Everything but the last 150 bytes: the frame is not complete.
+            let mut buf = BytesMut::from(&whole[..whole.len() - 150]);
+            let event = s.poll_event(&mut buf);
+            assert!(
+                matches!(event, Some(Event::Failed(WsError::InvalidUtf8))),
+                "fragmented: {fragmented}: {event:?}"
+            );
+        }
+        // Valid text split anywhere waits for the rest, then is delivered whole.
+        let text = "héllo wörld ".repeat(20);
+        let whole = client(&[Frame::text(Bytes::from(text.clone()))]);
+        for cut in [3, 9, 100, 201, whole.len() - 1] {
+            let mut s = Session::new(CONFIG);
+            let mut buf = BytesMut::new();
+            for piece in [&whole[..cut], &whole[cut..]] {
+                buf.extend_from_slice(piece);
+                if let Some(event) = s.poll_event(&mut buf) {
+                    assert_eq!(
+                        event,
+                        Event::Message(Message::Text(Bytes::from(text.clone())))
+                    );
+                }
+            }
+        }
     }
 
     #[test]

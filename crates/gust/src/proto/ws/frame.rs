@@ -384,6 +384,44 @@ fn decode_frame(
     }))
 }
 
+/// The front of a client frame whose header has arrived but whose payload has not all: what
+/// a caller needs to look at the payload so far (to fail a text frame on its first invalid
+/// UTF-8 byte rather than after its last byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PartialFrame {
+    /// The opcode.
+    pub(crate) opcode: Opcode,
+    /// The RSV bits.
+    pub(crate) rsv: u8,
+    /// Where the payload starts in the buffer.
+    pub(crate) payload_start: usize,
+    /// The masking key.
+    pub(crate) key: [u8; 4],
+}
+
+/// Reads the header of the client frame at the front of `buf`, if it is whole, masked and
+/// of a known opcode; the payload may be partly there. For a look ahead only: [`decode`]
+/// still decides whether the frame is valid.
+pub(crate) fn peek_partial(buf: &[u8]) -> Option<PartialFrame> {
+    let (&first, &second) = (buf.first()?, buf.get(1)?);
+    if second & MASK == 0 {
+        return None;
+    }
+    let opcode = Opcode::from_u8(first & OPCODE_MASK)?;
+    let head_len = match second & LEN7_MASK {
+        LEN_16 => 4,
+        LEN_64 => 10,
+        _ => 2,
+    };
+    let key: [u8; 4] = buf.get(head_len..head_len + 4)?.try_into().ok()?;
+    Some(PartialFrame {
+        opcode,
+        rsv: first & RSV_MASK,
+        payload_start: head_len + 4,
+        key,
+    })
+}
+
 /// `Incomplete` for a buffer that must reach `total` bytes (more than it holds).
 fn incomplete(buf: &BytesMut, total: usize) -> Decoded {
     Decoded::Incomplete {

@@ -96,6 +96,20 @@ impl Assembler {
         }
     }
 
+    /// The UTF-8 state a continuation frame's payload continues from: `Some` while an
+    /// uncompressed text message is in progress (a compressed one can only be checked
+    /// after inflation).
+    pub(crate) fn text_in_progress(&self) -> Option<Utf8Validator> {
+        match &self.partial {
+            Some(Partial {
+                text: true,
+                body: Body::Plain(_),
+                utf8,
+            }) => Some(utf8.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether a fragmented message has begun and not ended.
     #[cfg(test)]
     pub(crate) fn in_message(&self) -> bool {
