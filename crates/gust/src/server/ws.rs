@@ -18,6 +18,11 @@
 //! `ws_idle_timeout` is closed with 1001. Once our close frame is out (the handler
 //! returned, the server stops, the idle timeout), the peer has [`CLOSE_TIMEOUT`] to
 //! answer before the transport is cut.
+//!
+//! When the peer closes or breaks a rule, nothing more is read, but the handler gets up to
+//! [`DRAIN_TIMEOUT`] to answer the messages it received before: an echo of a message that
+//! came in the same read as a broken frame goes out before the close frame (what Autobahn
+//! counts as strict behaviour, and what a client that pipelines expects).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -41,6 +46,9 @@ use crate::ws::{CloseFrame, Endpoint, Incoming, Message, Outgoing, Text, WebSock
 const APP_QUEUE: usize = 16;
 /// How long the peer has to answer our close frame, and to take our last bytes.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an ending session waits for its handler to answer what it received before the
+/// peer closed or failed the session.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a handler may run on after its session ended before it is dropped.
 const HANDLER_LINGER: Duration = Duration::from_secs(1);
 /// The payload of the server's keep-alive pings.
@@ -183,6 +191,7 @@ pub(crate) async fn run<R, W>(
     let mut last_written = Instant::now();
     let mut pinged = false;
     let mut close_deadline: Option<Instant> = None;
+    let mut ending_deadline: Option<Instant> = None;
     if going_away {
         session.close(CloseCode::GOING_AWAY, "server shutting down");
     }
@@ -217,6 +226,19 @@ pub(crate) async fn run<R, W>(
                 Err(mpsc::error::TrySendError::Closed(_)) => None,
             };
         }
+        if session.is_ending() {
+            // The peer closed or broke a rule. Answers to what the handler received before
+            // go out first; then our close, once the handler has taken everything (the end
+            // included) or returned, or after DRAIN_TIMEOUT.
+            let deadline = *ending_deadline.get_or_insert_with(|| Instant::now() + DRAIN_TIMEOUT);
+            while let Ok(sent) = from_app.try_recv() {
+                take_from_app(&mut session, sent);
+            }
+            let caught_up = waiting.is_none() && to_app.capacity() == to_app.max_capacity();
+            if handler_done || caught_up || Instant::now() >= deadline {
+                session.finish();
+            }
+        }
         while let Some(piece) = session.poll_transmit() {
             if outbox.is_empty() {
                 last_written = Instant::now();
@@ -233,14 +255,14 @@ pub(crate) async fn run<R, W>(
             break;
         }
 
-        let reading = !session.is_closed() && waiting.is_none();
+        let reading = session.wants_input() && waiting.is_none();
         let taking = session.is_open() && outbox.len() < limits.write_buffer_size;
         let writing = !outbox.is_empty();
         let deadline = next_deadline(
             limits,
             last_heard,
             pinged,
-            close_deadline,
+            close_deadline.or(ending_deadline),
             writing.then_some(last_written),
         );
         tokio::select! {

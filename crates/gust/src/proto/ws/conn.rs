@@ -37,12 +37,16 @@ pub(crate) struct Config {
 }
 
 /// Where the closing handshake stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     /// Messages flow both ways.
     Open,
     /// We sent a close frame and wait for the peer's; what it sends meanwhile is dropped.
     CloseSent,
+    /// The peer closed, or broke a rule: nothing more is read, and our close frame (this
+    /// payload) goes out once the application has answered what it received before, or
+    /// the driver stops waiting ([`Session::finish`]).
+    Ending(Bytes),
     /// Both close frames are out (or the session failed): flush and end the transport.
     Closed,
 }
@@ -54,11 +58,11 @@ pub(crate) enum Event {
     Message(Message),
     /// A pong (solicited or not): proof of life, nothing to answer.
     Pong,
-    /// The peer closed: `None` if its frame carried no code. Our answer is queued when
-    /// the peer closed first; the session is now closed.
+    /// The peer closed: `None` if its frame carried no code. If it closed first, our
+    /// answer goes out at [`Session::finish`]; nothing more is read.
     Closed(Option<Close>),
-    /// The peer broke a rule: our close frame with the error's code is queued and the
-    /// session is closed. Read nothing more from the peer.
+    /// The peer broke a rule: our close frame with the error's code goes out at
+    /// [`Session::finish`]. Nothing more is read from the peer.
     Failed(WsError),
 }
 
@@ -115,9 +119,30 @@ impl Session {
         }
     }
 
-    /// Whether the application may still send messages.
+    /// Whether the application may still send messages: while open, and while the
+    /// session ends, so that answers to what was received before go out before the close.
     pub(crate) fn is_open(&self) -> bool {
-        self.state == State::Open
+        matches!(self.state, State::Open | State::Ending(_))
+    }
+
+    /// Whether the peer's bytes are still wanted.
+    pub(crate) fn wants_input(&self) -> bool {
+        matches!(self.state, State::Open | State::CloseSent)
+    }
+
+    /// Whether the session is ending: the peer closed or failed it, and our close frame
+    /// waits for [`Session::finish`].
+    pub(crate) fn is_ending(&self) -> bool {
+        matches!(self.state, State::Ending(_))
+    }
+
+    /// Sends the close frame of an ending session; afterwards nothing more is sent.
+    pub(crate) fn finish(&mut self) {
+        if let State::Ending(payload) = &self.state {
+            let payload = payload.clone();
+            self.state = State::Closed;
+            self.queue_frame(Opcode::Close, 0, payload);
+        }
     }
 
     /// Whether the session is over: once [`Session::pending`] is zero, end the transport.
@@ -142,7 +167,7 @@ impl Session {
     /// application; `None` when `buf` holds no whole frame (read more), or when the
     /// session is closed (read nothing more). Pings are answered on the way.
     pub(crate) fn poll_event(&mut self, buf: &mut BytesMut) -> Option<Event> {
-        while self.state != State::Closed {
+        while self.wants_input() {
             let frame = match frame::decode(buf, self.config.max_frame_size, self.allowed_rsv) {
                 Ok(Decoded::Frame(frame)) => frame,
                 Ok(Decoded::Incomplete { .. }) => {
@@ -168,13 +193,14 @@ impl Session {
                 }
                 Message::Pong(_) => return Some(Event::Pong),
                 Message::Close(close) => {
-                    if self.state == State::Open {
+                    self.state = if self.state == State::Open {
                         // Echo the code, as is customary (RFC 6455 5.5.1); an empty close
                         // is answered with an empty one.
                         let code = close.as_ref().map(|c| c.code);
-                        self.queue_close(code, "");
-                    }
-                    self.state = State::Closed;
+                        State::Ending(Frame::close(code, "").payload)
+                    } else {
+                        State::Closed
+                    };
                     return Some(Event::Closed(close));
                 }
                 Message::Text(_) | Message::Binary(_) if self.state == State::CloseSent => {}
@@ -232,7 +258,7 @@ impl Session {
     /// sends nothing, once the session is closing.
     pub(crate) fn send(&mut self, opcode: Opcode, payload: Bytes) -> bool {
         debug_assert!(matches!(opcode, Opcode::Text | Opcode::Binary));
-        if self.state != State::Open {
+        if !self.is_open() {
             return false;
         }
         match self.compressor.as_mut() {
@@ -245,7 +271,7 @@ impl Session {
         true
     }
 
-    /// Queues a ping (payload cut to 125 bytes) while the session is open.
+    /// Queues a ping (payload cut to 125 bytes) while the session is open and not ending.
     pub(crate) fn ping(&mut self, payload: Bytes) {
         if self.state == State::Open {
             let len = payload.len().min(frame::MAX_CONTROL_PAYLOAD);
@@ -254,26 +280,28 @@ impl Session {
     }
 
     /// Starts the closing handshake: our close frame goes out, the session waits for the
-    /// peer's. Does nothing once closing.
+    /// peer's. On an ending session, sends its close frame instead ([`Session::finish`]).
     pub(crate) fn close(&mut self, code: CloseCode, reason: &str) {
-        if self.state == State::Open {
-            self.queue_close(Some(code), reason);
-            self.state = State::CloseSent;
+        match self.state {
+            State::Open => {
+                self.queue_frame(Opcode::Close, 0, Frame::close(Some(code), reason).payload);
+                self.state = State::CloseSent;
+            }
+            State::Ending(_) => self.finish(),
+            State::CloseSent | State::Closed => {}
         }
     }
 
-    /// Fails the session: the error's close frame, then nothing (RFC 6455 7.1.7).
+    /// Fails the session (RFC 6455 7.1.7): nothing more is read; the error's close frame
+    /// goes out at [`Session::finish`], after answers to earlier messages, if ours was not
+    /// sent already.
     fn fail(&mut self, error: WsError) -> Event {
-        if self.state == State::Open {
-            self.queue_frame(Opcode::Close, 0, error.close_frame().payload);
-        }
-        self.state = State::Closed;
+        self.state = if self.state == State::Open {
+            State::Ending(error.close_frame().payload)
+        } else {
+            State::Closed
+        };
         Event::Failed(error)
-    }
-
-    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
-        let frame = Frame::close(code, reason);
-        self.queue_frame(Opcode::Close, 0, frame.payload);
     }
 
     fn queue_frame(&mut self, opcode: Opcode, rsv: u8, payload: Bytes) {
@@ -388,9 +416,14 @@ mod tests {
         };
         assert_eq!(close.code, CloseCode(1000));
         assert_eq!(close.reason, "bye");
-        assert!(s.is_closed());
+        assert!(s.is_ending() && !s.wants_input());
         // Nothing after the close is read.
         assert_eq!(s.poll_event(&mut buf), None);
+        // An answer to what came before the close still goes out, before our close.
+        assert!(s.send(Opcode::Text, Bytes::from_static(b"answer")));
+        assert!(sent(&mut s) == vec![Frame::text(Bytes::from_static(b"answer"))]);
+        s.finish();
+        assert!(s.is_closed());
         assert!(!s.send(Opcode::Text, Bytes::from_static(b"late")));
         assert_eq!(sent(&mut s), vec![Frame::close(Some(CloseCode(1000)), "")]);
     }
@@ -400,6 +433,8 @@ mod tests {
         let mut s = Session::new(CONFIG);
         let mut buf = client(&[Frame::close(None, "")]);
         assert_eq!(s.poll_event(&mut buf), Some(Event::Closed(None)));
+        // An application closing an ending session sends the answer, not a close of its own.
+        s.close(CloseCode::NORMAL, "ignored");
         assert_eq!(sent(&mut s), vec![Frame::close(None, "")]);
     }
 
@@ -449,6 +484,8 @@ mod tests {
                 panic!("{bytes:?} should fail");
             };
             assert_eq!(e.code(), CloseCode(code), "{bytes:?}");
+            assert!(s.is_ending());
+            s.finish();
             assert!(s.is_closed());
             let frames = sent(&mut s);
             assert_eq!(frames.len(), 1);
@@ -464,6 +501,7 @@ mod tests {
             s.poll_event(&mut buf),
             Some(Event::Failed(WsError::InvalidUtf8))
         ));
+        s.finish();
         assert_eq!(&sent(&mut s)[0].payload[..2], &1007u16.to_be_bytes());
     }
 
