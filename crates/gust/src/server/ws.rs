@@ -8,7 +8,8 @@
 //!
 //! - from the peer: the read buffer holds at most one frame (`ws_max_frame_size`) and
 //!   part of the next; nothing more is read while a decoded message waits for the handler
-//!   (whose queue holds [`APP_QUEUE`] messages);
+//!   (whose queue holds [`APP_QUEUE`] messages), nor while `write_buffer_size` of our
+//!   frames (pongs included) waits for the peer to read;
 //! - to the peer: the handler's messages are taken only while less than
 //!   `write_buffer_size` bytes wait for the transport, so a peer that does not read
 //!   makes the handler's `send` wait, and one that reads nothing for
@@ -255,7 +256,10 @@ pub(crate) async fn run<R, W>(
             break;
         }
 
-        let reading = session.wants_input() && waiting.is_none();
+        // A peer that sends pings (or anything we answer) without reading our answers
+        // stops being read once write_buffer_size waits for it: its pongs cannot pile up.
+        let reading =
+            session.wants_input() && waiting.is_none() && outbox.len() < limits.write_buffer_size;
         let taking = session.is_open() && outbox.len() < limits.write_buffer_size;
         let writing = !outbox.is_empty();
         let deadline = next_deadline(
