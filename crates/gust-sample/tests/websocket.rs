@@ -1138,7 +1138,11 @@ fn run_autobahn(name: &str, sections: &[(&str, usize)], limit: u64) {
     for (section, _) in sections {
         args.extend(["-i".to_owned(), format!("{section}.*")]);
     }
+    // Two cases at a time: one per core of the CI machine; the sections still take their
+    // time in a debug build (12 and 13 compress megabytes).
     args.extend([
+        "-p".to_owned(),
+        "2".to_owned(),
         "-o".to_owned(),
         outdir.display().to_string(),
         target.ws_url(),
