@@ -15,7 +15,7 @@ use gust::{Body, Limits, Request, Resource, Response, StaticResource};
 use http::Method;
 use sha2::{Digest, Sha256};
 use support::h2raw::{self, H2Raw};
-use support::{basic, have_tool, run_async, TestServer};
+use support::{basic, h2_client, have_tool, run_async, TestServer};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
@@ -32,23 +32,6 @@ fn pattern(len: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-/// An `h2` crate client with small receive windows: 16 KiB per stream, 32 KiB for the
-/// connection, so every large body goes through many WINDOW_UPDATE rounds.
-async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::Builder::new()
-        .initial_window_size(16 * 1024)
-        .initial_connection_window_size(32 * 1024)
-        .max_frame_size(16 * 1024)
-        .handshake(tcp)
-        .await
-        .expect("h2 handshake");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
 }
 
 fn request(addr: SocketAddr, method: Method, path: &str) -> http::Request<()> {

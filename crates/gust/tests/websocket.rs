@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use support::{builder, TestServer};
+use support::{builder, h2_client, TestServer};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -507,22 +507,6 @@ async fn a_panicking_handler_closes_with_1011() {
 }
 
 // ---- RFC 8441: WebSocket over HTTP/2 ----
-
-/// An `h2` crate client with a small stream window, so that large messages cross many
-/// WINDOW_UPDATE rounds.
-async fn h2_client(addr: std::net::SocketAddr) -> h2::client::SendRequest<Bytes> {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::Builder::new()
-        .initial_window_size(16 * 1024)
-        .initial_connection_window_size(64 * 1024)
-        .handshake(tcp)
-        .await
-        .expect("h2 handshake");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
 
 fn extended_connect(addr: std::net::SocketAddr, path: &str) -> http::Request<()> {
     let mut request = http::Request::builder()

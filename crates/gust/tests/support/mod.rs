@@ -170,3 +170,20 @@ pub fn run_async(
         .unwrap()
     }
 }
+
+/// An `h2` crate client with small receive windows: 16 KiB per stream, 32 KiB for the
+/// connection, so every large body goes through many WINDOW_UPDATE rounds.
+pub async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<bytes::Bytes> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::Builder::new()
+        .initial_window_size(16 * 1024)
+        .initial_connection_window_size(32 * 1024)
+        .max_frame_size(16 * 1024)
+        .handshake(tcp)
+        .await
+        .expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
