@@ -7,3 +7,6 @@
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod ws;
+
+#[cfg(test)]
+mod roundtrip;
