@@ -400,3 +400,73 @@ async fn python_httpx_speaks_http2() {
     assert!(text.contains("HTTP/2 200 True"), "{text}");
     server.stop().await;
 }
+
+/// A handler that panics before answering gets the stream a 500; one whose body panics
+/// after the head is out gets the stream reset with INTERNAL_ERROR. Either way the other
+/// streams of the connection, and the connection itself, carry on.
+#[tokio::test]
+async fn panics_reset_their_own_stream_only() {
+    let service = basic(Limits::default())
+        .resource(Resource::dynamic("/boom", |_req: Request| async {
+            if true {
+                panic!("handler bug");
+            }
+            Response::new(Body::empty())
+        }))
+        .resource(Resource::dynamic("/boom-later", |_req: Request| async {
+            let chunks = futures_util::StreamExt::map(futures_util::stream::iter(0..3), |i| {
+                if i == 2 {
+                    panic!("body bug");
+                }
+                Ok(Bytes::from(vec![b'x'; 1000]))
+            });
+            Response::new(Body::from_stream(chunks))
+        }));
+    let server = TestServer::start(service).await;
+    let mut client = h2_client(server.addr).await;
+
+    let (response, _) = client
+        .send_request(request(server.addr, Method::GET, "/boom"), true)
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 500);
+
+    client = client.ready().await.unwrap();
+    let (response, _) = client
+        .send_request(request(server.addr, Method::GET, "/boom-later"), true)
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let error = loop {
+        match tokio::time::timeout(Duration::from_secs(10), body.data())
+            .await
+            .unwrap()
+        {
+            Some(Ok(chunk)) => {
+                let _ = body.flow_control().release_capacity(chunk.len());
+            }
+            Some(Err(e)) => break e,
+            None => panic!("the body ended cleanly after its producer panicked"),
+        }
+    };
+    assert_eq!(error.reason(), Some(h2::Reason::INTERNAL_ERROR), "{error}");
+
+    // The same connection serves on.
+    client = client.ready().await.unwrap();
+    let (response, _) = client
+        .send_request(request(server.addr, Method::GET, "/hello"), true)
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.stop().await;
+}
