@@ -611,3 +611,45 @@ async fn extended_connect_is_checked_like_an_upgrade() {
     assert_eq!(response.status(), 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn stopping_the_server_closes_h2_sessions_with_1001() {
+    let server = echo_server(Limits::default()).await;
+    let client = h2_client(server.addr).await;
+    let mut client = client.ready().await.unwrap();
+    for _ in 0..200 {
+        if client.is_extended_connect_protocol_enabled() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (response, mut send) = client
+        .send_request(extended_connect(server.addr, "/ws"), false)
+        .unwrap();
+    let response = timeout(WAIT, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    send.send_data(Bytes::from(client_frame(0x1, b"before")), false)
+        .unwrap();
+    let mut received = BytesMut::new();
+    let mut next = async |received: &mut BytesMut| loop {
+        if let Some(f) = take_frame(received) {
+            return Some(f);
+        }
+        match timeout(WAIT, body.data()).await.unwrap() {
+            Some(Ok(chunk)) => {
+                let _ = body.flow_control().release_capacity(chunk.len());
+                received.put(chunk);
+            }
+            _ => return None,
+        }
+    };
+    assert_eq!(&next(&mut received).await.unwrap().payload[..], b"before");
+    let stopping = tokio::spawn(server.stop());
+    let close = next(&mut received).await.expect("a close frame");
+    assert_eq!(close.opcode, 0x8);
+    assert_eq!(&close.payload[..2], &1001u16.to_be_bytes());
+    let _ = send.send_data(Bytes::from(client_frame(0x8, &1001u16.to_be_bytes())), true);
+    // The server ends its side of the stream, then the connection, and stops.
+    timeout(WAIT, stopping).await.unwrap().unwrap();
+}

@@ -320,6 +320,11 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         let writing = !self.outbox.is_empty();
         let deadline = self.deadline();
         let going_away = *self.ctx.shutdown.borrow();
+        if going_away {
+            // The stop may have been signalled while the driver was busy elsewhere: the
+            // `changed` branch below is then never taken, so the GOAWAY is sent from here.
+            self.conn.go_away();
+        }
         let any_body = self.streams.iter().any(|(id, e)| {
             matches!(e.sending, Sending::Streaming { .. })
                 && self.conn.queued_send(StreamId::new(*id)) < STREAM_QUEUE_HIGH
