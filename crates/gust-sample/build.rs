@@ -13,7 +13,7 @@ use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
 
 /// The assets to embed, relative to the crate's directory.
-const ASSETS: [&str; 2] = ["index.html", "main.js"];
+const ASSETS: [&str; 3] = ["index.html", "main.js", "favicon.svg"];
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=build.rs");

@@ -31,11 +31,18 @@ function $(id) {
 
 // ---- LEDs ---------------------------------------------------------------------------------
 
+// The lamp shows the state at a glance; the word beside it says it to everyone (colour
+// alone is not enough, and screen readers read the word).
 function showLed(index, on) {
   const lamp = $("lamp-" + index);
   if (lamp) {
     lamp.classList.toggle("on", on);
     lamp.title = on ? "on" : "off";
+  }
+  const state = $("led-state-" + index);
+  if (state) {
+    state.textContent = on ? "on" : "off";
+    state.classList.toggle("on", on);
   }
 }
 
@@ -96,12 +103,15 @@ async function loadLeds() {
       const name = document.createElement("span");
       name.className = "led-name";
       name.textContent = "LED " + index;
+      const state = document.createElement("span");
+      state.className = "led-state";
+      state.id = "led-state-" + index;
       const onButton = makeButton("LED on", index, true);
       const offButton = makeButton("LED off", index, false);
       const buttons = [onButton, offButton];
       onButton.addEventListener("click", () => setLed(index, true, buttons));
       offButton.addEventListener("click", () => setLed(index, false, buttons));
-      item.append(lamp, name, onButton, offButton);
+      item.append(lamp, name, state, onButton, offButton);
       list.append(item);
       showLed(index, Boolean(on));
     });
@@ -133,6 +143,20 @@ function formatUptime(ms) {
 }
 
 let uptimeInFlight = false;
+// Whether the last /uptime answer failed: the next success means the server is back.
+let uptimeFailed = false;
+
+// "Uptime: 0:01:02.345 (62345 ms)", the milliseconds kept on one line when it wraps.
+function showUptime(ms) {
+  const target = $("uptime");
+  const clock = document.createElement("strong");
+  clock.textContent = formatUptime(ms);
+  const millis = document.createElement("span");
+  millis.className = "ms";
+  millis.textContent = "(" + ms + " ms)";
+  target.replaceChildren("Uptime: ", clock, " ", millis);
+  target.classList.remove("error");
+}
 
 async function refreshUptime() {
   // A slow server must not pile up requests: skip a tick while the last one is out.
@@ -148,11 +172,16 @@ async function refreshUptime() {
     if (!response.ok || text === "" || !Number.isSafeInteger(ms) || ms < 0) {
       throw new Error("unexpected answer " + response.status);
     }
-    target.textContent = "Uptime: " + formatUptime(ms) + " (" + ms + " ms)";
-    target.classList.remove("error");
+    showUptime(ms);
+    showTransport(response.url);
+    if (uptimeFailed) {
+      uptimeFailed = false;
+      serverIsBack();
+    }
   } catch (err) {
     target.textContent = "Uptime: unavailable (" + err.message + ")";
     target.classList.add("error");
+    uptimeFailed = true;
   } finally {
     uptimeInFlight = false;
   }
@@ -263,6 +292,19 @@ function connectStats() {
   socket.addEventListener("close", scheduleReconnect);
 }
 
+// The server answered /uptime again after failing to: it has restarted. A statistics socket
+// waiting out its backoff is reopened now rather than up to WS_RETRY_MAX_MS later. Only the
+// change from failing to answering does this, so a server that answers HTTP but refuses
+// the socket (no WebSocket, too many open) still costs one attempt per backoff delay.
+function serverIsBack() {
+  if (wsSocket !== null || wsTimer === null || document.hidden) {
+    return;
+  }
+  clearTimeout(wsTimer);
+  wsTimer = null;
+  connectStats();
+}
+
 // A hidden page does not retry; shown again, it retries at once instead of waiting out a
 // delay that may have grown while nobody looked.
 document.addEventListener("visibilitychange", () => {
@@ -275,6 +317,38 @@ document.addEventListener("visibilitychange", () => {
   }
   connectStats();
 });
+
+// ---- Transport ----------------------------------------------------------------------------
+
+const PROTOCOL_NAMES = {
+  "http/1.1": "HTTP/1.1",
+  "h2": "HTTP/2",
+  "h2c": "HTTP/2",
+  "h3": "HTTP/3",
+};
+
+let transportShown = false;
+
+// Which protocol the page talks to the server with, as the browser reports it (Resource
+// Timing's nextHopProtocol): HTTP/2 over HTTPS, HTTP/1.1 over plain HTTP. The page's own
+// entry says how it came, unless it came from the cache: then the first /uptime answer,
+// never cached, says it. Browsers that do not say get no line rather than a guess.
+function showTransport(uptimeUrl) {
+  if (transportShown) {
+    return;
+  }
+  const candidates = performance.getEntriesByType("navigation")
+    .concat(performance.getEntriesByName(uptimeUrl));
+  const found = candidates.find((entry) => entry.nextHopProtocol);
+  if (!found) {
+    return;
+  }
+  transportShown = true;
+  const protocol = found.nextHopProtocol;
+  const name = PROTOCOL_NAMES[protocol] || protocol;
+  const secure = window.location.protocol === "https:" ? " over TLS" : " without TLS";
+  $("transport").textContent = "Talking to the server over " + name + secure + ".";
+}
 
 document.addEventListener("DOMContentLoaded", () => {
   loadLeds();

@@ -4,6 +4,7 @@
 //! |------------|-----------|-------------------------------------------------------------|
 //! | `/`        | GET       | the dashboard page (gzip, embedded)                         |
 //! | `/main.js` | GET       | its script (gzip, embedded)                                 |
+//! | `/favicon.svg` | GET   | its icon (gzip, embedded)                                   |
 //! | `/dynamic` | GET, POST | echo (see [`crate::echo`])                                  |
 //! | `/uptime`  | GET       | milliseconds since start, as decimal text                   |
 //! | `/led`     | GET, POST | virtual LEDs (see [`crate::led`])                           |
@@ -43,6 +44,14 @@ pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Ser
         .resource(Resource::static_content(
             "/main.js",
             embedded("main.js", assets::MAIN_JS_GZ, assets::MAIN_JS_TYPE)?,
+        ))
+        .resource(Resource::static_content(
+            "/favicon.svg",
+            embedded(
+                "favicon.svg",
+                assets::FAVICON_SVG_GZ,
+                assets::FAVICON_SVG_TYPE,
+            )?,
         ))
         .resource(Resource::dynamic("/dynamic", echo::echo).methods([Method::GET, Method::POST]))
         .resource(Resource::dynamic("/uptime", move |_: Request| {

@@ -1,4 +1,4 @@
-//! The dashboard's page and script, gzipped by `build.rs` and embedded in the binary.
+//! The dashboard's page, script and icon, gzipped by `build.rs` and embedded in the binary.
 
 /// `assets/index.html`, gzip-compressed.
 pub(crate) const INDEX_HTML_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/index.html.gz"));
@@ -6,11 +6,19 @@ pub(crate) const INDEX_HTML_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), 
 /// `assets/main.js`, gzip-compressed.
 pub(crate) const MAIN_JS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/main.js.gz"));
 
+/// `assets/favicon.svg`, gzip-compressed: the page links it, so browsers ask for it instead
+/// of `/favicon.ico`.
+pub(crate) const FAVICON_SVG_GZ: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/favicon.svg.gz"));
+
 /// Content type of the page.
 pub(crate) const INDEX_HTML_TYPE: &str = "text/html; charset=utf-8";
 
 /// Content type of the script.
 pub(crate) const MAIN_JS_TYPE: &str = "text/javascript; charset=utf-8";
+
+/// Content type of the icon.
+pub(crate) const FAVICON_SVG_TYPE: &str = "image/svg+xml";
 
 #[cfg(test)]
 mod tests {
@@ -33,6 +41,7 @@ mod tests {
     fn assets_are_gzip_without_name_or_time() {
         assert_deterministic_gzip(INDEX_HTML_GZ);
         assert_deterministic_gzip(MAIN_JS_GZ);
+        assert_deterministic_gzip(FAVICON_SVG_GZ);
     }
 
     #[test]
@@ -49,6 +58,10 @@ mod tests {
         assert_eq!(
             isize_of(MAIN_JS_GZ),
             include_bytes!("../assets/main.js").len()
+        );
+        assert_eq!(
+            isize_of(FAVICON_SVG_GZ),
+            include_bytes!("../assets/favicon.svg").len()
         );
     }
 }

@@ -1,9 +1,9 @@
 //! `gust-sample`: the gust sample application, a small device dashboard over HTTP.
 //!
 //! It re-creates the original RTOS sample on a Linux host: a page with LED buttons, an uptime
-//! counter and network statistics (`/`, `/main.js`), an echo (`/dynamic`), the uptime
-//! (`/uptime`), virtual LEDs (`/led`) and, optionally, a directory of files for every other
-//! path (`--www`). Run `gust-sample --help` for the options.
+//! counter and network statistics (`/`, `/main.js`, `/favicon.svg`), an echo (`/dynamic`),
+//! the uptime (`/uptime`), virtual LEDs (`/led`) and, optionally, a directory of files for
+//! every other path (`--www`). Run `gust-sample --help` for the options.
 //!
 //! Output contract (tests and tools rely on it): once listening, one line per service on
 //! stdout, `listening on http://ADDR:PORT` and then (unless `--no-tls`)

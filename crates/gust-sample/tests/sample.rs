@@ -32,6 +32,12 @@ fn dashboard_uptime_led_and_echo() {
         .to_str()
         .unwrap()
         .contains("javascript"));
+    // The page's icon, so that browsers do not ask for /favicon.ico (a 404 in the console).
+    assert!(page.contains(r#"href="/favicon.svg""#), "{page}");
+    let icon = client().get(sample.url("/favicon.svg")).send().unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().unwrap().contains("<svg"));
 
     let uptime = || -> u64 { get_text(&sample.url("/uptime")).trim().parse().unwrap() };
     let first = uptime();

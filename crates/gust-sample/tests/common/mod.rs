@@ -31,9 +31,27 @@ impl Sample {
         Sample::spawn(&all, true)
     }
 
+    /// Plain HTTP only, on a port an earlier sample of this test had: a server restart as
+    /// its clients see it. The server sets SO_REUSEADDR, so the port is free again as soon
+    /// as the earlier process has exited.
+    pub(crate) fn start_at(listen: SocketAddr, args: &[&str]) -> Sample {
+        assert_eq!(
+            listen.ip(),
+            std::net::Ipv4Addr::LOCALHOST,
+            "tests listen on 127.0.0.1 only"
+        );
+        let mut all = vec!["--no-tls"];
+        all.extend_from_slice(args);
+        Sample::spawn_on(&listen.to_string(), &all, false)
+    }
+
     fn spawn(args: &[&str], https: bool) -> Sample {
+        Sample::spawn_on("127.0.0.1:0", args, https)
+    }
+
+    fn spawn_on(listen: &str, args: &[&str], https: bool) -> Sample {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
-            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
+            .args(["--listen", listen, "--log", "warn"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
