@@ -401,6 +401,22 @@ async fn python_httpx_speaks_http2() {
     server.stop().await;
 }
 
+/// A GET on a new stream of `client`, its response head within 10 s.
+async fn get(
+    client: &mut h2::client::SendRequest<Bytes>,
+    addr: SocketAddr,
+    path: &str,
+) -> http::Response<h2::RecvStream> {
+    *client = client.clone().ready().await.unwrap();
+    let (response, _) = client
+        .send_request(request(addr, Method::GET, path), true)
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// A handler that panics before answering gets the stream a 500; one whose body panics
 /// after the head is out gets the stream reset with INTERNAL_ERROR. Either way the other
 /// streams of the connection, and the connection itself, carry on.
@@ -425,23 +441,10 @@ async fn panics_reset_their_own_stream_only() {
     let server = TestServer::start(service).await;
     let mut client = h2_client(server.addr).await;
 
-    let (response, _) = client
-        .send_request(request(server.addr, Method::GET, "/boom"), true)
-        .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(10), response)
-        .await
-        .unwrap()
-        .unwrap();
+    let response = get(&mut client, server.addr, "/boom").await;
     assert_eq!(response.status(), 500);
 
-    client = client.ready().await.unwrap();
-    let (response, _) = client
-        .send_request(request(server.addr, Method::GET, "/boom-later"), true)
-        .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(10), response)
-        .await
-        .unwrap()
-        .unwrap();
+    let response = get(&mut client, server.addr, "/boom-later").await;
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
     let error = loop {
@@ -459,14 +462,7 @@ async fn panics_reset_their_own_stream_only() {
     assert_eq!(error.reason(), Some(h2::Reason::INTERNAL_ERROR), "{error}");
 
     // The same connection serves on.
-    client = client.ready().await.unwrap();
-    let (response, _) = client
-        .send_request(request(server.addr, Method::GET, "/hello"), true)
-        .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(10), response)
-        .await
-        .unwrap()
-        .unwrap();
+    let response = get(&mut client, server.addr, "/hello").await;
     assert_eq!(response.status(), 200);
     server.stop().await;
 }

@@ -508,6 +508,24 @@ async fn a_panicking_handler_closes_with_1011() {
 
 // ---- RFC 8441: WebSocket over HTTP/2 ----
 
+/// An `h2` client that has seen the server's SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (the
+/// server's SETTINGS arrive after the handshake returns).
+async fn extended_connect_client(addr: std::net::SocketAddr) -> h2::client::SendRequest<Bytes> {
+    let client = h2_client(addr).await;
+    let client = client.ready().await.unwrap();
+    for _ in 0..200 {
+        if client.is_extended_connect_protocol_enabled() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        client.is_extended_connect_protocol_enabled(),
+        "SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"
+    );
+    client
+}
+
 fn extended_connect(addr: std::net::SocketAddr, path: &str) -> http::Request<()> {
     let mut request = http::Request::builder()
         .method(http::Method::CONNECT)
@@ -524,19 +542,7 @@ fn extended_connect(addr: std::net::SocketAddr, path: &str) -> http::Request<()>
 #[tokio::test]
 async fn extended_connect_runs_a_session_on_an_h2_stream() {
     let server = echo_server(Limits::default()).await;
-    let client = h2_client(server.addr).await;
-    let mut client = client.ready().await.unwrap();
-    // The flag is the server's SETTINGS, which arrive after the handshake returns.
-    for _ in 0..200 {
-        if client.is_extended_connect_protocol_enabled() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(
-        client.is_extended_connect_protocol_enabled(),
-        "SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"
-    );
+    let mut client = extended_connect_client(server.addr).await;
     let (response, mut send) = client
         .send_request(extended_connect(server.addr, "/ws"), false)
         .unwrap();
@@ -615,14 +621,7 @@ async fn extended_connect_is_checked_like_an_upgrade() {
 #[tokio::test]
 async fn stopping_the_server_closes_h2_sessions_with_1001() {
     let server = echo_server(Limits::default()).await;
-    let client = h2_client(server.addr).await;
-    let mut client = client.ready().await.unwrap();
-    for _ in 0..200 {
-        if client.is_extended_connect_protocol_enabled() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let mut client = extended_connect_client(server.addr).await;
     let (response, mut send) = client
         .send_request(extended_connect(server.addr, "/ws"), false)
         .unwrap();

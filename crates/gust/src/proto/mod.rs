@@ -8,5 +8,14 @@ pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod ws;
 
+/// `tchar` of RFC 9110 5.6.2: the bytes of tokens (methods, field names, coding names,
+/// upgrade protocols, extension and parameter names).
+pub(crate) fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
+        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
+        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+}
+
 #[cfg(test)]
 mod roundtrip;

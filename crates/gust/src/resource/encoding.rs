@@ -4,6 +4,7 @@
 //! `Accept-Encoding`, ignoring q-values (even `q=0`). Here q-values decide, `q=0` excludes,
 //! `*` covers what is not named, and equal weights prefer the smallest representation.
 
+use crate::proto::is_tchar;
 use http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
 
 /// A content coding gust can serve from precompressed bytes or files.
@@ -137,11 +138,6 @@ impl<'a> Preferences<'a> {
     fn q(&self, coding: Coding) -> Q {
         self.q_of(coding.token(), coding == Coding::Identity)
     }
-}
-
-/// `tchar` of RFC 9110 5.6.2 (it includes `*`, so `*` parses as a token here).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Whether `s` is a `token` (RFC 9110 5.6.2), as a content-coding name must be.

@@ -16,6 +16,7 @@
 //! these functions produce. Pipelined requests need no special support: after a head and
 //! its body, the bytes left in the buffer are the next request.
 
+use crate::proto::is_tchar;
 pub(crate) mod body;
 pub(crate) mod head;
 pub(crate) mod response;
@@ -31,14 +32,6 @@ pub(crate) use response::{
     encode_chunk_header, encode_head, reason_phrase, ResponseFraming, ResponseHead, CHUNK_END,
     CONTINUE_100, LAST_CHUNK,
 };
-
-/// `tchar` of RFC 9110 5.6.2: the bytes of methods, field names and coding names.
-fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
-        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-}
 
 #[cfg(test)]
 mod tests {

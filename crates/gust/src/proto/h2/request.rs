@@ -25,6 +25,7 @@
 //! - An unknown method is reported only once the whole block has passed every other
 //!   check: a malformed request must be reset, not answered with 501.
 
+use crate::proto::is_tchar;
 use core::fmt;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -614,14 +615,6 @@ fn parse_content_length(value: &[u8]) -> Result<u64, RequestError> {
             .and_then(|n| n.checked_add(u64::from(b - b'0')))
             .ok_or(RequestError::InvalidContentLength)
     })
-}
-
-/// `tchar` of RFC 9110 5.6.2: the bytes of methods and field names.
-fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
-        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 3.1).

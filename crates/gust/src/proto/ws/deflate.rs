@@ -107,6 +107,7 @@
 //! opt-level 2 the workspace gives dependencies, once. With it on, flate2 uses it for
 //! every caller in the build, the gzip of static resources included.
 
+use crate::proto::is_tchar;
 use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use http::header::SEC_WEBSOCKET_EXTENSIONS;
@@ -548,14 +549,6 @@ impl Iterator for Elements<'_> {
             return Some(element);
         }
     }
-}
-
-/// `tchar` of RFC 9110 5.6.2.
-fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
-        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// `qdtext` of RFC 9110 5.6.4, and what a quoted-pair may escape besides `"` and `\`.

@@ -18,6 +18,7 @@
 //!
 //! SHA-1's weaknesses do not matter to a value that only proves the server read the key.
 
+use crate::proto::is_tchar;
 use core::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -252,14 +253,6 @@ fn trim_ows(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
     let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
     s.get(start..end).unwrap_or_default()
-}
-
-/// `tchar` of RFC 9110 5.6.2.
-fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
-        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// Whether `key` is the canonical base64 of exactly 16 bytes (24 characters with the
