@@ -15,7 +15,7 @@ use gust::{Body, Limits, Request, Resource, Response, StaticResource};
 use http::Method;
 use sha2::{Digest, Sha256};
 use support::h2raw::{self, H2Raw};
-use support::{basic, h2_client, have_tool, run_async, TestServer};
+use support::{basic, h2_client, have_tool, run_async, Logs, TestServer};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
@@ -422,6 +422,7 @@ async fn get(
 /// streams of the connection, and the connection itself, carry on.
 #[tokio::test]
 async fn panics_reset_their_own_stream_only() {
+    let (logs, _guard) = Logs::capture();
     let service = basic(Limits::default())
         .resource(Resource::dynamic("/boom", |_req: Request| async {
             if true {
@@ -460,6 +461,11 @@ async fn panics_reset_their_own_stream_only() {
         }
     };
     assert_eq!(error.reason(), Some(h2::Reason::INTERNAL_ERROR), "{error}");
+    let logged = logs.text();
+    assert!(
+        logged.contains("handler panicked") && logged.contains("response body panicked"),
+        "a log line for each panic: {logged:?}"
+    );
 
     // The same connection serves on.
     let response = get(&mut client, server.addr, "/hello").await;

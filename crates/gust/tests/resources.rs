@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use gust::{Body, FsResource, Limits, Outcome, Request, Resource, Response, StaticResource};
 use http::StatusCode;
-use support::{basic, builder, raw, TestServer};
+use support::{basic, builder, raw, Logs, TestServer};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -163,6 +163,7 @@ async fn routing_exact_patterns_and_fallback() {
 
 #[tokio::test]
 async fn a_panicking_handler_gets_500_and_the_server_lives_on() {
+    let (logs, _guard) = Logs::capture();
     let service =
         basic(Limits::default()).resource(Resource::dynamic("/boom", |_req: Request| async {
             if true {
@@ -173,6 +174,11 @@ async fn a_panicking_handler_gets_500_and_the_server_lives_on() {
     let server = TestServer::start(service).await;
     let boom = client().get(server.url("/boom")).send().await.unwrap();
     assert_eq!(boom.status(), 500);
+    assert!(
+        logs.text().contains("ERROR") && logs.text().contains("handler panicked"),
+        "no log line for the panic: {:?}",
+        logs.text()
+    );
     let ok = client().get(server.url("/hello")).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     server.stop().await;
