@@ -644,6 +644,11 @@ fn report(
         "RSS: start {start} KiB, middle {middle} KiB, end {end} KiB, peak {peak_kib} KiB ({} samples)",
         rss.len()
     );
+    let curve: Vec<String> = (0..=10)
+        .map(|tenth| &rss[(rss.len() - 1) * tenth / 10])
+        .map(|(t, kib)| format!("{}s {kib}", t.as_secs()))
+        .collect();
+    eprintln!("RSS curve (KiB): {}", curve.join(", "));
     eprintln!(
         "stop: first refused connection {:?} after SIGTERM, refused while running: {}, accepted after refusal: {}, exit {:?} after {exit_after:?}",
         probe.first_refusal, probe.refused_while_running, probe.accepted_after_refusal, probe.status
