@@ -111,7 +111,7 @@ async fn serve_connection(
         Layer::Both
     };
     let stream = CountingIo::new(stream, service.stats.clone(), layer);
-    let mut ctx = ConnCtx {
+    let ctx = ConnCtx {
         router: service.router.clone(),
         limits: service.limits.clone(),
         peer,
@@ -120,17 +120,25 @@ async fn serve_connection(
         websockets: service.websockets.clone(),
         stats: service.stats.clone(),
     };
-    let Some(tls) = &service.tls else {
+    let Some(tls) = service.tls.clone() else {
         h1::serve(ctx, stream).await;
         return;
     };
-    let Some((stream, info)) = handshake(tls, stream, peer).await else {
+    // TLS state lives in a box of its own: a plain connection's task stays small.
+    drop(service);
+    Box::pin(serve_tls(tls, ctx, stream)).await;
+}
+
+/// Serves a connection to a TLS service: the handshake, then HTTP/2 or HTTP/1.1 by ALPN.
+async fn serve_tls(tls: TlsAcceptor, mut ctx: ConnCtx, stream: CountingIo<TcpStream>) {
+    let peer = ctx.peer;
+    let Some((stream, info)) = handshake(&tls, stream, peer).await else {
         return;
     };
-    service.stats.tls_handshake();
+    ctx.stats.tls_handshake();
     let h2 = info.alpn.as_deref() == Some("h2");
     ctx.tls = Some(Arc::new(info));
-    let stream = CountingIo::new(stream, service.stats.clone(), Layer::Plaintext);
+    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Plaintext);
     if h2 {
         let (rd, wr) = tokio::io::split(stream);
         h2::serve(ctx, rd, wr, BytesMut::new(), None).await;

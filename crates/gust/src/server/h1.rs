@@ -25,7 +25,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
 use super::ws::{self, WsUpgrade};
-use super::{date, ConnCtx, SERVER_NAME};
+use super::{date, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
@@ -56,29 +56,35 @@ where
     IO: AsyncRead + AsyncWrite + Send,
 {
     let (rd, wr) = tokio::io::split(io);
-    let read_chunk_size = ctx.limits.read_chunk_size;
+    // Both buffers are allocated when a request comes and given back when the connection
+    // goes idle (see `read_head`).
     let mut driver = Driver {
         rd,
         wr,
-        inbuf: BytesMut::with_capacity(read_chunk_size),
-        out: BytesMut::with_capacity(4096),
+        inbuf: BytesMut::new(),
+        out: BytesMut::new(),
         conn: ctx,
     };
     let mut first = true;
+    // What this task holds while it waits for a request is this function's own state: the
+    // work of a request, a closing linger, HTTP/2 or a WebSocket session live in boxes for
+    // as long as they run, so an idle keep-alive connection costs little memory.
     loop {
         let ended = match driver.read_head(first).await {
             Ok(Some(head)) => {
                 first = false;
-                driver.exchange(head).await
+                Box::pin(driver.exchange(head)).await
             }
             Ok(None) => return,
             Err(end) => Err(end),
         };
         match ended {
             Ok(()) => {}
-            Err(End::Close) => return driver.linger_close().await,
+            Err(End::Close) => return Box::pin(driver.linger_close()).await,
             Err(End::Abort) => return,
-            Err(End::ToH2(upgraded)) => return driver.into_h2(upgraded.map(|u| *u)).await,
+            Err(End::ToH2(upgraded)) => {
+                return Box::pin(driver.into_h2(upgraded.map(|u| *u))).await
+            }
         }
     }
 }
@@ -173,7 +179,8 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                     }
                     Err(e) => {
                         tracing::debug!(peer = %self.conn.peer, reason = e.reason(), "bad request head");
-                        self.send_error(e.status(), e.reason()).await;
+                        // Boxed, like the other rare paths, to keep the waiting state small.
+                        Box::pin(self.send_error(e.status(), e.reason())).await;
                         return Err(End::Close);
                     }
                 }
@@ -184,7 +191,14 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             }
             let deadline = head_deadline.unwrap_or(idle_deadline);
             let idle = self.inbuf.is_empty() && !self.shutting_down();
-            let chunk = self.conn.limits.read_chunk_size;
+            // Waiting for a request to begin: give the buffers back, and read into a small
+            // one (most heads fit); a head that does not fit grows it to a full read chunk.
+            let chunk = if self.inbuf.is_empty() {
+                self.release_buffers();
+                IDLE_READ_BUFFER
+            } else {
+                self.conn.limits.read_chunk_size
+            };
             self.inbuf.reserve(chunk);
             tokio::select! {
                 read = self.rd.read_buf(&mut self.inbuf) => match read {
@@ -193,13 +207,23 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 },
                 _ = sleep_until(deadline) => {
                     if head_deadline.is_some() {
-                        self.send_error(StatusCode::REQUEST_TIMEOUT, "request head not received in time").await;
+                        Box::pin(self.send_error(StatusCode::REQUEST_TIMEOUT, "request head not received in time")).await;
                         return Err(End::Close);
                     }
                     return Ok(None);
                 }
                 _ = self.conn.shutdown.changed(), if idle => {}
             }
+        }
+    }
+
+    /// Drops the buffers' memory while no request is under way (both are empty).
+    fn release_buffers(&mut self) {
+        if self.inbuf.capacity() > IDLE_READ_BUFFER {
+            self.inbuf = BytesMut::new();
+        }
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
         }
     }
 

@@ -16,6 +16,10 @@ mod ws;
 
 /// The `Server` header value.
 const SERVER_NAME: &str = "gust";
+/// The read buffer of a connection with no request under way. Most request heads fit in
+/// it; a connection given more to read grows it to `read_chunk_size` and gives that back
+/// when it goes idle again, so idle keep-alive connections hold little memory.
+const IDLE_READ_BUFFER: usize = 512;
 
 use std::fmt;
 use std::io;

@@ -39,7 +39,7 @@ use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::outbox::Outbox;
 use super::ws::{self, WsUpgrade};
-use super::ConnCtx;
+use super::{ConnCtx, IDLE_READ_BUFFER};
 use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h2::conn::{ConnConfig, Connection, Event};
@@ -222,7 +222,7 @@ enum Wake {
 }
 
 impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
-    async fn run(mut self) {
+    async fn run(&mut self) {
         loop {
             self.pump();
             if self.conn.is_finished() && self.outbox.is_empty() {
@@ -330,7 +330,17 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                 && self.conn.queued_send(StreamId::new(*id)) < STREAM_QUEUE_HIGH
         }) && self.outbox.len() < limits.write_buffer_size;
         if reading {
-            self.inbuf.reserve(limits.read_chunk_size);
+            // A connection with nothing under way reads into a small buffer, and gives a
+            // larger one back: an idle connection holds little memory.
+            let want = if self.inbuf.is_empty() && self.is_idle() {
+                if self.inbuf.capacity() > IDLE_READ_BUFFER {
+                    self.inbuf = BytesMut::new();
+                }
+                IDLE_READ_BUFFER
+            } else {
+                limits.read_chunk_size
+            };
+            self.inbuf.reserve(want);
         }
         let Driver {
             rd,
@@ -757,7 +767,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
 
     /// Flushes what is left (a GOAWAY, most likely) for a moment, then closes. Handlers
     /// still running go on by themselves, reading the abort from their bodies.
-    async fn close(mut self) {
+    async fn close(&mut self) {
         self.abort_all();
         self.conn.poll_transmit(&mut self.transmit);
         for piece in self.transmit.drain(..) {
