@@ -66,14 +66,16 @@ where
         conn: ctx,
     };
     let mut first = true;
-    // What this task holds while it waits for a request is this function's own state: the
-    // work of a request, a closing linger, HTTP/2 or a WebSocket session live in boxes for
-    // as long as they run, so an idle keep-alive connection costs little memory.
+    // What this task holds while it waits for a request is this function's own state, so
+    // the rare and large parts (a closing linger, HTTP/2, a WebSocket session, error
+    // answers) live in boxes for as long as they run. The exchange itself stays inline:
+    // boxing it too saves 1.4 KB per idle connection but costs a 4 KB allocation and copy
+    // per request (5 % more instructions per request, measured with callgrind).
     loop {
         let ended = match driver.read_head(first).await {
             Ok(Some(head)) => {
                 first = false;
-                Box::pin(driver.exchange(head)).await
+                driver.exchange(head).await
             }
             Ok(None) => return,
             Err(end) => Err(end),
@@ -405,7 +407,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             websocket,
         } = dispatch::dispatch(&self.conn, dispatch_head, body);
         if let Some(upgrade) = websocket {
-            return self.run_websocket(response.await, upgrade).await;
+            return Box::pin(self.run_websocket(response.await, upgrade)).await;
         }
         if !reads_body && has_body {
             feed = Feed::Unwanted;
