@@ -42,6 +42,11 @@ const CONTROL_SLACK: usize = 1024;
 /// known stream, and every command on a stream the application may still answer succeeds.
 /// After an error the machine is finished and stays failed.
 pub fn h2_connection(data: &[u8]) {
+    run(data);
+}
+
+/// The whole run, returning the harness for the tests to look at.
+fn run(data: &[u8]) -> Harness {
     let mut input = Input::new(data);
     let mode = input.byte();
     let seed = input.byte();
@@ -59,6 +64,7 @@ pub fn h2_connection(data: &[u8]) {
         }
     }
     harness.finish();
+    harness
 }
 
 fn config(mode: u8) -> ConnConfig {
@@ -501,5 +507,35 @@ impl Harness {
             *sent <= stream_credit,
             "{sent} bytes of DATA on stream {id} with {stream_credit} of credit"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzzing::seeds::h2_conversation;
+
+    /// The seed conversation gets past the preface and SETTINGS and is answered with
+    /// bodies, so the fuzzer starts from the deep end rather than from a refused preface.
+    #[test]
+    fn the_seed_conversation_is_answered() {
+        // Mode 0x10: preface, default limits; app 0x02: 20 KB bodies, style 0 upwards.
+        let harness = run(&[&[0x10, 0, 0x02][..], &h2_conversation()].concat());
+        assert!(!harness.failed);
+        assert_eq!(harness.requests, 3);
+        assert!(harness.sent_conn_data > 0, "no response body went out");
+        assert!(
+            harness.conn.is_finished(),
+            "GOAWAY at the end and no stream left"
+        );
+    }
+
+    /// Without a preface the machine fails at once and writes nothing at all: a peer that
+    /// is not HTTP/2 would not understand a GOAWAY.
+    #[test]
+    fn no_preface_fails_silently() {
+        let harness = run(&[&[0x01, 0, 0][..], b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"].concat());
+        assert!(harness.failed);
+        assert!(!harness.error_goaway_sent);
     }
 }

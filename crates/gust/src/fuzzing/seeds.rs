@@ -320,7 +320,7 @@ fn hpack_decode() -> Seeds {
 
 /// A client's whole conversation: SETTINGS, its ack, a GET, a POST with a body in two
 /// DATA frames, credit, a PING, a reset and a GOAWAY.
-fn h2_conversation() -> Vec<u8> {
+pub(super) fn h2_conversation() -> Vec<u8> {
     let mut enc = Encoder::new();
     let get = request_block(&mut enc, "GET", "/", &[("user-agent", "fuzz")]);
     let post = request_block(
