@@ -58,6 +58,11 @@
 
 mod body;
 pub mod config;
+// The fuzz targets' entry points (fuzz/): built with the `fuzzing` feature, and in the unit
+// tests, which replay the seed corpus through them.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod proto;
 pub mod resource;
 mod server;

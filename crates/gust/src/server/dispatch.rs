@@ -22,7 +22,7 @@ use crate::ws::Endpoint;
 
 /// Characters a decoded path may hold that a URI path may not (RFC 3986 3.3), and `%`
 /// itself so that a decoded `%25` stays a literal percent sign.
-const PATH_UNSAFE: &AsciiSet = &CONTROLS
+pub(crate) const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')

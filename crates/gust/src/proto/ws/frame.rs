@@ -252,8 +252,9 @@ pub(crate) fn decode(
     decode_frame(buf, max_payload, allowed_rsv, true)
 }
 
-/// Decodes one frame as a client would: server frames are never masked. For test clients.
-#[cfg(test)]
+/// Decodes one frame as a client would: server frames are never masked. For test clients
+/// and the fuzz harness.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn decode_server_frame(
     buf: &mut BytesMut,
     max_payload: usize,
@@ -262,8 +263,9 @@ pub(crate) fn decode_server_frame(
     decode_frame(buf, max_payload, allowed_rsv, false)
 }
 
-/// Appends `frame` as a client sends it: masked with `key`. For test clients.
-#[cfg(test)]
+/// Appends `frame` as a client sends it: masked with `key`. For test clients and the fuzz
+/// harness.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn encode_masked(frame: &Frame, key: [u8; 4], out: &mut BytesMut) {
     put_head(
         out,

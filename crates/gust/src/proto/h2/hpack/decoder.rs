@@ -176,7 +176,7 @@ impl Decoder {
     }
 
     /// The dynamic table as the peer has built it.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn table(&self) -> &DynamicTable {
         &self.table
     }

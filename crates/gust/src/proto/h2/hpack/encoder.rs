@@ -172,7 +172,7 @@ impl Encoder {
     /// date or length changes every response and would only churn the table) and its entry
     /// takes at most a quarter of the table. `sensitive` fields, and credential fields
     /// (authorization, cookie, set-cookie ...) always, are never-indexed literals.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn encode_field(
         &mut self,
         name: &[u8],

@@ -153,7 +153,7 @@ impl DynamicTable {
     }
 
     /// Sum of the entries' sizes (RFC 7541 4.1).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
@@ -169,7 +169,7 @@ impl DynamicTable {
     }
 
     /// Entries from newest to oldest.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.entries.iter().map(|e| (e.name(), e.value()))
     }
