@@ -11,7 +11,10 @@
 //! bodies go to the handler through a [`recv::RecvBuffer`]; the peer's credit comes back
 //! as the handler takes chunks out.
 //!
-//! Timeouts: a connection with no stream for `inactivity_timeout` is closed with GOAWAY; a
+//! Timeouts: a connection with no stream for `inactivity_timeout` is closed with GOAWAY,
+//! whatever else the peer sends meanwhile (PING, SETTINGS, WINDOW_UPDATE, PRIORITY, or the
+//! bytes of a frame it never finishes: none of it is a request, so a peer cannot hold a
+//! connection slot with it); a
 //! stream whose handler waits for body bytes the peer does not send, or whose response
 //! bytes wait for a window the peer does not open, for `inactivity_timeout`, is reset with
 //! CANCEL; a header block left
@@ -199,7 +202,8 @@ struct Driver<IO> {
     tunnels: FuturesUnordered<BoxFuture<()>>,
     releases_tx: mpsc::UnboundedSender<Release>,
     releases_rx: mpsc::UnboundedReceiver<Release>,
-    /// The last time anything was read, or a stream existed.
+    /// The last time a stream or a header block was in progress (or the connection opened):
+    /// the idle clock. Frames that open no stream do not move it.
     last_activity: Instant,
     /// The last time the socket took bytes, or the outbox was empty.
     last_write: Instant,
@@ -225,6 +229,9 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
     async fn run(mut self) {
         loop {
             self.pump();
+            if !self.is_idle() {
+                self.last_activity = Instant::now();
+            }
             if self.conn.is_finished() && self.outbox.is_empty() {
                 break;
             }
@@ -240,7 +247,6 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                     self.abort_all();
                 }
                 Wake::Read(Ok(_)) => {
-                    self.last_activity = now;
                     if let Err(e) = self.conn.handle_input(&mut self.inbuf, now.into_std()) {
                         tracing::debug!(peer = %self.ctx.peer, error = %e, "h2 connection closed");
                         break;
@@ -522,6 +528,9 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         end_stream: bool,
     ) {
         let now = Instant::now();
+        // A stream answered at once is gone before the driver looks again: its start is the
+        // connection's last activity.
+        self.last_activity = now;
         let is_head = head.method == Method::HEAD;
         let (recv, body) = if end_stream {
             (None, RequestBody::empty())
