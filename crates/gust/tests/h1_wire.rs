@@ -481,8 +481,10 @@ async fn idle_connections_are_closed_after_the_inactivity_timeout() {
     server.stop().await;
 }
 
+/// Past max_clients, with every connection busy (here: in the middle of a request head),
+/// the next client waits for a slot.
 #[tokio::test]
-async fn the_next_client_past_max_clients_waits_for_a_slot() {
+async fn the_next_client_past_max_clients_waits_for_a_busy_slot() {
     let limits = Limits {
         max_clients: 1,
         ..Limits::default()
@@ -490,15 +492,9 @@ async fn the_next_client_past_max_clients_waits_for_a_slot() {
     let server = TestServer::start(basic(limits)).await;
     let mut first = TcpStream::connect(server.addr).await.unwrap();
     first
-        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    assert_eq!(
-        read_all(&mut first, Duration::from_millis(300))
-            .await
-            .status(),
-        200
-    );
 
     // The second connection is accepted by the kernel but not served while the first lives.
     let mut second = TcpStream::connect(server.addr).await.unwrap();
@@ -513,9 +509,69 @@ async fn the_next_client_past_max_clients_waits_for_a_slot() {
         waiting.text()
     );
 
+    // The first finishes its head: it is answered first.
+    first.write_all(b"\r\n").await.unwrap();
+    assert_eq!(
+        read_all(&mut first, Duration::from_millis(300))
+            .await
+            .status(),
+        200
+    );
     drop(first);
     let served = read_all(&mut second, Duration::from_secs(3)).await;
     assert_eq!(served.status(), 200);
+    server.stop().await;
+}
+
+/// Past max_clients, the connection idle longest (between requests, or before its first
+/// byte) is closed to make room: the next client is served at once, not after the idle
+/// ones' timeouts.
+#[tokio::test]
+async fn a_full_server_closes_its_longest_idle_connection_for_a_new_client() {
+    let limits = Limits {
+        max_clients: 2,
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut oldest = TcpStream::connect(server.addr).await.unwrap();
+    oldest
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        read_all(&mut oldest, Duration::from_millis(300))
+            .await
+            .status(),
+        200
+    );
+    // Connected, and silent.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    // Only a connection idle for a second may be closed (one just accepted or just
+    // answered may have its next request on the way).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    // Two newcomers that stay connected, each served at once: the two idle connections
+    // make room, oldest first.
+    let mut newcomers = Vec::new();
+    for (idle, what) in [
+        (&mut oldest, "the oldest idle connection"),
+        (&mut silent, "the silent one"),
+    ] {
+        let mut newcomer = TcpStream::connect(server.addr).await.unwrap();
+        newcomer
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let served = read_all(&mut newcomer, Duration::from_millis(300)).await;
+        assert_eq!(served.status(), 200, "{}", served.text());
+        let closed = read_all(idle, Duration::from_secs(3)).await;
+        assert!(
+            closed.closed && closed.bytes.is_empty(),
+            "{what}: {}",
+            closed.text()
+        );
+        newcomers.push(newcomer);
+    }
     server.stop().await;
 }
 

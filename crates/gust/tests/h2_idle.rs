@@ -105,3 +105,33 @@ async fn requests_keep_a_connection_open_past_the_idle_timeout() {
     assert_eq!(goaway_within(&mut c, IDLE * 4).await, Some(NO_ERROR));
     server.stop().await;
 }
+
+/// A full listener closes an idle HTTP/2 connection (GOAWAY NO_ERROR) to make room for a
+/// new client, which is served at once.
+#[tokio::test]
+async fn a_full_server_closes_an_idle_http2_connection_for_a_new_client() {
+    let limits = Limits {
+        max_clients: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    c.request(1, "GET", "/hello", true).await;
+    assert_eq!(c.response(1).await.status, 200);
+    let newcomer = raw(
+        server.addr,
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(newcomer.status(), 200, "{}", newcomer.text());
+    assert_eq!(
+        goaway_within(&mut c, Duration::from_secs(3)).await,
+        Some(NO_ERROR)
+    );
+    assert!(
+        c.closed().await,
+        "the connection stays open after its GOAWAY"
+    );
+    server.stop().await;
+}

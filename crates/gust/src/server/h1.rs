@@ -24,6 +24,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
+use super::idle::asked_to_close;
 use super::ws::{self, WsUpgrade};
 use super::{date, ConnCtx, SERVER_NAME};
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
@@ -186,7 +187,12 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             let idle = self.inbuf.is_empty() && !self.shutting_down();
             let chunk = self.conn.limits.read_chunk_size;
             self.inbuf.reserve(chunk);
+            // Waiting for a request to begin, everything sent: a full listener may close
+            // this connection to make room for a new client.
+            let mut waiting = idle.then(|| self.conn.idle.enter());
             tokio::select! {
+                // Bytes already here win over a request to close.
+                biased;
                 read = self.rd.read_buf(&mut self.inbuf) => match read {
                     Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) },
                     Ok(_) => {}
@@ -199,6 +205,10 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                     return Ok(None);
                 }
                 _ = self.conn.shutdown.changed(), if idle => {}
+                _ = asked_to_close(&mut waiting) => {
+                    tracing::debug!(peer = %self.conn.peer, "idle connection closed to make room");
+                    return Ok(None);
+                }
             }
         }
     }

@@ -1,8 +1,11 @@
 //! The runtime that drives the core: listeners, connections, timeouts, shutdown.
 //!
 //! Each started service has one accept task. It holds a semaphore of `max_clients` permits
-//! and accepts only while it has one, so the next client waits in the kernel's backlog until
-//! a connection ends (the original removes the listener from its poll set the same way).
+//! and accepts while it has one. When all are taken, it accepts the next client and asks
+//! the connection idle longest (waiting for a request, see `idle.rs`) to close to make room;
+//! if none is idle, that client waits for a slot and the ones behind it wait in the
+//! kernel's backlog until a connection ends (the original removes the listener from its poll
+//! set the same way).
 //! Each connection is a task owned by its service's accept task, which on stop closes the
 //! listener, lets in-flight requests finish within `shutdown_grace`, then aborts the rest.
 
@@ -11,6 +14,7 @@ mod date;
 pub(crate) mod dispatch;
 mod h1;
 mod h2;
+mod idle;
 mod outbox;
 mod ws;
 
@@ -45,6 +49,9 @@ pub(crate) struct ConnCtx {
     pub(crate) websockets: Arc<Semaphore>,
     /// The service's counters.
     pub(crate) stats: Arc<Stats>,
+    /// The listener's idle connections: one waiting for a request enters it, and leaves
+    /// when asked to close to make room for a new client.
+    pub(crate) idle: Arc<idle::IdleList>,
 }
 
 /// Runs services. Start and stop it as often as needed.

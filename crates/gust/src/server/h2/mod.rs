@@ -40,6 +40,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use self::recv::{RecvBuffer, Release};
 use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
+use super::idle::asked_to_close;
 use super::outbox::Outbox;
 use super::ws::{self, WsUpgrade};
 use super::ConnCtx;
@@ -223,6 +224,8 @@ enum Wake {
     Release(Release),
     Timer,
     Shutdown,
+    /// The listener is full and this connection has been idle longest.
+    AskedToClose,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
@@ -271,6 +274,10 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                     }
                 }
                 Wake::Shutdown => self.conn.go_away(),
+                Wake::AskedToClose => {
+                    tracing::debug!(peer = %self.ctx.peer, "idle h2 connection closed to make room");
+                    self.conn.go_away();
+                }
             }
         }
         self.close().await;
@@ -338,6 +345,10 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         if reading {
             self.inbuf.reserve(limits.read_chunk_size);
         }
+        // No stream and nothing to send: a full listener may close this connection to make
+        // room for a new client.
+        let mut waiting = (self.is_idle() && !writing && !going_away && !self.read_closed)
+            .then(|| self.ctx.idle.enter());
         let Driver {
             rd,
             wr,
@@ -365,6 +376,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             n = rd.read_buf(inbuf), if reading => Wake::Read(n),
             _ = sleep_until(deadline) => Wake::Timer,
             _ = ctx.shutdown.changed(), if !going_away => Wake::Shutdown,
+            _ = asked_to_close(&mut waiting) => Wake::AskedToClose,
         }
     }
 
