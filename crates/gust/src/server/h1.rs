@@ -150,6 +150,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         let idle_deadline = now + self.limits().inactivity_timeout;
         // The first request's clock starts at accept: a client that connects and says
         // nothing holds a slot for request_head_timeout at most.
+        let mut head_began = first.then_some(now);
         let mut head_deadline = first.then(|| now + self.limits().request_head_timeout);
         let mut sniffing = first;
         loop {
@@ -168,9 +169,9 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                         return Ok(Some(head));
                     }
                     Ok(None) => {
-                        head_deadline.get_or_insert_with(|| {
-                            Instant::now() + self.conn.limits.request_head_timeout
-                        });
+                        let began = *head_began.get_or_insert_with(Instant::now);
+                        head_deadline
+                            .get_or_insert_with(|| began + self.conn.limits.request_head_timeout);
                     }
                     Err(e) => {
                         tracing::debug!(peer = %self.conn.peer, reason = e.reason(), "bad request head");
@@ -187,9 +188,13 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             let idle = self.inbuf.is_empty() && !self.shutting_down();
             let chunk = self.conn.limits.read_chunk_size;
             self.inbuf.reserve(chunk);
-            // Waiting for a request to begin, everything sent: a full listener may close
-            // this connection to make room for a new client.
-            let mut waiting = idle.then(|| self.conn.idle.enter());
+            // Waiting for a request, everything sent: a full listener may close this
+            // connection to make room for a new client. A head under way counts from its
+            // start, so trickling bytes does not make a slowloris young again.
+            let mut waiting = (!self.shutting_down()).then(|| {
+                let since = head_began.map_or_else(std::time::Instant::now, Instant::into_std);
+                self.conn.idle.enter_since(since)
+            });
             tokio::select! {
                 // Bytes already here win over a request to close.
                 biased;
@@ -207,7 +212,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 _ = self.conn.shutdown.changed(), if idle => {}
                 _ = asked_to_close(&mut waiting) => {
                     tracing::debug!(peer = %self.conn.peer, "idle connection closed to make room");
-                    return Ok(None);
+                    return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) };
                 }
             }
         }

@@ -1,13 +1,18 @@
 //! The idle connections of one listener, oldest first, so that a full listener can close
 //! one to make room for a new client.
 //!
-//! A connection is idle while it waits for a request to begin and has nothing to send: an
-//! HTTP/1.1 connection between requests (or before its first byte), an HTTP/2 connection
-//! without streams, a TLS connection whose client has not sent a byte yet. Closing it then
-//! loses nothing: HTTP lets either side close an idle connection (RFC 9112 9.5; HTTP/2 with
-//! GOAWAY NO_ERROR), and clients retry on a new one. Without this, `max_clients` idle
-//! connections (a keep-alive crowd, or an attacker who connects and says nothing) would make
-//! every new client wait in the kernel's backlog until their timeouts ran out.
+//! A connection is idle while it waits for a request and has nothing to send: an HTTP/1.1
+//! connection between requests, before its first byte, or with a request head still
+//! arriving; an HTTP/2 connection without streams; a TLS connection whose client has not
+//! sent a byte yet. Closing it then loses nothing that was answered: HTTP lets either side
+//! close an idle connection (RFC 9112 9.5; HTTP/2 with GOAWAY NO_ERROR), and clients retry
+//! on a new one; a head that takes over a second to arrive is a slowloris more likely than a
+//! client. Without this, `max_clients` such connections (a keep-alive crowd, an attacker who
+//! connects and says nothing or trickles heads) would make every new client wait in the
+//! kernel's backlog until their timeouts ran out.
+//!
+//! Age is counted from when the connection began to wait: for a head under way, from its
+//! start, so a slowloris cannot make itself young again with each byte.
 //!
 //! Only a connection idle for at least [`MIN_IDLE`] is asked: one that has just been
 //! accepted may have its request on the way, and one that has just been answered may be
@@ -44,23 +49,29 @@ pub(crate) struct IdleList {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// The next registration's number: numbers grow, so the first entry is the oldest.
+    /// The next registration's number, which tells apart entries of the same instant.
     next: u64,
-    /// Since when, and who to tell, by registration number.
-    waiting: BTreeMap<u64, (Instant, oneshot::Sender<()>)>,
+    /// Who to tell, by (idle since, registration number): the first entry is the oldest.
+    waiting: BTreeMap<(Instant, u64), oneshot::Sender<()>>,
 }
 
 impl IdleList {
-    /// Registers a connection as idle until the returned guard is dropped.
+    /// Registers a connection as idle from now until the returned guard is dropped.
     pub(crate) fn enter(self: &Arc<Self>) -> IdleGuard {
+        self.enter_since(Instant::now())
+    }
+
+    /// Registers a connection that has been waiting since `since` (a request head under
+    /// way since then) until the returned guard is dropped.
+    pub(crate) fn enter_since(self: &Arc<Self>, since: Instant) -> IdleGuard {
         let (tx, rx) = oneshot::channel();
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let id = inner.next;
+        let key = (since, inner.next);
         inner.next += 1;
-        inner.waiting.insert(id, (Instant::now(), tx));
+        inner.waiting.insert(key, tx);
         IdleGuard {
             list: self.clone(),
-            id,
+            key,
             closing: rx,
         }
     }
@@ -74,16 +85,16 @@ impl IdleList {
         loop {
             let oldest = {
                 let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-                let Some(mut entry) = inner.waiting.first_entry() else {
+                let Some(entry) = inner.waiting.first_entry() else {
                     return Asked::NoneIdle;
                 };
-                let idle_for = entry.get().0.elapsed();
+                let idle_for = entry.key().0.elapsed();
                 if idle_for < min_idle {
                     return Asked::TooSoon(min_idle - idle_for);
                 }
                 entry.remove()
             };
-            if oldest.1.send(()).is_ok() {
+            if oldest.send(()).is_ok() {
                 return Asked::Closed;
             }
             // It stopped being idle just now (its guard is being dropped): the next.
@@ -105,7 +116,7 @@ impl IdleList {
 #[derive(Debug)]
 pub(crate) struct IdleGuard {
     list: Arc<IdleList>,
-    id: u64,
+    key: (Instant, u64),
     closing: oneshot::Receiver<()>,
 }
 
@@ -134,7 +145,7 @@ impl Drop for IdleGuard {
             .inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        inner.waiting.remove(&self.id);
+        inner.waiting.remove(&self.key);
     }
 }
 
@@ -161,6 +172,20 @@ mod tests {
             assert_eq!(list.close_oldest_idle_for(Duration::ZERO), Asked::Closed);
             second.closing().await;
             assert_eq!(list.close_oldest_idle_for(Duration::ZERO), Asked::NoneIdle);
+        });
+    }
+
+    #[test]
+    fn age_counts_from_when_the_wait_began() {
+        run(async {
+            let list = Arc::new(IdleList::default());
+            let mut newer = list.enter();
+            let _older = list.enter_since(Instant::now() - Duration::from_secs(5));
+            let mut oldest = list.enter_since(Instant::now() - Duration::from_secs(10));
+            assert_eq!(list.close_oldest(), Asked::Closed);
+            oldest.closing().await;
+            let waited = tokio::time::timeout(Duration::from_millis(20), newer.closing()).await;
+            assert!(waited.is_err(), "the newest was asked before an older one");
         });
     }
 
