@@ -90,15 +90,32 @@ impl AcceptLoop {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let service = self.service.clone();
-            let shutdown = self.shutdown.clone();
-            let idle = idle.clone();
-            let open = service.stats.open_connection();
-            connections.spawn(async move {
-                serve_connection(service, stream, peer, shutdown, idle).await;
-                drop(open);
-                drop(permit);
-            });
+            let ctx = ConnCtx {
+                router: self.service.router.clone(),
+                limits: self.service.limits.clone(),
+                peer,
+                tls: None,
+                shutdown: self.shutdown.clone(),
+                websockets: self.service.websockets.clone(),
+                stats: self.service.stats.clone(),
+                idle: idle.clone(),
+            };
+            let open = self.service.stats.open_connection();
+            // A task holds its future, sized for the largest path through it, for the
+            // connection's whole life: plain and TLS connections get futures of their own,
+            // so that a plain one (idle, or attacked) does not carry the TLS state's room.
+            match self.service.tls.clone() {
+                None => connections.spawn(async move {
+                    serve_plain(ctx, stream).await;
+                    drop(open);
+                    drop(permit);
+                }),
+                Some(tls) => connections.spawn(async move {
+                    serve_tls(ctx, tls, stream).await;
+                    drop(open);
+                    drop(permit);
+                }),
+            };
         }
         // Stop: the listener closes now; connections get the grace period to finish.
         drop(self.listener);
@@ -150,43 +167,24 @@ impl AcceptLoop {
     }
 }
 
-/// Serves one accepted connection: plain HTTP/1.1 (which may turn into HTTP/2), or a TLS
-/// handshake first, after which ALPN decides between HTTP/2 and HTTP/1.1.
-async fn serve_connection(
-    service: Service,
-    stream: TcpStream,
-    peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
-    idle: Arc<IdleList>,
-) {
-    // Counted below TLS (what crossed the socket) and, on a TLS connection, above it too.
-    let layer = if service.tls.is_some() {
-        Layer::Socket
-    } else {
-        Layer::Both
-    };
-    let stream = CountingIo::new(stream, service.stats.clone(), layer);
-    let mut ctx = ConnCtx {
-        router: service.router.clone(),
-        limits: service.limits.clone(),
-        peer,
-        tls: None,
-        shutdown,
-        websockets: service.websockets.clone(),
-        stats: service.stats.clone(),
-        idle,
-    };
-    let Some(tls) = &service.tls else {
-        h1::serve(ctx, stream).await;
+/// Serves a plain connection: HTTP/1.1, which may turn into HTTP/2.
+async fn serve_plain(ctx: ConnCtx, stream: TcpStream) {
+    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Both);
+    h1::serve(ctx, stream).await;
+}
+
+/// Serves a TLS connection: the handshake, then HTTP/2 or HTTP/1.1 as ALPN says. Counted
+/// below TLS (what crossed the socket) and above it.
+async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
+    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Socket);
+    let peer = ctx.peer;
+    let Some((stream, info)) = handshake(&tls, stream, peer, &ctx.idle).await else {
         return;
     };
-    let Some((stream, info)) = handshake(tls, stream, peer, &ctx.idle).await else {
-        return;
-    };
-    service.stats.tls_handshake();
+    ctx.stats.tls_handshake();
     let h2 = info.alpn.as_deref() == Some("h2");
     ctx.tls = Some(Arc::new(info));
-    let stream = CountingIo::new(stream, service.stats.clone(), Layer::Plaintext);
+    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Plaintext);
     if h2 {
         let (rd, wr) = tokio::io::split(stream);
         h2::serve(ctx, rd, wr, BytesMut::new(), None).await;

@@ -26,7 +26,7 @@ use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
 use super::idle::asked_to_close;
 use super::ws::{self, WsUpgrade};
-use super::{date, ConnCtx, SERVER_NAME};
+use super::{date, read_room, ConnCtx, SERVER_NAME};
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
@@ -187,7 +187,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             let deadline = head_deadline.unwrap_or(idle_deadline);
             let idle = self.inbuf.is_empty() && !self.shutting_down();
             let chunk = self.conn.limits.read_chunk_size;
-            self.inbuf.reserve(chunk);
+            read_room(&mut self.inbuf, chunk);
             // Waiting for a request, everything sent: a full listener may close this
             // connection to make room for a new client. A head under way counts from its
             // start, so trickling bytes does not make a slowloris young again.
@@ -255,7 +255,9 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
     where
         IO: Send,
     {
-        h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded).await;
+        // Boxed, as the WebSocket session below: a connection's future is as large as its
+        // largest path for its whole life, and these paths are taken once if at all.
+        Box::pin(h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded)).await;
     }
 
     /// The settings of an h2c upgrade request this server takes (RFC 7540 3.2): `Upgrade`
@@ -589,14 +591,14 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         self.flush().await?;
         let inbuf = std::mem::take(&mut self.inbuf);
         let limits = self.conn.limits.clone();
-        ws::run(
+        Box::pin(ws::run(
             *upgrade,
             ws::Input::Socket(&mut self.rd),
             ws::Output::Socket(&mut self.wr),
             inbuf,
             &limits,
             self.conn.shutdown.clone(),
-        )
+        ))
         .await;
         Err(End::Close)
     }
@@ -730,7 +732,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 }
                 Ok(Decoded::End) => return Ok(()),
                 Ok(Decoded::NeedMore) => {
-                    self.inbuf.reserve(chunk);
+                    read_room(&mut self.inbuf, chunk);
                     match timeout(stall, self.rd.read_buf(&mut self.inbuf)).await {
                         Ok(Ok(n)) if n > 0 => {}
                         _ => return Err(End::Abort),
@@ -817,7 +819,7 @@ async fn feed_step<R: AsyncRead>(
                 return FeedStep::Finished;
             }
             Ok(Decoded::NeedMore) => {
-                inbuf.reserve(limits.read_chunk_size);
+                read_room(inbuf, limits.read_chunk_size);
                 match timeout(limits.inactivity_timeout, rd.read_buf(inbuf)).await {
                     Ok(Ok(n)) if n > 0 => {}
                     Ok(_) => {

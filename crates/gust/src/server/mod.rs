@@ -21,6 +21,16 @@ mod ws;
 /// The `Server` header value.
 const SERVER_NAME: &str = "gust";
 
+/// Makes room in a read buffer for the next read: a `chunk` more once less than a quarter
+/// of one is left, else nothing. Reserving a whole chunk on top of a partly filled buffer
+/// would double its allocation at its first byte and copy it (a slowloris connection would
+/// then hold two chunks instead of one).
+pub(crate) fn read_room(buf: &mut bytes::BytesMut, chunk: usize) {
+    if buf.capacity() - buf.len() < chunk / 4 {
+        buf.reserve(chunk);
+    }
+}
+
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -227,4 +237,29 @@ fn listen_on(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener
     socket.bind(addr)?;
     let listener = socket.listen(backlog)?;
     listener.into_std()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_room;
+    use bytes::BytesMut;
+
+    #[test]
+    fn read_room_keeps_a_buffer_with_room_and_grows_a_full_one() {
+        let mut buf = BytesMut::with_capacity(16384);
+        let capacity = buf.capacity();
+        buf.extend_from_slice(b"G");
+        read_room(&mut buf, 16384);
+        assert_eq!(
+            buf.capacity(),
+            capacity,
+            "one byte read must not double the buffer"
+        );
+        buf.resize(16000, b'x');
+        read_room(&mut buf, 16384);
+        assert!(
+            buf.capacity() - buf.len() >= 16384,
+            "a nearly full buffer gets a chunk"
+        );
+    }
 }

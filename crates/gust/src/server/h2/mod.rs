@@ -343,7 +343,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                 && self.conn.queued_send(StreamId::new(*id)) < STREAM_QUEUE_HIGH
         }) && self.outbox.len() < limits.write_buffer_size;
         if reading {
-            self.inbuf.reserve(limits.read_chunk_size);
+            super::read_room(&mut self.inbuf, limits.read_chunk_size);
         }
         // No stream and nothing to send: a full listener may close this connection to make
         // room for a new client.
