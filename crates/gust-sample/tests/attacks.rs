@@ -315,6 +315,31 @@ fn websocket_sessions_past_the_limit() {
 }
 
 #[test]
+fn websocket_large_messages_unread() {
+    let scale = Scale::get();
+    let sessions = scale.pick(16, 64);
+    let max_message = scale.pick(1 << 20, 4 << 20);
+    let plan = Plan::new(
+        "WebSocket large messages, never read",
+        "ws_max_message_size, ws_max_frame_size; write_buffer_size: reading stops while \
+         the echo waits",
+        &[
+            "--max-websockets",
+            &sessions.to_string(),
+            "--ws-max-message-size",
+            &max_message.to_string(),
+            "--ws-max-frame-size",
+            &max_message.to_string(),
+        ],
+    )
+    // Per session: the message being echoed and the frame being read.
+    .holding_unread(sessions, 2 * max_message as u64 / 1024);
+    run(plan, move |t| {
+        ws::large_messages_unread(t, sessions, max_message)
+    });
+}
+
+#[test]
 fn slow_and_idle_http2() {
     let scale = Scale::get();
     let count = scale.pick(210, 3000);

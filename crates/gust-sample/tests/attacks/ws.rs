@@ -130,3 +130,56 @@ pub(crate) async fn sessions_past_the_limit(
         freed_after: Some(started.elapsed()),
     }
 }
+
+/// Large messages from sessions that never read: every session on `/ws_echo` sends
+/// messages of nearly `max_message` bytes as fast as the server takes them, and reads
+/// nothing. The echo of the first backs up into the server, which then stops reading that
+/// session: each holds about one message (being echoed) and the frame it was reading, not
+/// everything its client sends. The server's memory for WebSocket is then bounded by
+/// `max_websockets` x about twice `ws_max_message_size`.
+pub(crate) async fn large_messages_unread(
+    target: Target,
+    sessions: usize,
+    max_message: usize,
+) -> Outcome {
+    let addr = target.addr;
+    let size = max_message - 1024;
+    let started = Instant::now();
+    let held = many(sessions, move |_| async move {
+        let mut stream = connect(addr, Some(4096)).await;
+        open(&mut stream)
+            .await
+            .unwrap_or_else(|(status, head)| panic!("session refused: {status} {head}"));
+        // A binary frame, masked with a zero key: the payload goes as it is.
+        let mut frame = vec![0x82, 0x80 | 127];
+        frame.extend_from_slice(&(size as u64).to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.resize(frame.len() + size, 0);
+        let mut sent = 0;
+        // Until the server stops taking them (or, bounded, after 20).
+        while sent < 20 {
+            match timeout(Duration::from_secs(2), stream.write_all(&frame)).await {
+                Ok(Ok(())) => sent += 1,
+                _ => break,
+            }
+        }
+        (stream, sent)
+    })
+    .await;
+    let most = held.iter().map(|(_, sent)| *sent).max().unwrap_or(0);
+    assert!(
+        most < 20,
+        "a session that reads nothing had 20 messages of {size} bytes taken"
+    );
+    let answer = format!(
+        "{sessions} sessions: the server stopped reading each after {}; sent {} MiB each at most",
+        tally_answers(held.iter().map(|(_, sent)| format!("{sent} messages"))),
+        most * size / (1 << 20)
+    );
+    drop(held);
+    Outcome {
+        connections: sessions,
+        answer,
+        freed_after: Some(started.elapsed()),
+    }
+}
