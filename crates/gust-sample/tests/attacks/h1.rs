@@ -45,7 +45,8 @@ pub(crate) async fn dribble(
     }
 }
 
-/// What one attacking connection saw, in a word: "408 then close", "closed", "open".
+/// What one attacking connection saw, in a few words: "408 then close", "close", "reset",
+/// "still open".
 pub(crate) fn describe(seen: &Seen) -> String {
     let end = match (seen.closed, seen.reset) {
         (true, true) => "reset",
@@ -534,7 +535,8 @@ pub(crate) async fn smuggling(target: Target, total: usize) -> Outcome {
 
 /// Pipelining flood: a few connections each write thousands of requests without reading,
 /// then read. The server must stop reading while its answers wait (bounded memory), then
-/// answer every request, in order, as the client reads.
+/// answer every request, in order, as the client reads (the `/uptime` values of the GET
+/// answers never go back).
 pub(crate) async fn pipelining_flood(target: Target, connections: usize) -> Outcome {
     let requests = target.scale.pick(3000, 20_000);
     let addr = target.addr;
@@ -562,6 +564,7 @@ pub(crate) async fn pipelining_flood(target: Target, connections: usize) -> Outc
         let mut buf = Vec::new();
         let mut chunk = vec![0u8; 64 * 1024];
         let per_answer = if i % 2 == 0 { 12 } else { 0 };
+        let mut last_uptime = 0u64;
         while answered < requests {
             match tokio::time::timeout(GRACE, rd.read(&mut chunk)).await {
                 Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
@@ -577,11 +580,17 @@ pub(crate) async fn pipelining_flood(target: Target, connections: usize) -> Outc
                     "pipelining: {:?}",
                     &buf[..end]
                 );
+                if per_answer > 0 {
+                    let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + per_answer]);
+                    let uptime: u64 = body.trim().parse().expect("an uptime");
+                    assert!(uptime >= last_uptime, "pipelining: answers out of order");
+                    last_uptime = uptime;
+                }
                 buf.drain(..end + 4 + per_answer);
                 answered += 1;
             }
         }
-        join_writer(writer.await);
+        crate::harness::join(writer.await);
         answered
     })
     .await;
@@ -595,10 +604,6 @@ pub(crate) async fn pipelining_flood(target: Target, connections: usize) -> Outc
         ),
         freed_after: None,
     }
-}
-
-fn join_writer<T>(r: Result<T, tokio::task::JoinError>) {
-    crate::harness::join(r);
 }
 
 /// Pipelined requests from clients that never read: each writes requests for the large
