@@ -50,7 +50,8 @@ impl AcceptLoop {
             // Accept when a slot is free. When all are taken, the next client is accepted
             // anyway and the connection idle longest is asked to close to make room for it
             // (see idle.rs); with none idle, the newcomer waits for a slot, and the clients
-            // behind it wait in the kernel's backlog, as the original does.
+            // behind it wait in the kernel's backlog. (The original closes a newcomer at
+            // once when its slots are full; here it is served, late if it must be.)
             let full = slots.available_permits() == 0;
             let (permit, accepted) = tokio::select! {
                 biased;

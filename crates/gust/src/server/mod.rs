@@ -4,8 +4,8 @@
 //! and accepts while it has one. When all are taken, it accepts the next client and asks
 //! the connection idle longest (waiting for a request, see `idle.rs`) to close to make room;
 //! if none is idle, that client waits for a slot and the ones behind it wait in the
-//! kernel's backlog until a connection ends (the original removes the listener from its poll
-//! set the same way).
+//! kernel's backlog until a connection ends. (The original closes a newcomer at once when
+//! its slots are full; here it is served, late if it must be.)
 //! Each connection is a task owned by its service's accept task, which on stop closes the
 //! listener, lets in-flight requests finish within `shutdown_grace`, then aborts the rest.
 
