@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use gust::tls::DEFAULT_HANDSHAKE_TIMEOUT;
 use gust::Limits;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -88,6 +89,8 @@ pub(crate) struct TlsSettings {
     pub(crate) key: PathBuf,
     /// Client certificates must be signed by a CA in this PEM file (mutual TLS).
     pub(crate) client_ca: Option<PathBuf>,
+    /// How long a client may take to finish its handshake.
+    pub(crate) handshake_timeout: Duration,
     /// Where `cert` and `key` come from.
     pub(crate) source: CertSource,
 }
@@ -227,7 +230,8 @@ pub(crate) struct ServeArgs {
     #[arg(long = "config", value_name = "FILE")]
     config: Vec<PathBuf>,
 
-    /// Concurrent connections; the next one waits in the backlog [default: 1024]
+    /// Concurrent connections; past it the longest idle one is closed to make room, or with
+    /// none idle the next one waits in the backlog [default: 1024]
     #[arg(long, value_name = "N", help_heading = "Limits")]
     max_clients: Option<usize>,
     /// Concurrent HTTP/2 streams per connection [default: 100]
@@ -327,6 +331,10 @@ pub(crate) struct ServeArgs {
     /// Require client certificates signed by a CA in FILE (PEM): mutual TLS
     #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
     client_ca: Option<PathBuf>,
+    /// Time a client has to finish its TLS handshake; past it the connection is dropped
+    /// [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "HTTPS")]
+    tls_handshake_timeout: Option<Duration>,
     /// Serve plain HTTP only: no HTTPS listener
     #[arg(long, overrides_with = "tls", help_heading = "HTTPS")]
     no_tls: bool,
@@ -390,6 +398,7 @@ impl ServeArgs {
             cert: self.cert.clone(),
             key: self.key.clone(),
             client_ca: self.client_ca.clone(),
+            tls_handshake_timeout: self.tls_handshake_timeout.map(Seconds),
             cert_dir: self.cert_dir.clone(),
         }
     }
@@ -432,6 +441,7 @@ pub(crate) struct Layer {
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
     client_ca: Option<PathBuf>,
+    tls_handshake_timeout: Option<Seconds>,
     cert_dir: Option<PathBuf>,
 }
 
@@ -480,6 +490,7 @@ impl Layer {
             cert,
             key,
             client_ca,
+            tls_handshake_timeout,
             cert_dir,
         );
     }
@@ -768,11 +779,20 @@ fn resolve_tls(merged: &Layer, listen: SocketAddr) -> Result<Option<TlsSettings>
     if let Some(client_ca) = &merged.client_ca {
         check_file("client_ca", client_ca)?;
     }
+    let handshake_timeout = merged
+        .tls_handshake_timeout
+        .map_or(DEFAULT_HANDSHAKE_TIMEOUT, |s| s.0);
+    if handshake_timeout.is_zero() {
+        return Err(Failure::Usage(
+            "invalid tls_handshake_timeout: must be more than zero".into(),
+        ));
+    }
     Ok(Some(TlsSettings {
         listen: tls_listen,
         cert,
         key,
         client_ca: merged.client_ca.clone(),
+        handshake_timeout,
         source,
     }))
 }
@@ -1243,6 +1263,10 @@ mod tests {
                 "ws-idle-timeout",
                 format!("{}s", d.ws_idle_timeout.as_secs_f64()),
             ),
+            (
+                "tls-handshake-timeout",
+                format!("{}s", DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64()),
+            ),
         ] {
             let start = help
                 .find(&format!("--{flag} "))
@@ -1298,6 +1322,7 @@ mod tests {
                 cert: dir.join("server.pem"),
                 key: dir.join("server-key.pem"),
                 client_ca: None,
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 source: CertSource::Development { cert_dir: dir },
             })
         );
@@ -1355,6 +1380,7 @@ mod tests {
             cert: dir.path().join("server.pem"),
             key: dir.path().join("server-key.pem"),
             client_ca: Some(dir.path().join("clients.pem")),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             source: CertSource::User,
         };
         assert_eq!(tls(&s), &expected);
@@ -1376,6 +1402,26 @@ mod tests {
         let later = layer("tls_listen = \"127.0.0.1:10443\"");
         let s = resolve(&args(&[]), vec![file, later], None).unwrap();
         assert_eq!(tls(&s).listen, "127.0.0.1:10443".parse().unwrap());
+    }
+
+    #[test]
+    fn tls_handshake_timeout_from_a_file_or_a_flag() {
+        let file = layer("tls_handshake_timeout = 3");
+        let s = resolve(&args(&[]), vec![file.clone()], None).unwrap();
+        assert_eq!(tls(&s).handshake_timeout, Duration::from_secs(3));
+        let s = resolve(
+            &args(&["--tls-handshake-timeout", "500ms"]),
+            vec![file],
+            None,
+        )
+        .unwrap();
+        assert_eq!(tls(&s).handshake_timeout, Duration::from_millis(500));
+        let m = usage_message(resolve(
+            &args(&["--tls-handshake-timeout", "0"]),
+            vec![],
+            None,
+        ));
+        assert!(m.contains("tls_handshake_timeout"), "{m}");
     }
 
     #[test]

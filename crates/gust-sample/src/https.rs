@@ -54,7 +54,7 @@ pub(crate) fn service(plain: &Service, tls: &TlsSettings) -> Result<(Service, Re
             tls.key.display()
         ))
     })?;
-    let mut options = TlsOptions::new(&store, SERVER_TAG);
+    let mut options = TlsOptions::new(&store, SERVER_TAG).handshake_timeout(tls.handshake_timeout);
     if let Some(client_ca) = &tls.client_ca {
         let cas =
             load_certificates(client_ca).map_err(|e| Failure::Usage(format!("client CA: {e}")))?;

@@ -55,8 +55,14 @@ pub const DEFAULT_WS_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`Limits::validate`] (the service builder does).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Concurrent connections on this service. The next connection waits in the kernel's
-    /// accept queue (up to `backlog`) until one closes: it is served late, not refused.
+    /// Concurrent connections on this service. When all are taken, the next client is
+    /// accepted and the connection idle longest (waiting for a request with nothing to send:
+    /// HTTP/1.1 between requests, before its first byte or with a head still arriving, counted
+    /// from the head's start; HTTP/2 without streams; TLS before the client's first byte), if
+    /// idle for a second at least, is closed to make room. With
+    /// none idle, that client waits for a slot and the ones behind it wait in the kernel's
+    /// accept queue (up to `backlog`) until a connection ends: served late, not refused. At
+    /// most `max_clients + 1` connections are open at once.
     pub max_clients: usize,
     /// Concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). A client
     /// that opens more gets RST_STREAM REFUSED_STREAM.

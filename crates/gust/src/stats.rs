@@ -274,8 +274,8 @@ impl<IO> CountingIo<IO> {
         }
     }
 
-    /// The wrapped socket, for what the wrapper does not forward (peer address, options).
-    #[cfg(test)]
+    /// The wrapped socket, for what the wrapper does not forward (peer address, options,
+    /// readiness).
     pub(crate) fn get_ref(&self) -> &IO {
         &self.inner
     }

@@ -481,8 +481,10 @@ async fn idle_connections_are_closed_after_the_inactivity_timeout() {
     server.stop().await;
 }
 
+/// Past max_clients, with every connection busy (here: a request whose body is still
+/// arriving), the next client waits for a slot.
 #[tokio::test]
-async fn the_next_client_past_max_clients_waits_for_a_slot() {
+async fn the_next_client_past_max_clients_waits_for_a_busy_slot() {
     let limits = Limits {
         max_clients: 1,
         ..Limits::default()
@@ -490,32 +492,126 @@ async fn the_next_client_past_max_clients_waits_for_a_slot() {
     let server = TestServer::start(basic(limits)).await;
     let mut first = TcpStream::connect(server.addr).await.unwrap();
     first
-        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
         .await
         .unwrap();
-    assert_eq!(
-        read_all(&mut first, Duration::from_millis(300))
-            .await
-            .status(),
-        200
-    );
+    let started = read_all(&mut first, Duration::from_millis(300)).await;
+    assert_eq!(started.status(), 200, "{}", started.text());
 
-    // The second connection is accepted by the kernel but not served while the first lives.
+    // The second connection is accepted by the kernel but not served while the first lives,
+    // however long it waits.
     let mut second = TcpStream::connect(server.addr).await.unwrap();
     second
         .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
-    let waiting = read_all(&mut second, Duration::from_millis(500)).await;
+    let waiting = read_all(&mut second, Duration::from_millis(2500)).await;
     assert!(
         waiting.bytes.is_empty(),
         "served past max_clients: {}",
         waiting.text()
     );
 
+    // The first finishes its body and leaves: the second is served.
+    first.write_all(b"world").await.unwrap();
+    let rest = read_all(&mut first, Duration::from_millis(300)).await;
+    assert!(rest.text().contains("world"), "{}", rest.text());
     drop(first);
     let served = read_all(&mut second, Duration::from_secs(3)).await;
     assert_eq!(served.status(), 200);
+    server.stop().await;
+}
+
+/// Past max_clients, a connection that has been sending one request head for over a second
+/// (a slowloris) makes room for a new client like an idle one.
+#[tokio::test]
+async fn a_full_server_closes_a_slow_head_for_a_new_client() {
+    let limits = Limits {
+        max_clients: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let addr = server.addr;
+    let slow = tokio::spawn(async move {
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        // A byte every 200 ms: each one would reset a clock counted from the last byte.
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if slow.write_all(b"X").await.is_err() {
+                break;
+            }
+        }
+        read_all(&mut slow, Duration::from_secs(3)).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let newcomer = raw(
+        server.addr,
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(newcomer.status(), 200, "{}", newcomer.text());
+    let slow = slow.await.unwrap();
+    assert!(
+        slow.closed && slow.bytes.is_empty(),
+        "the slow head: {}",
+        slow.text()
+    );
+    server.stop().await;
+}
+
+/// Past max_clients, the connection idle longest (between requests, or before its first
+/// byte) is closed to make room: the next client is served at once, not after the idle
+/// ones' timeouts.
+#[tokio::test]
+async fn a_full_server_closes_its_longest_idle_connection_for_a_new_client() {
+    let limits = Limits {
+        max_clients: 2,
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut oldest = TcpStream::connect(server.addr).await.unwrap();
+    oldest
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        read_all(&mut oldest, Duration::from_millis(300))
+            .await
+            .status(),
+        200
+    );
+    // Connected, and silent.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    // Only a connection idle for a second may be closed (one just accepted or just
+    // answered may have its next request on the way).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    // Two newcomers that stay connected, each served at once: the two idle connections
+    // make room, oldest first.
+    let mut newcomers = Vec::new();
+    for (idle, what) in [
+        (&mut oldest, "the oldest idle connection"),
+        (&mut silent, "the silent one"),
+    ] {
+        let mut newcomer = TcpStream::connect(server.addr).await.unwrap();
+        newcomer
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let served = read_all(&mut newcomer, Duration::from_millis(300)).await;
+        assert_eq!(served.status(), 200, "{}", served.text());
+        let closed = read_all(idle, Duration::from_secs(3)).await;
+        assert!(
+            closed.closed && closed.bytes.is_empty(),
+            "{what}: {}",
+            closed.text()
+        );
+        newcomers.push(newcomer);
+    }
     server.stop().await;
 }
 

@@ -564,6 +564,46 @@ async fn a_client_that_never_finishes_the_handshake_is_dropped() {
     server.stop().await;
 }
 
+/// A full TLS listener closes a connection whose client has not sent a byte to make room
+/// for a new client, which is served at once (not after the handshake timeout).
+#[tokio::test]
+async fn a_full_server_closes_a_silent_tls_connection_for_a_new_client() {
+    let pki = pki();
+    let store = CredentialStore::new();
+    store
+        .register(
+            "server",
+            Credentials::from_pem(pki.server_pem.as_bytes(), pki.server_key_pem.as_bytes())
+                .unwrap(),
+        )
+        .unwrap();
+    let limits = Limits {
+        max_clients: 1,
+        ..Limits::default()
+    };
+    // Without room made, the newcomer would wait for this timeout.
+    let options = TlsOptions::new(&store, "server").handshake_timeout(Duration::from_secs(60));
+    let server = TestServer::start(basic(limits).tls(options)).await;
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let served = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut tls = connect(server.addr, client_config(&pki, &[b"http/1.1"], false))
+            .await
+            .unwrap();
+        h1_get(&mut tls, "/hello").await.unwrap()
+    })
+    .await
+    .expect("the new client is served while the silent one would hold its slot");
+    assert!(served.ends_with("hello\n"), "{served}");
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "silent client: {read:?}"
+    );
+    server.stop().await;
+}
+
 /// A raw HTTP/2 client over TLS (ALPN h2), past the SETTINGS exchange.
 async fn raw_h2(addr: SocketAddr, pki: &Pki) -> support::h2raw::H2Raw {
     let stream = connect(addr, client_config(pki, &[b"h2"], false))

@@ -4,8 +4,18 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The `gust-sample` binary the tests start: `GUST_SAMPLE_BIN` when set (the attack script
+/// points it at the release build), else the one Cargo built for this test run.
+pub(crate) fn sample_bin() -> PathBuf {
+    std::env::var_os("GUST_SAMPLE_BIN")
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gust-sample")))
+}
 
 /// A running `gust-sample`, killed (by its own pid) when dropped.
 pub(crate) struct Sample {
@@ -50,7 +60,7 @@ impl Sample {
     }
 
     fn spawn_on(listen: &str, args: &[&str], https: bool) -> Sample {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+        let mut child = Command::new(sample_bin())
             .args(["--listen", listen, "--log", "warn"])
             .args(args)
             .stdout(Stdio::piped())
@@ -202,7 +212,7 @@ pub(crate) fn hwm_kib(pid: u32) -> u64 {
 /// Runs the sample with `args` (and nothing else) until it exits, which it must within
 /// 20 s; returns its exit code and stderr.
 pub(crate) fn run_to_exit(args: &[&str]) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gust-sample"))
+    let mut child = Command::new(sample_bin())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -6,13 +6,20 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use super::idle::{Asked, IdleList};
 use super::{h1, h2, ConnCtx};
 use crate::service::Service;
 use crate::stats::{CountingIo, Layer};
 use crate::tls::{TlsAcceptor, TlsInfo};
+
+/// Once an idle connection was asked to close to make room, how long the newcomer waits for
+/// its slot before the next idle connection is asked.
+const ROOM_WAIT: Duration = Duration::from_secs(1);
+/// With no idle connection to close, how often a full listener looks again.
+const ROOM_POLL: Duration = Duration::from_millis(100);
 
 /// The accept loop of one started service.
 pub(super) struct AcceptLoop {
@@ -37,23 +44,41 @@ impl AcceptLoop {
     pub(super) async fn run(mut self) {
         let limits = self.service.limits.clone();
         let slots = Arc::new(Semaphore::new(limits.max_clients));
+        let idle = Arc::new(IdleList::default());
         let mut connections = JoinSet::new();
         loop {
-            // Wait for a free slot before accepting: past max_clients, clients queue in the
-            // kernel's backlog and are served as others leave.
-            let permit = tokio::select! {
+            // Accept when a slot is free. When all are taken, the next client is accepted
+            // anyway and the connection idle longest is asked to close to make room for it
+            // (see idle.rs); with none idle, the newcomer waits for a slot, and the clients
+            // behind it wait in the kernel's backlog. (The original closes a newcomer at
+            // once when its slots are full; here it is served, late if it must be.)
+            let full = slots.available_permits() == 0;
+            let (permit, accepted) = tokio::select! {
                 biased;
                 _ = self.shutdown.changed() => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
                 permit = slots.clone().acquire_owned() => match permit {
-                    Ok(p) => p,
+                    Ok(p) => (Some(p), None),
                     Err(_) => break,
                 },
+                accepted = self.listener.accept(), if full => (None, Some(accepted)),
             };
-            let accepted = tokio::select! {
-                biased;
-                _ = self.shutdown.changed() => break,
-                accepted = self.listener.accept() => accepted,
+            let (permit, accepted) = match (permit, accepted) {
+                (Some(permit), _) => {
+                    let accepted = tokio::select! {
+                        biased;
+                        _ = self.shutdown.changed() => break,
+                        accepted = self.listener.accept() => accepted,
+                    };
+                    (permit, accepted)
+                }
+                (None, Some(accepted)) => {
+                    let Some(permit) = self.make_room(&slots, &idle).await else {
+                        break;
+                    };
+                    (permit, accepted)
+                }
+                (None, None) => continue,
             };
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
@@ -66,14 +91,32 @@ impl AcceptLoop {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let service = self.service.clone();
-            let shutdown = self.shutdown.clone();
-            let open = service.stats.open_connection();
-            connections.spawn(async move {
-                serve_connection(service, stream, peer, shutdown).await;
-                drop(open);
-                drop(permit);
-            });
+            let ctx = ConnCtx {
+                router: self.service.router.clone(),
+                limits: self.service.limits.clone(),
+                peer,
+                tls: None,
+                shutdown: self.shutdown.clone(),
+                websockets: self.service.websockets.clone(),
+                stats: self.service.stats.clone(),
+                idle: idle.clone(),
+            };
+            let open = self.service.stats.open_connection();
+            // A task holds its future, sized for the largest path through it, for the
+            // connection's whole life: plain and TLS connections get futures of their own,
+            // so that a plain one (idle, or attacked) does not carry the TLS state's room.
+            match self.service.tls.clone() {
+                None => connections.spawn(async move {
+                    serve_plain(ctx, stream).await;
+                    drop(open);
+                    drop(permit);
+                }),
+                Some(tls) => connections.spawn(async move {
+                    serve_tls(ctx, tls, stream).await;
+                    drop(open);
+                    drop(permit);
+                }),
+            };
         }
         // Stop: the listener closes now; connections get the grace period to finish.
         drop(self.listener);
@@ -96,43 +139,47 @@ impl AcceptLoop {
     }
 }
 
-/// Serves one accepted connection: plain HTTP/1.1 (which may turn into HTTP/2), or a TLS
-/// handshake first, after which ALPN decides between HTTP/2 and HTTP/1.1.
-async fn serve_connection(
-    service: Service,
-    stream: TcpStream,
-    peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
-) {
-    // Counted below TLS (what crossed the socket) and, on a TLS connection, above it too.
-    let layer = if service.tls.is_some() {
-        Layer::Socket
-    } else {
-        Layer::Both
-    };
-    let stream = CountingIo::new(stream, service.stats.clone(), layer);
-    let ctx = ConnCtx {
-        router: service.router.clone(),
-        limits: service.limits.clone(),
-        peer,
-        tls: None,
-        shutdown,
-        websockets: service.websockets.clone(),
-        stats: service.stats.clone(),
-    };
-    let Some(tls) = service.tls.clone() else {
-        h1::serve(ctx, stream).await;
-        return;
-    };
-    // TLS state lives in a box of its own: a plain connection's task stays small.
-    drop(service);
-    Box::pin(serve_tls(tls, ctx, stream)).await;
+impl AcceptLoop {
+    /// Frees a slot for a client accepted while all were taken: asks the connection idle
+    /// longest to close (once it has been idle for `idle::MIN_IDLE`), and the next one if
+    /// the slot has not come within [`ROOM_WAIT`]; with none idle, waits for any connection
+    /// to end. None: the server is stopping.
+    async fn make_room(
+        &mut self,
+        slots: &Arc<Semaphore>,
+        idle: &IdleList,
+    ) -> Option<OwnedSemaphorePermit> {
+        loop {
+            let again = match idle.close_oldest() {
+                Asked::Closed => {
+                    tracing::debug!(service = %self.service.name, "max_clients reached; closing the longest idle connection");
+                    ROOM_WAIT
+                }
+                Asked::TooSoon(left) => left.min(ROOM_POLL),
+                Asked::NoneIdle => ROOM_POLL,
+            };
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => return None,
+                permit = slots.clone().acquire_owned() => return permit.ok(),
+                _ = tokio::time::sleep(again) => {}
+            }
+        }
+    }
 }
 
-/// Serves a connection to a TLS service: the handshake, then HTTP/2 or HTTP/1.1 by ALPN.
-async fn serve_tls(tls: TlsAcceptor, mut ctx: ConnCtx, stream: CountingIo<TcpStream>) {
+/// Serves a plain connection: HTTP/1.1, which may turn into HTTP/2.
+async fn serve_plain(ctx: ConnCtx, stream: TcpStream) {
+    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Both);
+    h1::serve(ctx, stream).await;
+}
+
+/// Serves a TLS connection: the handshake, then HTTP/2 or HTTP/1.1 as ALPN says. Counted
+/// below TLS (what crossed the socket) and above it.
+async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
+    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Socket);
     let peer = ctx.peer;
-    let Some((stream, info)) = handshake(&tls, stream, peer).await else {
+    let Some((stream, info)) = handshake(&tls, stream, peer, &ctx.idle).await else {
         return;
     };
     ctx.stats.tls_handshake();
@@ -149,17 +196,36 @@ async fn serve_tls(tls: TlsAcceptor, mut ctx: ConnCtx, stream: CountingIo<TcpStr
 
 /// The TLS handshake, within the service's handshake timeout. A failure (a client that
 /// speaks plain HTTP to the TLS port, an unknown CA, a missing client certificate) is logged
-/// at debug level and ends the connection; the server carries on.
+/// at debug level and ends the connection; the server carries on. Until the client's first
+/// byte the connection counts as idle: a full listener may close it to make room.
 async fn handshake(
     tls: &TlsAcceptor,
     stream: CountingIo<TcpStream>,
     peer: SocketAddr,
+    idle: &Arc<IdleList>,
 ) -> Option<(
     tokio_rustls::server::TlsStream<CountingIo<TcpStream>>,
     TlsInfo,
 )> {
-    match tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => {
+    let handshake = async {
+        {
+            let mut guard = idle.enter();
+            let mut first = [0u8; 1];
+            tokio::select! {
+                // The first byte is left for the handshake to read; end of input or an
+                // error ends the connection here.
+                peeked = stream.get_ref().peek(&mut first) => if !matches!(peeked, Ok(n) if n > 0) { return None },
+                _ = guard.closing() => {
+                    tracing::debug!(%peer, "silent TLS client closed to make room");
+                    return None;
+                }
+            }
+        }
+        Some(tls.acceptor.accept(stream).await)
+    };
+    match tokio::time::timeout(tls.handshake_timeout, handshake).await {
+        Ok(None) => None,
+        Ok(Some(Ok(stream))) => {
             let session = stream.get_ref().1;
             let info = TlsInfo {
                 server_name: session.server_name().map(str::to_owned),
@@ -172,7 +238,7 @@ async fn handshake(
             };
             Some((stream, info))
         }
-        Ok(Err(e)) => {
+        Ok(Some(Err(e))) => {
             tracing::debug!(%peer, error = %e, "TLS handshake failed");
             None
         }

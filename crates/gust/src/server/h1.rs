@@ -24,8 +24,9 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
+use super::idle::asked_to_close;
 use super::ws::{self, WsUpgrade};
-use super::{date, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
+use super::{date, read_room, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
@@ -157,6 +158,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         let idle_deadline = now + self.limits().inactivity_timeout;
         // The first request's clock starts at accept: a client that connects and says
         // nothing holds a slot for request_head_timeout at most.
+        let mut head_began = first.then_some(now);
         let mut head_deadline = first.then(|| now + self.limits().request_head_timeout);
         let mut sniffing = first;
         loop {
@@ -175,9 +177,9 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                         return Ok(Some(head));
                     }
                     Ok(None) => {
-                        head_deadline.get_or_insert_with(|| {
-                            Instant::now() + self.conn.limits.request_head_timeout
-                        });
+                        let began = *head_began.get_or_insert_with(Instant::now);
+                        head_deadline
+                            .get_or_insert_with(|| began + self.conn.limits.request_head_timeout);
                     }
                     Err(e) => {
                         tracing::debug!(peer = %self.conn.peer, reason = e.reason(), "bad request head");
@@ -195,14 +197,22 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             let idle = self.inbuf.is_empty() && !self.shutting_down();
             // Waiting for a request to begin: give the buffers back, and read into a small
             // one (most heads fit); a head that does not fit grows it to a full read chunk.
-            let chunk = if self.inbuf.is_empty() {
+            if self.inbuf.is_empty() {
                 self.release_buffers();
-                IDLE_READ_BUFFER
+                read_room(&mut self.inbuf, IDLE_READ_BUFFER);
             } else {
-                self.conn.limits.read_chunk_size
-            };
-            self.inbuf.reserve(chunk);
+                read_room(&mut self.inbuf, self.conn.limits.read_chunk_size);
+            }
+            // Waiting for a request, everything sent: a full listener may close this
+            // connection to make room for a new client. A head under way counts from its
+            // start, so trickling bytes does not make a slowloris young again.
+            let mut waiting = (!self.shutting_down()).then(|| {
+                let since = head_began.map_or_else(std::time::Instant::now, Instant::into_std);
+                self.conn.idle.enter_since(since)
+            });
             tokio::select! {
+                // Bytes already here win over a request to close.
+                biased;
                 read = self.rd.read_buf(&mut self.inbuf) => match read {
                     Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) },
                     Ok(_) => {}
@@ -215,6 +225,10 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                     return Ok(None);
                 }
                 _ = self.conn.shutdown.changed(), if idle => {}
+                _ = asked_to_close(&mut waiting) => {
+                    tracing::debug!(peer = %self.conn.peer, "idle connection closed to make room");
+                    return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) };
+                }
             }
         }
     }
@@ -266,7 +280,9 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
     where
         IO: Send,
     {
-        h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded).await;
+        // Boxed, as the WebSocket session below: a connection's future is as large as its
+        // largest path for its whole life, and these paths are taken once if at all.
+        Box::pin(h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded)).await;
     }
 
     /// The settings of an h2c upgrade request this server takes (RFC 7540 3.2): `Upgrade`
@@ -600,14 +616,14 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         self.flush().await?;
         let inbuf = std::mem::take(&mut self.inbuf);
         let limits = self.conn.limits.clone();
-        ws::run(
+        Box::pin(ws::run(
             *upgrade,
             ws::Input::Socket(&mut self.rd),
             ws::Output::Socket(&mut self.wr),
             inbuf,
             &limits,
             self.conn.shutdown.clone(),
-        )
+        ))
         .await;
         Err(End::Close)
     }
@@ -741,7 +757,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
                 }
                 Ok(Decoded::End) => return Ok(()),
                 Ok(Decoded::NeedMore) => {
-                    self.inbuf.reserve(chunk);
+                    read_room(&mut self.inbuf, chunk);
                     match timeout(stall, self.rd.read_buf(&mut self.inbuf)).await {
                         Ok(Ok(n)) if n > 0 => {}
                         _ => return Err(End::Abort),
@@ -828,7 +844,7 @@ async fn feed_step<R: AsyncRead>(
                 return FeedStep::Finished;
             }
             Ok(Decoded::NeedMore) => {
-                inbuf.reserve(limits.read_chunk_size);
+                read_room(inbuf, limits.read_chunk_size);
                 match timeout(limits.inactivity_timeout, rd.read_buf(inbuf)).await {
                     Ok(Ok(n)) if n > 0 => {}
                     Ok(_) => {

@@ -1,8 +1,11 @@
 //! The runtime that drives the core: listeners, connections, timeouts, shutdown.
 //!
 //! Each started service has one accept task. It holds a semaphore of `max_clients` permits
-//! and accepts only while it has one, so the next client waits in the kernel's backlog until
-//! a connection ends (the original removes the listener from its poll set the same way).
+//! and accepts while it has one. When all are taken, it accepts the next client and asks
+//! the connection idle longest (waiting for a request, see `idle.rs`) to close to make room;
+//! if none is idle, that client waits for a slot and the ones behind it wait in the
+//! kernel's backlog until a connection ends. (The original closes a newcomer at once when
+//! its slots are full; here it is served, late if it must be.)
 //! Each connection is a task owned by its service's accept task, which on stop closes the
 //! listener, lets in-flight requests finish within `shutdown_grace`, then aborts the rest.
 
@@ -11,6 +14,7 @@ mod date;
 pub(crate) mod dispatch;
 mod h1;
 mod h2;
+mod idle;
 mod outbox;
 mod ws;
 
@@ -20,6 +24,16 @@ const SERVER_NAME: &str = "gust";
 /// it; a connection given more to read grows it to `read_chunk_size` and gives that back
 /// when it goes idle again, so idle keep-alive connections hold little memory.
 const IDLE_READ_BUFFER: usize = 512;
+
+/// Makes room in a read buffer for the next read: a `chunk` more once less than a quarter
+/// of one is left, else nothing. Reserving a whole chunk on top of a partly filled buffer
+/// would double its allocation at its first byte and copy it (a slowloris connection would
+/// then hold two chunks instead of one).
+pub(crate) fn read_room(buf: &mut bytes::BytesMut, chunk: usize) {
+    if buf.capacity() - buf.len() < chunk / 4 {
+        buf.reserve(chunk);
+    }
+}
 
 use std::fmt;
 use std::io;
@@ -49,6 +63,9 @@ pub(crate) struct ConnCtx {
     pub(crate) websockets: Arc<Semaphore>,
     /// The service's counters.
     pub(crate) stats: Arc<Stats>,
+    /// The listener's idle connections: one waiting for a request enters it, and leaves
+    /// when asked to close to make room for a new client.
+    pub(crate) idle: Arc<idle::IdleList>,
 }
 
 /// Runs services. Start and stop it as often as needed.
@@ -224,4 +241,29 @@ fn listen_on(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener
     socket.bind(addr)?;
     let listener = socket.listen(backlog)?;
     listener.into_std()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_room;
+    use bytes::BytesMut;
+
+    #[test]
+    fn read_room_keeps_a_buffer_with_room_and_grows_a_full_one() {
+        let mut buf = BytesMut::with_capacity(16384);
+        let capacity = buf.capacity();
+        buf.extend_from_slice(b"G");
+        read_room(&mut buf, 16384);
+        assert_eq!(
+            buf.capacity(),
+            capacity,
+            "one byte read must not double the buffer"
+        );
+        buf.resize(16000, b'x');
+        read_room(&mut buf, 16384);
+        assert!(
+            buf.capacity() - buf.len() >= 16384,
+            "a nearly full buffer gets a chunk"
+        );
+    }
 }

@@ -94,7 +94,7 @@ impl<R: AsyncRead + Unpin> Input<R> {
     async fn read(&mut self, buf: &mut BytesMut, chunk: usize) -> std::io::Result<usize> {
         match self {
             Input::Socket(rd) => {
-                buf.reserve(chunk);
+                super::read_room(buf, chunk);
                 rd.read_buf(buf).await
             }
             Input::Body(body) => match body.next_chunk().await {

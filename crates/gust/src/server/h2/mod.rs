@@ -11,7 +11,10 @@
 //! bodies go to the handler through a [`recv::RecvBuffer`]; the peer's credit comes back
 //! as the handler takes chunks out.
 //!
-//! Timeouts: a connection with no stream for `inactivity_timeout` is closed with GOAWAY; a
+//! Timeouts: a connection with no stream for `inactivity_timeout` is closed with GOAWAY,
+//! whatever else the peer sends meanwhile (PING, SETTINGS, WINDOW_UPDATE, PRIORITY, or the
+//! bytes of a frame it never finishes: none of it is a request, so a peer cannot hold a
+//! connection slot with it); a
 //! stream whose handler waits for body bytes the peer does not send, or whose response
 //! bytes wait for a window the peer does not open, for `inactivity_timeout`, is reset with
 //! CANCEL; a header block left
@@ -37,6 +40,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use self::recv::{RecvBuffer, Release};
 use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
+use super::idle::asked_to_close;
 use super::outbox::Outbox;
 use super::ws::{self, WsUpgrade};
 use super::{ConnCtx, IDLE_READ_BUFFER};
@@ -199,7 +203,8 @@ struct Driver<IO> {
     tunnels: FuturesUnordered<BoxFuture<()>>,
     releases_tx: mpsc::UnboundedSender<Release>,
     releases_rx: mpsc::UnboundedReceiver<Release>,
-    /// The last time anything was read, or a stream existed.
+    /// The last time a stream or a header block was in progress (or the connection opened):
+    /// the idle clock. Frames that open no stream do not move it.
     last_activity: Instant,
     /// The last time the socket took bytes, or the outbox was empty.
     last_write: Instant,
@@ -219,12 +224,17 @@ enum Wake {
     Release(Release),
     Timer,
     Shutdown,
+    /// The listener is full and this connection has been idle longest.
+    AskedToClose,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
     async fn run(&mut self) {
         loop {
             self.pump();
+            if !self.is_idle() {
+                self.last_activity = Instant::now();
+            }
             if self.conn.is_finished() && self.outbox.is_empty() {
                 break;
             }
@@ -240,7 +250,6 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                     self.abort_all();
                 }
                 Wake::Read(Ok(_)) => {
-                    self.last_activity = now;
                     if let Err(e) = self.conn.handle_input(&mut self.inbuf, now.into_std()) {
                         tracing::debug!(peer = %self.ctx.peer, error = %e, "h2 connection closed");
                         break;
@@ -265,6 +274,10 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                     }
                 }
                 Wake::Shutdown => self.conn.go_away(),
+                Wake::AskedToClose => {
+                    tracing::debug!(peer = %self.ctx.peer, "idle h2 connection closed to make room");
+                    self.conn.go_away();
+                }
             }
         }
         self.close().await;
@@ -332,16 +345,19 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         if reading {
             // A connection with nothing under way reads into a small buffer, and gives a
             // larger one back: an idle connection holds little memory.
-            let want = if self.inbuf.is_empty() && self.is_idle() {
+            if self.inbuf.is_empty() && self.is_idle() {
                 if self.inbuf.capacity() > IDLE_READ_BUFFER {
                     self.inbuf = BytesMut::new();
                 }
-                IDLE_READ_BUFFER
+                super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
             } else {
-                limits.read_chunk_size
-            };
-            self.inbuf.reserve(want);
+                super::read_room(&mut self.inbuf, limits.read_chunk_size);
+            }
         }
+        // No stream and nothing to send: a full listener may close this connection to make
+        // room for a new client.
+        let mut waiting = (self.is_idle() && !writing && !going_away && !self.read_closed)
+            .then(|| self.ctx.idle.enter());
         let Driver {
             rd,
             wr,
@@ -369,6 +385,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             n = rd.read_buf(inbuf), if reading => Wake::Read(n),
             _ = sleep_until(deadline) => Wake::Timer,
             _ = ctx.shutdown.changed(), if !going_away => Wake::Shutdown,
+            _ = asked_to_close(&mut waiting) => Wake::AskedToClose,
         }
     }
 
@@ -532,6 +549,9 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         end_stream: bool,
     ) {
         let now = Instant::now();
+        // A stream answered at once is gone before the driver looks again: its start is the
+        // connection's last activity.
+        self.last_activity = now;
         let is_head = head.method == Method::HEAD;
         let (recv, body) = if end_stream {
             (None, RequestBody::empty())

@@ -1,0 +1,137 @@
+//! The idle clock of an HTTP/2 connection: it runs while the connection has no stream,
+//! whatever else the peer sends, and stops while requests come and go. A connection slot
+//! cannot be held by PINGs, SETTINGS or the bytes of a frame that never ends.
+
+mod support;
+use support::h2raw::*;
+use support::*;
+
+use std::time::{Duration, Instant};
+
+use gust::Limits;
+use tokio::time::sleep;
+
+/// The inactivity timeout of these tests.
+const IDLE: Duration = Duration::from_secs(1);
+/// How long the tests go on: several idle timeouts.
+const LONG: Duration = Duration::from_secs(4);
+
+fn limits() -> Limits {
+    Limits {
+        inactivity_timeout: IDLE,
+        ..Limits::default()
+    }
+}
+
+/// Reads frames until a GOAWAY (its code is returned) or until `within` passes (None).
+async fn goaway_within(c: &mut H2Raw, within: Duration) -> Option<u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let f = c.read_frame_within(left).await?;
+        if f.kind == GOAWAY {
+            return Some(f.error_code());
+        }
+    }
+}
+
+#[tokio::test]
+async fn pings_do_not_keep_an_idle_connection_open() {
+    let server = TestServer::start(basic(limits())).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    let started = Instant::now();
+    let mut goaway = None;
+    while started.elapsed() < LONG && goaway.is_none() {
+        if !c.try_send(&frame(PING, 0, 0, b"stillup!")).await {
+            break;
+        }
+        goaway = goaway_within(&mut c, Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        goaway,
+        Some(NO_ERROR),
+        "no GOAWAY while pinging for {LONG:?}"
+    );
+    assert!(
+        c.closed().await,
+        "the connection stays open after its GOAWAY"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_frame_that_never_ends_does_not_keep_a_connection_open() {
+    let server = TestServer::start(basic(limits())).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    // A HEADERS frame announcing 16 KiB, then its payload one byte at a time.
+    c.send(&[0, 0x40, 0, HEADERS, END_HEADERS, 0, 0, 0, 1])
+        .await;
+    let started = Instant::now();
+    let mut goaway = None;
+    while started.elapsed() < LONG && goaway.is_none() {
+        if !c.try_send(&[0]).await {
+            break;
+        }
+        goaway = goaway_within(&mut c, Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        goaway,
+        Some(NO_ERROR),
+        "no GOAWAY while dribbling for {LONG:?}"
+    );
+    assert!(
+        c.closed().await,
+        "the connection stays open after its GOAWAY"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn requests_keep_a_connection_open_past_the_idle_timeout() {
+    let server = TestServer::start(basic(limits())).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    let started = Instant::now();
+    let mut stream = 1;
+    // A request every half idle timeout, for several idle timeouts: all are answered on
+    // the same connection.
+    while started.elapsed() < LONG {
+        c.request(stream, "GET", "/hello", true).await;
+        let response = c.response(stream).await;
+        assert_eq!(response.status, 200, "request {stream}: {response:?}");
+        stream += 2;
+        sleep(IDLE / 2).await;
+    }
+    // Then, with no request, the idle clock runs out.
+    assert_eq!(goaway_within(&mut c, IDLE * 4).await, Some(NO_ERROR));
+    server.stop().await;
+}
+
+/// A full listener closes an idle HTTP/2 connection (GOAWAY NO_ERROR) to make room for a
+/// new client, which is served at once.
+#[tokio::test]
+async fn a_full_server_closes_an_idle_http2_connection_for_a_new_client() {
+    let limits = Limits {
+        max_clients: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    c.request(1, "GET", "/hello", true).await;
+    assert_eq!(c.response(1).await.status, 200);
+    let newcomer = raw(
+        server.addr,
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(newcomer.status(), 200, "{}", newcomer.text());
+    assert_eq!(
+        goaway_within(&mut c, Duration::from_secs(3)).await,
+        Some(NO_ERROR)
+    );
+    assert!(
+        c.closed().await,
+        "the connection stays open after its GOAWAY"
+    );
+    server.stop().await;
+}
