@@ -115,7 +115,7 @@ printf 'Hello, world\n' >"$work/www/hello.txt"
   for i in $(seq 1 200); do
     printf '<p>Line %03d of the benchmark page: the same bytes for every server.</p>\n' "$i"
   done
-} | head -c 2583 >"$work/www/page.html"
+} | head -c 2584 >"$work/www/page.html"
 printf '\n</body></html>\n' >>"$work/www/page.html"
 
 tls_flags=(--no-tls)

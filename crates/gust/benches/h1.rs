@@ -52,7 +52,10 @@ fn parse(c: &mut Criterion) {
 fn serialise(c: &mut Criterion) {
     // A static file's answer: type, validators, caching.
     let mut file = HeaderMap::new();
-    file.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    file.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     file.insert(ETAG, HeaderValue::from_static("\"a5f-18f0c3e2d40\""));
     file.insert(
         LAST_MODIFIED,
@@ -62,7 +65,10 @@ fn serialise(c: &mut Criterion) {
     file.insert(VARY, HeaderValue::from_static("accept-encoding"));
     // A small dynamic answer such as /uptime.
     let mut dynamic = HeaderMap::new();
-    dynamic.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    dynamic.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     dynamic.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 
     let mut group = c.benchmark_group("h1/encode_response_head");

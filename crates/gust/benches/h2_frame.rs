@@ -31,7 +31,10 @@ fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("h2/decode_frame");
     for (name, bytes) in [("data_16k", &data), ("headers", &headers)] {
         let mut check = BytesMut::from(&bytes[..]);
-        assert_eq!(h2_decode_frame(&mut check, MAX_FRAME_SIZE), Ok(Some(bytes.len())));
+        assert_eq!(
+            h2_decode_frame(&mut check, MAX_FRAME_SIZE),
+            Ok(Some(bytes.len()))
+        );
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(name, |b| {
             b.iter_batched_ref(

@@ -200,7 +200,10 @@ fn decode(c: &mut Criterion) {
 /// The response the server sends for a 2.6 KB static page over HTTP/2.
 fn page_response() -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(CONTENT_LENGTH, HeaderValue::from(2600u32));
     headers.insert(ETAG, HeaderValue::from_static("\"a28-18f0c3e2d40\""));
     headers.insert(
@@ -209,7 +212,10 @@ fn page_response() -> HeaderMap {
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-    headers.insert(DATE, HeaderValue::from_static("Tue, 14 Apr 2026 16:00:00 GMT"));
+    headers.insert(
+        DATE,
+        HeaderValue::from_static("Tue, 14 Apr 2026 16:00:00 GMT"),
+    );
     headers.insert(SERVER, HeaderValue::from_static("gust"));
     headers
 }
@@ -247,10 +253,7 @@ fn encode(c: &mut Criterion) {
 /// The string coder alone, over the request's values: Huffman against a plain copy, the
 /// two ways a literal's text can be written and read.
 fn huffman(c: &mut Criterion) {
-    let text: Vec<u8> = REQUEST
-        .iter()
-        .flat_map(|(_, v)| v.bytes())
-        .collect();
+    let text: Vec<u8> = REQUEST.iter().flat_map(|(_, v)| v.bytes()).collect();
     let mut coded = BytesMut::new();
     hpack_huffman_encode(&text, &mut coded);
     let mut check = Vec::new();

@@ -149,7 +149,10 @@ pub fn ws_apply_mask(data: &mut [u8], key: [u8; 4]) {
 /// Decodes one masked client frame from the front of `buf` (its bytes are removed),
 /// unmasking its payload in place, and returns the payload's length. `Ok(None)`:
 /// incomplete; `Err`: refused, with the reason.
-pub fn ws_decode_client_frame(buf: &mut BytesMut, max_payload: usize) -> Result<Option<usize>, String> {
+pub fn ws_decode_client_frame(
+    buf: &mut BytesMut,
+    max_payload: usize,
+) -> Result<Option<usize>, String> {
     match ws::decode(buf, max_payload, 0) {
         Ok(ws::Decoded::Frame(frame)) => Ok(Some(frame.payload.len())),
         Ok(ws::Decoded::Incomplete { .. }) => Ok(None),

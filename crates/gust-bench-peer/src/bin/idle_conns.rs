@@ -26,7 +26,10 @@ use tokio::task::JoinHandle;
 
 /// Command line of `idle-conns`.
 #[derive(Debug, Parser)]
-#[command(name = "idle-conns", about = "RSS growth per idle HTTP/1.1 or HTTP/2 connection")]
+#[command(
+    name = "idle-conns",
+    about = "RSS growth per idle HTTP/1.1 or HTTP/2 connection"
+)]
 struct Args {
     /// The server's plain address
     #[arg(long)]
@@ -160,7 +163,11 @@ async fn open(proto: Proto, addr: SocketAddr, path: &str) -> Result<Idle, AnyErr
 }
 
 /// One HTTP/1.1 keep-alive GET; the response must be 200 with a Content-Length body.
-async fn h1_request(mut stream: TcpStream, addr: SocketAddr, path: &str) -> Result<TcpStream, AnyError> {
+async fn h1_request(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<TcpStream, AnyError> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: idle-conns\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut received = Vec::new();
@@ -245,7 +252,11 @@ fn tree_rss_kib(root: u32) -> Result<u64, AnyError> {
 fn process_tree(root: u32) -> Result<Vec<u32>, AnyError> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc")? {
-        let Some(pid) = entry?.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -264,7 +275,12 @@ fn process_tree(root: u32) -> Result<Vec<u32>, AnyError> {
     let mut i = 0;
     while i < tree.len() {
         let parent = tree[i];
-        tree.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
         i += 1;
     }
     Ok(tree)

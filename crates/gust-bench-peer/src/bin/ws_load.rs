@@ -59,7 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tasks: Vec<_> = (0..args.connections)
             .map(|i| {
                 let url = args.url.clone();
-                tokio::spawn(connection(url, payload(args.size, i), args.inflight, deadline))
+                tokio::spawn(connection(
+                    url,
+                    payload(args.size, i),
+                    args.inflight,
+                    deadline,
+                ))
             })
             .collect();
         let mut tallies = Vec::new();
@@ -126,7 +131,10 @@ async fn connection(url: String, payload: Bytes, inflight: usize, deadline: Inst
             continue;
         };
         outstanding -= 1;
-        if data.len() == payload.len() && data.first() == payload.first() && data.last() == payload.last() {
+        if data.len() == payload.len()
+            && data.first() == payload.first()
+            && data.last() == payload.last()
+        {
             tally.echoes += 1;
         } else {
             tally.errors += 1;

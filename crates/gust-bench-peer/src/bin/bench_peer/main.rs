@@ -40,7 +40,10 @@ use crate::files::Files;
 
 /// Command line of `bench-peer`.
 #[derive(Debug, Parser)]
-#[command(name = "bench-peer", about = "hyper 1.x peer server for scripts/bench.sh")]
+#[command(
+    name = "bench-peer",
+    about = "hyper 1.x peer server for scripts/bench.sh"
+)]
 struct Args {
     /// Plain listener (HTTP/1.1 and h2c prior knowledge); port 0 picks a free port
     #[arg(long, default_value = "127.0.0.1:0")]

@@ -9,10 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
 /// An acceptor serving the PEM certificate chain `cert` with the PEM key `key`.
-pub(crate) fn acceptor(
-    cert: &Path,
-    key: &Path,
-) -> Result<TlsAcceptor, Box<dyn std::error::Error>> {
+pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Box<dyn std::error::Error>> {
     let chain = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

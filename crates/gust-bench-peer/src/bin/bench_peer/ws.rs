@@ -30,8 +30,7 @@ pub(crate) fn upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> {
         // The upgrade completes once hyper has written the 101 below.
         if let Ok(upgraded) = upgrade.await {
             let socket =
-                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
-                    .await;
+                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
             echo(socket).await;
         }
     });
@@ -60,6 +59,8 @@ where
 fn bad_request() -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::BAD_REQUEST)
-        .body(Full::new(Bytes::from_static(b"not a WebSocket opening request\n")))
+        .body(Full::new(Bytes::from_static(
+            b"not a WebSocket opening request\n",
+        )))
         .expect("a static response is valid")
 }
