@@ -218,7 +218,7 @@ free_port() {
   while :; do
     p=$((10000 + RANDOM % (ephemeral_low - 10000)))
     case $used_ports in *" $p "*) continue ;; esac
-    if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
+    if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
       used_ports="$used_ports$p "
       echo "$p"
       return

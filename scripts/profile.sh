@@ -97,7 +97,9 @@ if ! perf stat -e task-clock true >/dev/null 2>&1; then
   }
 fi
 hardware=1
-if perf stat -e cycles,instructions true 2>&1 | grep -q '<not supported>'; then
+# Captured first: with pipefail, `grep -q` closing the pipe early would fail the test.
+hw_probe=$(perf stat -e cycles,instructions true 2>&1)
+if grep -q '<not supported>' <<<"$hw_probe"; then
   hardware=0
   note "perf cannot read hardware counters here (cycles, instructions: <not supported>; typical of a VM):"
   note "  counting software events only and sampling on the cpu-clock timer"
