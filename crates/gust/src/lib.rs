@@ -71,6 +71,11 @@ pub mod stats;
 pub mod tls;
 pub mod ws;
 
+// Protocol hot paths for the criterion benches; not an API (see the module).
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals;
+
 pub use body::{Body, BodyError, BodySender, BoxFuture, Outcome, RequestBody};
 pub use config::{ConfigError, Limits};
 pub use resource::{

@@ -19,7 +19,7 @@
 
 mod decoder;
 mod encoder;
-mod huffman;
+pub(crate) mod huffman;
 mod table;
 
 use core::fmt;
