@@ -614,7 +614,12 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         }
         self.out.extend_from_slice(b"\r\n");
         self.flush().await?;
-        let inbuf = std::mem::take(&mut self.inbuf);
+        // A fresh buffer of a full read chunk, not the small one the head came in: grown
+        // from 512 bytes, a large frame's buffer took more reallocations and held more
+        // memory at its peak (the attack battery's large-message test saw it).
+        let mut inbuf = BytesMut::with_capacity(self.conn.limits.read_chunk_size);
+        inbuf.extend_from_slice(&self.inbuf);
+        self.inbuf = BytesMut::new();
         let limits = self.conn.limits.clone();
         Box::pin(ws::run(
             *upgrade,
