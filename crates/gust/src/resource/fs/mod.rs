@@ -201,7 +201,7 @@ impl FsResource {
                 };
                 redirect_to_directory(parts, whole.rsplit('/').next().unwrap_or(""))
             }
-            Found::NotFound => not_found("no such file"),
+            Found::Nothing => not_found("no such file"),
             Found::Failed(e, path) => io_error_response(&e, &path),
         }
     }
@@ -281,7 +281,9 @@ impl FsResource {
         } else if let Some(content) = content {
             // Read already: the range is a slice of it (evaluate_range keeps within `len`,
             // which is the content's length).
-            let start = usize::try_from(start).unwrap_or(usize::MAX).min(content.len());
+            let start = usize::try_from(start)
+                .unwrap_or(usize::MAX)
+                .min(content.len());
             let end = usize::try_from(start as u64 + length)
                 .unwrap_or(usize::MAX)
                 .min(content.len());
@@ -518,7 +520,7 @@ mod tests {
         let err = FsResource::new(&file).unwrap_err();
         assert!(err.to_string().contains("not a directory"));
         let fs = FsResource::new(dir.path()).unwrap();
-        assert_eq!(fs.root, std::fs::canonicalize(dir.path()).unwrap());
+        assert_eq!(*fs.root, *std::fs::canonicalize(dir.path()).unwrap());
         assert!(format!("{fs:?}").contains("index.html"));
     }
 
