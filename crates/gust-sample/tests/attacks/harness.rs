@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
@@ -216,7 +215,10 @@ where
     };
     let tls = plan.https.then(|| {
         let addr = SocketAddr::from(([127, 0, 0, 1], sample.https_port()));
-        (addr, connector_trusting(&certs.path().join("ca.pem")))
+        (
+            addr,
+            crate::common::tls_connector(&certs.path().join("ca.pem"), b"http/1.1"),
+        )
     });
     let target = Target {
         addr: sample.socket_addr(),
@@ -517,24 +519,6 @@ pub(crate) fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|dir| dir.count())
         .unwrap_or_else(|e| panic!("read /proc/{pid}/fd: {e}"))
-}
-
-/// A TLS client that trusts the CA in `ca_pem`, offering HTTP/1.1 by ALPN.
-fn connector_trusting(ca_pem: &Path) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca_pem).expect("the development CA") {
-        roots
-            .add(cert.expect("a CA certificate"))
-            .expect("usable CA");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    TlsConnector::from(Arc::new(config))
 }
 
 /// The name the development certificate is made for.

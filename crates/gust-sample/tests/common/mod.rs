@@ -238,3 +238,24 @@ pub(crate) fn run_to_exit(args: &[&str]) -> (i32, String) {
         .unwrap();
     (status.code().unwrap_or(-1), err)
 }
+
+/// A TLS client that trusts the CA in `ca_pem` (the sample's development CA) and offers
+/// `alpn` (`b"h2"`, `b"http/1.1"`).
+pub(crate) fn tls_connector(ca_pem: &std::path::Path, alpn: &[u8]) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_pem).expect("the development CA") {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("a usable CA certificate");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}

@@ -24,7 +24,6 @@ mod load;
 mod ws;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,7 +79,7 @@ async fn mixed_load_then_sigterm_loses_nothing() {
     let pid = sample.pid();
     let addr = sample.socket_addr();
     let tls_addr = SocketAddr::from(([127, 0, 0, 1], sample.https_port()));
-    let tls = tls_connector(&cert_dir.join("ca.pem"));
+    let tls = common::tls_connector(&cert_dir.join("ca.pem"), b"h2");
 
     let page = first_page(addr).await;
     let content = Arc::new(Content { small, big, page });
@@ -468,26 +467,6 @@ impl Transport {
         });
         Ok((client, scheme))
     }
-}
-
-/// A TLS client that trusts the sample's development CA and offers only `h2`.
-fn tls_connector(ca: &Path) -> tokio_rustls::TlsConnector {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("read ca.pem") {
-        roots
-            .add(cert.expect("a PEM certificate"))
-            .expect("a CA certificate");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
 /// GET `target` reading the answer 64 KiB at a time with pauses: a slow client whose
