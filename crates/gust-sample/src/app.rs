@@ -82,7 +82,8 @@ pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Ser
             .map_err(|e| Failure::Usage(format!("www: {e}")))?
             // Files are read as the sockets are: one chunk at a time, of the same size, so
             // the small-device limits also bound file serving.
-            .read_chunk_size(settings.limits.read_chunk_size);
+            .read_chunk_size(settings.limits.read_chunk_size)
+            .cache(settings.www_cache_bytes, settings.www_cache_validity);
         // As the fallback, the whole request path is looked up under `dir`.
         builder = builder.fallback(Resource::fs("/", files));
     }

@@ -50,6 +50,10 @@ pub(crate) const DEFAULT_LOG: &str = "info";
 /// Milliseconds between two statistics messages: the original's
 /// NET_SAMPLE_WEBSOCKET_STATS_INTERVAL.
 pub(crate) const DEFAULT_STATS_INTERVAL_MS: u64 = 200;
+/// Memory for small `www` files kept between requests (gust's `FsResource::cache` default).
+pub(crate) const DEFAULT_WWW_CACHE_BYTES: usize = 1024 * 1024;
+/// How long a kept `www` file is trusted (gust's default).
+pub(crate) const DEFAULT_WWW_CACHE_VALIDITY: Duration = Duration::from_secs(1);
 /// The longest statistics interval accepted: an hour.
 pub(crate) const MAX_STATS_INTERVAL_MS: u64 = 3_600_000;
 
@@ -68,6 +72,10 @@ pub(crate) struct Settings {
     pub(crate) websocket: bool,
     /// A directory served for every path the sample does not define itself.
     pub(crate) www: Option<PathBuf>,
+    /// Memory for small files of `www` kept between requests (0: none).
+    pub(crate) www_cache_bytes: usize,
+    /// How long a kept file is served before the file system is asked again.
+    pub(crate) www_cache_validity: Duration,
     /// The tracing-subscriber `EnvFilter` directive.
     pub(crate) log: String,
     /// Runtime worker threads; `None`: one per core.
@@ -310,6 +318,13 @@ pub(crate) struct ServeArgs {
     /// Serve DIR for every path the sample does not define itself
     #[arg(long, value_name = "DIR")]
     www: Option<PathBuf>,
+    /// Bytes of small --www files kept in memory between requests; 0 keeps none [default: 1048576]
+    #[arg(long, value_name = "BYTES")]
+    www_cache_bytes: Option<usize>,
+    /// A kept --www file is served this long before the file system is asked again; 0 keeps
+    /// none [default: 1s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    www_cache_validity: Option<Duration>,
     /// Log filter (tracing EnvFilter syntax, e.g. "debug" or "info,gust=trace"); without it
     /// RUST_LOG is used [default: info]
     #[arg(long, value_name = "LEVEL")]
@@ -387,6 +402,8 @@ impl ServeArgs {
                 (false, false) => None,
             },
             www: self.www.clone(),
+            www_cache_bytes: self.www_cache_bytes,
+            www_cache_validity: self.www_cache_validity.map(Seconds),
             log: self.log.clone(),
             workers: self.workers,
             tls: match (self.no_tls, self.tls) {
@@ -434,6 +451,8 @@ pub(crate) struct Layer {
     stats_interval_ms: Option<u64>,
     websocket: Option<bool>,
     www: Option<PathBuf>,
+    www_cache_bytes: Option<usize>,
+    www_cache_validity: Option<Seconds>,
     log: Option<String>,
     workers: Option<usize>,
     tls: Option<bool>,
@@ -483,6 +502,8 @@ impl Layer {
             stats_interval_ms,
             websocket,
             www,
+            www_cache_bytes,
+            www_cache_validity,
             log,
             workers,
             tls,
@@ -725,6 +746,10 @@ pub(crate) fn resolve(
         stats_interval: Duration::from_millis(stats_interval_ms),
         websocket: merged.websocket.unwrap_or(true),
         www: merged.www,
+        www_cache_bytes: merged.www_cache_bytes.unwrap_or(DEFAULT_WWW_CACHE_BYTES),
+        www_cache_validity: merged
+            .www_cache_validity
+            .map_or(DEFAULT_WWW_CACHE_VALIDITY, |s| s.0),
         log,
         workers: merged.workers,
         tls,
@@ -1211,6 +1236,22 @@ mod tests {
         assert_eq!(s.limits.max_streams, 10);
         assert_eq!(s.limits.max_url_length, 256);
         assert_eq!(s.limits.client_buffer_size, 1024);
+        assert_eq!(s.www_cache_bytes, 16384);
+    }
+
+    #[test]
+    fn www_cache_from_flags_and_files() {
+        let s = resolve(&args(&[]), vec![], None).unwrap();
+        assert_eq!(s.www_cache_bytes, DEFAULT_WWW_CACHE_BYTES);
+        assert_eq!(s.www_cache_validity, DEFAULT_WWW_CACHE_VALIDITY);
+        let file = layer("www_cache_bytes = 0\nwww_cache_validity = \"250ms\"\n");
+        let s = resolve(&args(&[]), vec![file.clone()], None).unwrap();
+        assert_eq!(s.www_cache_bytes, 0);
+        assert_eq!(s.www_cache_validity, Duration::from_millis(250));
+        let flags = args(&["--www-cache-bytes", "4096", "--www-cache-validity", "2s"]);
+        let s = resolve(&flags, vec![file], None).unwrap();
+        assert_eq!(s.www_cache_bytes, 4096);
+        assert_eq!(s.www_cache_validity, Duration::from_secs(2));
     }
 
     #[test]

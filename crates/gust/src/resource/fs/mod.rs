@@ -13,12 +13,14 @@
 //! no symlink at resolution time, so this needs write access to the root, which already
 //! decides what is served.
 
+mod cache;
 mod lookup;
 
 use std::fmt;
 use std::io::{self, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -26,8 +28,9 @@ use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use tokio::fs::File;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncReadExt;
 
+use self::cache::{CachedFile, FileCache, Key};
 use self::lookup::{Found, Lookup, OpenFile};
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
@@ -36,6 +39,10 @@ use crate::body::{Body, BodyError};
 
 /// How much of a file one body chunk holds unless the application says otherwise.
 const DEFAULT_CHUNK_SIZE: usize = 16 * 1024;
+/// The memory small files may be kept in, unless the application says otherwise.
+const DEFAULT_CACHE_BYTES: usize = 1024 * 1024;
+/// How long a kept file is served without looking at the file system again.
+const DEFAULT_CACHE_VALIDITY: Duration = Duration::from_secs(1);
 
 /// Characters a decoded path must have escaped again to be a `Location` value: those that
 /// are not allowed in a URI path, `%` (the path is decoded, so a `%` there is a literal one),
@@ -73,7 +80,9 @@ const PATH_ESCAPES: &AsciiSet = &CONTROLS
 ///   are honoured (304, 412, 206, 416). No `Cache-Control` is sent: the application decides
 ///   how long its files may be cached, with a layer of its own.
 /// * Files are streamed in chunks of [`FsResource::read_chunk_size`] bytes, read only as
-///   fast as the client takes them.
+///   fast as the client takes them. A file that fits in one chunk is read at once and kept
+///   in memory (see [`FsResource::cache`]): within a second of a change to it, the old bytes
+///   may still be served.
 ///
 /// ```no_run
 /// # fn main() -> std::io::Result<()> {
@@ -91,6 +100,8 @@ pub struct FsResource {
     types: ContentTypes,
     index_file: Arc<str>,
     chunk_size: usize,
+    /// Small files kept between requests, shared by clones.
+    cache: Arc<FileCache>,
 }
 
 impl FsResource {
@@ -112,6 +123,7 @@ impl FsResource {
             types: ContentTypes::default(),
             index_file: Arc::from("index.html"),
             chunk_size: DEFAULT_CHUNK_SIZE,
+            cache: Arc::new(FileCache::new(DEFAULT_CACHE_BYTES, DEFAULT_CACHE_VALIDITY)),
         })
     }
 
@@ -138,6 +150,16 @@ impl FsResource {
     /// Each response holds at most one chunk in memory at a time.
     pub fn read_chunk_size(mut self, n: usize) -> Self {
         self.chunk_size = n.max(1);
+        self
+    }
+
+    /// Keeps files that fit in one read chunk in memory, at most `max_bytes` of them (1 MiB
+    /// by default; each entry counts its bytes, its path and 128 bytes), each for
+    /// `validity` (1 s by default) before the file system is asked again: a changed file is
+    /// served within `validity`. The cache is emptied when an entry would not fit. Either
+    /// at zero turns it off, and every request walks the file system.
+    pub fn cache(mut self, max_bytes: usize, validity: Duration) -> Self {
+        self.cache = Arc::new(FileCache::new(max_bytes, validity));
         self
     }
 
@@ -172,12 +194,23 @@ impl FsResource {
             || parts.headers.contains_key(header::IF_MODIFIED_SINCE);
         let read_up_to = (parts.method != Method::HEAD && !revalidating)
             .then_some(u64::try_from(self.chunk_size).unwrap_or(u64::MAX));
+        let accept = encoding::accept_encoding(&parts.headers);
+        let key = Key {
+            path: requested,
+            wants_directory,
+            accepted: accepted_codings(accept.as_ref()),
+        };
+        // Taken before the look-up: an entry is trusted from before the file was read.
+        let now = Instant::now();
+        if let Some(hit) = self.cache.get(&key, now) {
+            return self.serve_file(parts, relative, Served::from(hit));
+        }
         let lookup = Lookup {
             root: self.root.clone(),
             index_file: self.index_file.clone(),
-            requested,
+            requested: key.path.clone(),
             wants_directory,
-            accept: encoding::accept_encoding(&parts.headers),
+            accept,
             read_up_to,
         };
         let found = match tokio::task::spawn_blocking(move || lookup.run()).await {
@@ -191,7 +224,19 @@ impl FsResource {
             }
         };
         match found {
-            Found::File(file) => self.serve_file(parts, relative, file).await,
+            Found::File(file) => {
+                let served = Served::from(file);
+                if let Source::Memory(content) = &served.source {
+                    let entry = CachedFile {
+                        content: content.clone(),
+                        modified: served.modified,
+                        coding: served.coding,
+                        is_index: served.is_index,
+                    };
+                    self.cache.put(key, entry, now);
+                }
+                self.serve_file(parts, relative, served)
+            }
             Found::Directory => {
                 // With nothing left of the path, the directory is the resource's own path.
                 let whole = if relative.is_empty() {
@@ -207,16 +252,14 @@ impl FsResource {
     }
 
     /// Answers with the file found for `relative`: the whole of it, a range, 304 or 412.
-    async fn serve_file(&self, parts: &Parts, relative: &str, found: OpenFile) -> Response<Body> {
-        let OpenFile {
-            file,
+    fn serve_file(&self, parts: &Parts, relative: &str, served: Served) -> Response<Body> {
+        let Served {
             len,
             modified,
             coding,
             is_index,
-            content,
-            path,
-        } = found;
+            source,
+        } = served;
         let mut headers = HeaderMap::new();
         let etag = conditional::file_etag(len, modified, coding);
         if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -276,32 +319,89 @@ impl FsResource {
                 HeaderValue::from_static(coding.token()),
             );
         }
-        let body = if length == 0 {
-            Body::empty()
-        } else if let Some(content) = content {
-            // Read already: the range is a slice of it (evaluate_range keeps within `len`,
-            // which is the content's length).
-            let start = usize::try_from(start)
-                .unwrap_or(usize::MAX)
-                .min(content.len());
-            let end = usize::try_from(start as u64 + length)
-                .unwrap_or(usize::MAX)
-                .min(content.len());
-            Body::full(content.slice(start..end))
-        } else {
-            let mut file = File::from_std(file);
-            if start > 0 {
-                if let Err(e) = file.seek(SeekFrom::Start(start)).await {
-                    return io_error_response(&e, &path);
-                }
+        let body = match source {
+            _ if length == 0 => Body::empty(),
+            Source::Memory(content) => {
+                // The range is a slice of it (evaluate_range keeps within `len`, which is
+                // the content's length).
+                let start = usize::try_from(start)
+                    .unwrap_or(usize::MAX)
+                    .min(content.len());
+                let end = usize::try_from(length)
+                    .map_or(content.len(), |length| start.saturating_add(length))
+                    .min(content.len());
+                Body::full(content.slice(start..end))
             }
-            file_body(file, length, self.chunk_size)
+            Source::File(mut file, path) => {
+                // A seek only moves the handle's offset: no I/O to wait for, no need for
+                // the blocking pool.
+                if start > 0 {
+                    if let Err(e) = io::Seek::seek(&mut file, SeekFrom::Start(start)) {
+                        return io_error_response(&e, &path);
+                    }
+                }
+                file_body(File::from_std(file), length, self.chunk_size)
+            }
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;
         *response.headers_mut() = headers;
         response
     }
+}
+
+/// A file ready to be answered with, from the file system or the cache.
+struct Served {
+    len: u64,
+    modified: Option<SystemTime>,
+    coding: Coding,
+    is_index: bool,
+    source: Source,
+}
+
+/// Where a served file's bytes come from.
+enum Source {
+    /// Read already (a file that fits in one chunk).
+    Memory(bytes::Bytes),
+    /// To be streamed from the open handle; the path is for error messages.
+    File(std::fs::File, PathBuf),
+}
+
+impl From<OpenFile> for Served {
+    fn from(found: OpenFile) -> Served {
+        Served {
+            len: found.len,
+            modified: found.modified,
+            coding: found.coding,
+            is_index: found.is_index,
+            source: match found.content {
+                Some(content) => Source::Memory(content),
+                None => Source::File(found.file, found.path),
+            },
+        }
+    }
+}
+
+impl From<CachedFile> for Served {
+    fn from(hit: CachedFile) -> Served {
+        Served {
+            len: hit.content.len() as u64,
+            modified: hit.modified,
+            coding: hit.coding,
+            is_index: hit.is_index,
+            source: Source::Memory(hit.content),
+        }
+    }
+}
+
+/// The precompressed codings `accept` takes, a bit each: the part of a request that decides
+/// which sibling is served, and so part of a cache key.
+fn accepted_codings(accept: Option<&HeaderValue>) -> u8 {
+    [Coding::Br, Coding::Zstd, Coding::Gzip]
+        .iter()
+        .enumerate()
+        .filter(|(_, &coding)| encoding::accepts(accept, coding))
+        .fold(0, |bits, (i, _)| bits | 1 << i)
 }
 
 impl fmt::Debug for FsResource {
@@ -936,6 +1036,72 @@ mod tests {
         )
         .await;
         assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    }
+
+    /// A file that fits in one chunk is read whole and sliced for a range, the same
+    /// bytes as the streamed path above gives; the second time from the cache.
+    #[tokio::test]
+    async fn ranges_of_files_read_whole() {
+        let dir = tree();
+        let fs = FsResource::new(dir.path()).unwrap();
+        for _ in 0..2 {
+            for (range, content_range, expected) in [
+                ("bytes=2-5", "bytes 2-5/10", &b"2345"[..]),
+                ("bytes=-4", "bytes 6-9/10", b"6789"),
+                ("bytes=7-1000", "bytes 7-9/10", b"789"),
+                ("bytes=0-0", "bytes 0-0/10", b"0"),
+            ] {
+                let r = get(&fs, "/data.txt", &[("range", range)]).await;
+                assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+                assert_eq!(header(&r, header::CONTENT_RANGE), Some(content_range));
+                assert_eq!(body(r).await.unwrap(), expected, "{range}");
+            }
+            let r = get(&fs, "/data.txt", &[]).await;
+            assert_eq!(body(r).await.unwrap(), b"0123456789");
+        }
+    }
+
+    /// Small files are answered from memory for the cache's validity: a change to the file
+    /// shows only after it, or at once with the cache off. Other accepted codings have
+    /// entries of their own, and HEAD and revalidations use what is cached.
+    #[tokio::test]
+    async fn small_files_are_kept_for_the_cache_validity() {
+        let dir = tree();
+        let path = dir.path().join("data.txt");
+        let kept = FsResource::new(dir.path())
+            .unwrap()
+            .cache(1 << 20, Duration::from_secs(3600));
+        let uncached = FsResource::new(dir.path())
+            .unwrap()
+            .cache(0, Duration::from_secs(3600));
+        let first = get(&kept, "/data.txt", &[]).await;
+        let etag = header(&first, header::ETAG).unwrap().to_owned();
+        assert_eq!(body(first).await.unwrap(), b"0123456789");
+
+        std::fs::write(&path, "changed").unwrap();
+        let r = get(&kept, "/data.txt", &[]).await;
+        assert_eq!(body(r).await.unwrap(), b"0123456789", "within the validity");
+        let r = get(&kept, "/data.txt", &[("if-none-match", &etag)]).await;
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        let parts = request(Method::HEAD, "/data.txt", &[]);
+        let r = kept.respond(&parts, "/data.txt", false).await;
+        assert_eq!(r.body().exact_length(), Some(10));
+        let r = get(&uncached, "/data.txt", &[]).await;
+        assert_eq!(body(r).await.unwrap(), b"changed", "with the cache off");
+
+        // The identity answer is cached; a gzip client still gets the sibling.
+        let r = get(&kept, "/app.js", &[]).await;
+        assert_eq!(body(r).await.unwrap(), b"console.log('identity');");
+        let r = get(&kept, "/app.js", &[("accept-encoding", "gzip")]).await;
+        assert_eq!(header(&r, header::CONTENT_ENCODING), Some("gzip"));
+        assert_eq!(body(r).await.unwrap(), b"GZIP-BYTES");
+
+        // A missing file is never kept: created, it is served at once.
+        let r = get(&kept, "/late.txt", &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        std::fs::write(dir.path().join("late.txt"), "here").unwrap();
+        let r = get(&kept, "/late.txt", &[]).await;
+        assert_eq!(body(r).await.unwrap(), b"here");
     }
 
     #[tokio::test]
