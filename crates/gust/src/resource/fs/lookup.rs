@@ -61,8 +61,6 @@ pub(super) struct OpenFile {
     pub(super) is_index: bool,
     /// The whole content, read in the same call, when it fitted under `read_up_to`.
     pub(super) content: Option<Bytes>,
-    /// The canonical path of the original, for error messages.
-    pub(super) path: PathBuf,
 }
 
 impl Lookup {
@@ -118,7 +116,6 @@ impl Lookup {
             coding,
             is_index,
             content,
-            path: canonical,
         }))
     }
 

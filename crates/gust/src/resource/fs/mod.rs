@@ -15,27 +15,26 @@
 
 mod cache;
 mod lookup;
+mod read;
 
 use std::fmt;
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
-use tokio::fs::File;
-use tokio::io::AsyncReadExt;
 
 use self::cache::{CachedFile, FileCache, Key};
 use self::lookup::{Found, Lookup, OpenFile};
+use self::read::file_body;
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
 use super::mime::ContentTypes;
-use crate::body::{Body, BodyError};
+use crate::body::Body;
 
 /// How much of a file one body chunk holds unless the application says otherwise.
 const DEFAULT_CHUNK_SIZE: usize = 16 * 1024;
@@ -332,16 +331,7 @@ impl FsResource {
                     .min(content.len());
                 Body::full(content.slice(start..end))
             }
-            Source::File(mut file, path) => {
-                // A seek only moves the handle's offset: no I/O to wait for, no need for
-                // the blocking pool.
-                if start > 0 {
-                    if let Err(e) = io::Seek::seek(&mut file, SeekFrom::Start(start)) {
-                        return io_error_response(&e, &path);
-                    }
-                }
-                file_body(File::from_std(file), length, self.chunk_size)
-            }
+            Source::File(file) => file_body(file, start, length, self.chunk_size),
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;
@@ -363,8 +353,8 @@ struct Served {
 enum Source {
     /// Read already (a file that fits in one chunk).
     Memory(bytes::Bytes),
-    /// To be streamed from the open handle; the path is for error messages.
-    File(std::fs::File, PathBuf),
+    /// To be streamed from the open handle.
+    File(std::fs::File),
 }
 
 impl From<OpenFile> for Served {
@@ -376,7 +366,7 @@ impl From<OpenFile> for Served {
             is_index: found.is_index,
             source: match found.content {
                 Some(content) => Source::Memory(content),
-                None => Source::File(found.file, found.path),
+                None => Source::File(found.file),
             },
         }
     }
@@ -426,41 +416,6 @@ fn is_plain_name(segment: &str) -> bool {
         (components.next(), components.next()),
         (Some(Component::Normal(name)), None) if name == segment
     )
-}
-
-/// The body streaming `length` bytes of `file` from its current position, `chunk` bytes
-/// at a time. It yields exactly `length` bytes or fails: a file that shrank meanwhile is an
-/// error, never a short body that the declared Content-Length would contradict; a file that
-/// grew is cut at the length promised.
-fn file_body(file: File, length: u64, chunk: usize) -> Body {
-    let state = Some((file.take(length), length));
-    let stream = futures_util::stream::unfold(state, move |state| async move {
-        let (mut file, remaining) = state?;
-        if remaining == 0 {
-            return None;
-        }
-        let want = usize::try_from(remaining).map_or(chunk, |r| r.min(chunk));
-        let mut buf = BytesMut::with_capacity(want);
-        match file.read_buf(&mut buf).await {
-            Ok(0) => {
-                let why = format!("file shrank while being sent ({remaining} bytes missing)");
-                tracing::warn!("{why}");
-                Some((Err(BodyError::Producer(why)), None))
-            }
-            Ok(n) => {
-                let remaining = remaining.saturating_sub(n as u64);
-                Some((Ok(buf.freeze()), Some((file, remaining))))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "reading a file being sent failed");
-                Some((
-                    Err(BodyError::Producer(format!("reading the file failed: {e}"))),
-                    None,
-                ))
-            }
-        }
-    });
-    Body::sized_stream(stream, length)
 }
 
 /// 301 to the same path with a `/` appended (and the query kept).
@@ -539,7 +494,7 @@ fn content_type_value(content_type: &str) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::BodyKind;
+    use crate::body::{BodyError, BodyKind};
     use crate::resource::path::normalize;
     use futures_util::StreamExt;
     use http::Method;
