@@ -21,10 +21,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
+use super::FileHeaders;
 use crate::resource::encoding::Coding;
 
-/// What one entry costs besides its bytes and key: the map slot, the entry, allocations.
-const ENTRY_OVERHEAD: usize = 128;
+/// What one entry costs besides its bytes and key: the map slot, the entry, its header
+/// values, allocations.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// Which request a cached answer is for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -38,13 +40,13 @@ pub(super) struct Key {
     pub(super) accepted: u8,
 }
 
-/// A file as served: its bytes and what its validators are made of.
+/// A file as served: its bytes, what its validators are made of, and its header values.
 #[derive(Clone, Debug)]
 pub(super) struct CachedFile {
     pub(super) content: Bytes,
     pub(super) modified: Option<SystemTime>,
     pub(super) coding: Coding,
-    pub(super) is_index: bool,
+    pub(super) headers: FileHeaders,
 }
 
 /// The cache of one [`super::FsResource`] (shared by its clones).
@@ -78,6 +80,11 @@ impl FileCache {
             validity,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// A new, empty cache with the same limits.
+    pub(super) fn empty_like(&self) -> FileCache {
+        FileCache::new(self.max_bytes, self.validity)
     }
 
     fn enabled(&self) -> bool {
@@ -139,7 +146,11 @@ mod tests {
             content: Bytes::from_static(content),
             modified: None,
             coding: Coding::Identity,
-            is_index: false,
+            headers: FileHeaders {
+                etag: http::HeaderValue::from_static("\"1\""),
+                last_modified: None,
+                content_type: http::HeaderValue::from_static("text/plain"),
+            },
         }
     }
 

@@ -129,12 +129,14 @@ impl FsResource {
     /// Replaces the extension to content-type table.
     pub fn content_types(mut self, types: ContentTypes) -> Self {
         self.types = types;
+        self.forget_answers();
         self
     }
 
     /// Adds or overrides one extension in the content-type table.
     pub fn content_type(mut self, ext: &str, content_type: &str) -> Self {
         self.types.insert(ext, content_type);
+        self.forget_answers();
         self
     }
 
@@ -142,6 +144,7 @@ impl FsResource {
     /// the root like any other file.
     pub fn index_file(mut self, name: &str) -> Self {
         self.index_file = Arc::from(name);
+        self.forget_answers();
         self
     }
 
@@ -149,17 +152,24 @@ impl FsResource {
     /// Each response holds at most one chunk in memory at a time.
     pub fn read_chunk_size(mut self, n: usize) -> Self {
         self.chunk_size = n.max(1);
+        self.forget_answers();
         self
     }
 
     /// Keeps files that fit in one read chunk in memory, at most `max_bytes` of them (1 MiB
-    /// by default; each entry counts its bytes, its path and 128 bytes), each for
+    /// by default; each entry counts its bytes, its path and 256 bytes), each for
     /// `validity` (1 s by default) before the file system is asked again: a changed file is
     /// served within `validity`. The cache is emptied when an entry would not fit. Either
     /// at zero turns it off, and every request walks the file system.
     pub fn cache(mut self, max_bytes: usize, validity: Duration) -> Self {
         self.cache = Arc::new(FileCache::new(max_bytes, validity));
         self
+    }
+
+    /// Gives this resource a cache of its own, empty: after a change to what it answers,
+    /// it must not share kept answers with the resource it was cloned from.
+    fn forget_answers(&mut self) {
+        self.cache = Arc::new(self.cache.empty_like());
     }
 
     /// Answers a GET or HEAD (the router lets no other method through).
@@ -202,7 +212,7 @@ impl FsResource {
         // Taken before the look-up: an entry is trusted from before the file was read.
         let now = Instant::now();
         if let Some(hit) = self.cache.get(&key, now) {
-            return self.serve_file(parts, relative, Served::from(hit));
+            return self.serve_file(parts, Served::from(hit));
         }
         let lookup = Lookup {
             root: self.root.clone(),
@@ -224,17 +234,17 @@ impl FsResource {
         };
         match found {
             Found::File(file) => {
-                let served = Served::from(file);
+                let served = self.served(file, relative);
                 if let Source::Memory(content) = &served.source {
                     let entry = CachedFile {
                         content: content.clone(),
                         modified: served.modified,
                         coding: served.coding,
-                        is_index: served.is_index,
+                        headers: served.headers.clone(),
                     };
                     self.cache.put(key, entry, now);
                 }
-                self.serve_file(parts, relative, served)
+                self.serve_file(parts, served)
             }
             Found::Directory => {
                 // With nothing left of the path, the directory is the resource's own path.
@@ -250,31 +260,55 @@ impl FsResource {
         }
     }
 
-    /// Answers with the file found for `relative`: the whole of it, a range, 304 or 412.
-    fn serve_file(&self, parts: &Parts, relative: &str, served: Served) -> Response<Body> {
+    /// The file found for `relative`, with its header values made.
+    fn served(&self, found: OpenFile, relative: &str) -> Served {
+        let etag = conditional::file_etag(found.len, found.modified, found.coding);
+        let name = if found.is_index {
+            &*self.index_file
+        } else {
+            relative.rsplit('/').next().unwrap_or(relative)
+        };
+        let headers = FileHeaders {
+            // Hex digits and quotes: always a valid value.
+            etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("")),
+            last_modified: found
+                .modified
+                .and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok()),
+            content_type: content_type_value(self.types.lookup(name)),
+        };
+        Served {
+            len: found.len,
+            modified: found.modified,
+            coding: found.coding,
+            headers,
+            source: match found.content {
+                Some(content) => Source::Memory(content),
+                None => Source::File(found.file),
+            },
+        }
+    }
+
+    /// Answers with a file found: the whole of it, a range, 304 or 412.
+    fn serve_file(&self, parts: &Parts, served: Served) -> Response<Body> {
         let Served {
             len,
             modified,
             coding,
-            is_index,
+            headers: file_headers,
             source,
         } = served;
         let mut headers = HeaderMap::new();
-        let etag = conditional::file_etag(len, modified, coding);
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            headers.insert(header::ETAG, v);
-        }
-        if let Some(v) =
-            modified.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
-        {
+        let etag = file_headers.etag.to_str().unwrap_or_default();
+        headers.insert(header::ETAG, file_headers.etag.clone());
+        if let Some(v) = file_headers.last_modified {
             headers.insert(header::LAST_MODIFIED, v);
         }
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
 
-        if conditional::precondition_failed(parts, &etag, modified) {
+        if conditional::precondition_failed(parts, etag, modified) {
             return conditional::plain(StatusCode::PRECONDITION_FAILED, "the file has changed");
         }
-        if conditional::not_modified(parts, &etag, modified) {
+        if conditional::not_modified(parts, etag, modified) {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             *response.headers_mut() = headers;
@@ -282,7 +316,7 @@ impl FsResource {
         }
 
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        let (status, start, length) = match conditional::evaluate_range(parts, &etag, modified, len)
+        let (status, start, length) = match conditional::evaluate_range(parts, etag, modified, len)
         {
             RangeOutcome::Full => (StatusCode::OK, 0, len),
             RangeOutcome::NotSatisfiable => {
@@ -303,15 +337,7 @@ impl FsResource {
                 (StatusCode::PARTIAL_CONTENT, start, length)
             }
         };
-        let name = if is_index {
-            &*self.index_file
-        } else {
-            relative.rsplit('/').next().unwrap_or(relative)
-        };
-        headers.insert(
-            header::CONTENT_TYPE,
-            content_type_value(self.types.lookup(name)),
-        );
+        headers.insert(header::CONTENT_TYPE, file_headers.content_type);
         if coding != Coding::Identity {
             headers.insert(
                 header::CONTENT_ENCODING,
@@ -345,8 +371,17 @@ struct Served {
     len: u64,
     modified: Option<SystemTime>,
     coding: Coding,
-    is_index: bool,
+    headers: FileHeaders,
     source: Source,
+}
+
+/// The header values of a file's answers that depend on the file alone: made once when the
+/// file is found, and kept with it in the cache.
+#[derive(Clone, Debug)]
+pub(super) struct FileHeaders {
+    pub(super) etag: HeaderValue,
+    pub(super) last_modified: Option<HeaderValue>,
+    pub(super) content_type: HeaderValue,
 }
 
 /// Where a served file's bytes come from.
@@ -357,28 +392,13 @@ enum Source {
     File(std::fs::File),
 }
 
-impl From<OpenFile> for Served {
-    fn from(found: OpenFile) -> Served {
-        Served {
-            len: found.len,
-            modified: found.modified,
-            coding: found.coding,
-            is_index: found.is_index,
-            source: match found.content {
-                Some(content) => Source::Memory(content),
-                None => Source::File(found.file),
-            },
-        }
-    }
-}
-
 impl From<CachedFile> for Served {
     fn from(hit: CachedFile) -> Served {
         Served {
             len: hit.content.len() as u64,
             modified: hit.modified,
             coding: hit.coding,
-            is_index: hit.is_index,
+            headers: hit.headers,
             source: Source::Memory(hit.content),
         }
     }
