@@ -85,9 +85,9 @@ where
             Ok(()) => {}
             Err(End::Close) => return Box::pin(driver.linger_close()).await,
             Err(End::Abort) => return,
-            Err(End::ToH2(upgraded)) => {
-                return Box::pin(driver.into_h2(upgraded.map(|u| *u))).await
-            }
+            // into_h2 boxes the HTTP/2 driver itself; a second box here would only hold
+            // what it moves.
+            Err(End::ToH2(upgraded)) => return driver.into_h2(upgraded.map(|u| *u)).await,
         }
     }
 }

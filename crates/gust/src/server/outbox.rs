@@ -34,6 +34,14 @@ impl Outbox {
         self.len == 0
     }
 
+    /// Gives back the memory of an empty outbox (an idle connection's).
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.queue = VecDeque::new();
+            self.joining = BytesMut::new();
+        }
+    }
+
     pub(crate) fn push(&mut self, piece: Bytes) {
         if piece.is_empty() {
             return;

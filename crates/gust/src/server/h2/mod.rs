@@ -97,7 +97,6 @@ pub(super) async fn serve<IO>(
     IO: AsyncRead + AsyncWrite + Send,
 {
     let now = Instant::now();
-    let (releases_tx, releases_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         conn: Connection::new(conn_config(&ctx.limits), now.into_std()),
         ctx,
@@ -109,8 +108,7 @@ pub(super) async fn serve<IO>(
         streams: HashMap::new(),
         handlers: FuturesUnordered::new(),
         tunnels: FuturesUnordered::new(),
-        releases_tx,
-        releases_rx,
+        releases: None,
         last_activity: now,
         last_write: now,
         block_since: None,
@@ -201,8 +199,13 @@ struct Driver<IO> {
     handlers: FuturesUnordered<BoxFuture<(StreamId, Response)>>,
     /// WebSocket sessions on streams of this connection, run by its task.
     tunnels: FuturesUnordered<BoxFuture<()>>,
-    releases_tx: mpsc::UnboundedSender<Release>,
-    releases_rx: mpsc::UnboundedReceiver<Release>,
+    /// Request bodies tell the driver here how much their handlers consumed. Made with the
+    /// first request that has a body (a channel costs about 1 KB): a connection that only
+    /// sees GETs never holds one.
+    releases: Option<(
+        mpsc::UnboundedSender<Release>,
+        mpsc::UnboundedReceiver<Release>,
+    )>,
     /// The last time a stream or a header block was in progress (or the connection opened):
     /// the idle clock. Frames that open no stream do not move it.
     last_activity: Instant,
@@ -349,6 +352,12 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                 if self.inbuf.capacity() > IDLE_READ_BUFFER {
                     self.inbuf = BytesMut::new();
                 }
+                // The tables of the streams that were are empty now; their memory too.
+                if self.streams.capacity() > 0 {
+                    self.streams = HashMap::new();
+                }
+                self.conn.release_idle_memory();
+                self.outbox.release_if_empty();
                 super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
             } else {
                 super::read_room(&mut self.inbuf, limits.read_chunk_size);
@@ -367,18 +376,14 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             tunnels,
             streams,
             conn,
-            releases_rx,
+            releases,
             ctx,
             ..
         } = self;
         tokio::select! {
             biased;
             n = outbox.write_to(wr), if writing => Wake::Wrote(n),
-            r = releases_rx.recv() => match r {
-                Some(r) => Wake::Release(r),
-                // The driver holds a sender, so the channel never closes.
-                None => Wake::Timer,
-            },
+            Some(r) = async { releases.as_mut()?.1.recv().await }, if releases.is_some() => Wake::Release(r),
             Some((id, response)) = handlers.next(), if !handlers.is_empty() => Wake::Answered(id, response),
             Some(()) = tunnels.next(), if !tunnels.is_empty() => Wake::TunnelEnded,
             items = std::future::poll_fn(|cx| poll_bodies(streams, conn, cx)), if any_body => Wake::Bodies(items),
@@ -556,7 +561,12 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
         let (recv, body) = if end_stream {
             (None, RequestBody::empty())
         } else {
-            let (buf, source) = RecvBuffer::new(id, self.releases_tx.clone());
+            let releases = self
+                .releases
+                .get_or_insert_with(mpsc::unbounded_channel)
+                .0
+                .clone();
+            let (buf, source) = RecvBuffer::new(id, releases);
             (Some(buf), RequestBody::from_source(source, content_length))
         };
         let Dispatched {

@@ -663,6 +663,25 @@ impl Connection {
         }
     }
 
+    /// Gives back the memory of the stream table, the event queue and the output buffers
+    /// where they are empty: an emptied `BTreeMap` keeps its root node (about 2 KB of
+    /// stream states), a drained `VecDeque` or `BytesMut` its capacity, for as long as an
+    /// idle connection lives.
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.ctrl.is_empty() && self.ctrl.capacity() > 0 {
+            self.ctrl = BytesMut::new();
+        }
+        if self.scratch.is_empty() && self.scratch.capacity() > 0 {
+            self.scratch = BytesMut::new();
+        }
+        if self.streams.is_empty() {
+            self.streams = BTreeMap::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// The connection is done: after a connection error, or after a GOAWAY either way once
     /// no stream is left.
     pub(crate) fn is_finished(&self) -> bool {
