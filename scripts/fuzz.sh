@@ -9,6 +9,8 @@
 # scratch directory, so the repository is never written to; logs, the grown corpora and any
 # crashing input stay there (GUST_FUZZ_WORK chooses it, default a new directory in /tmp).
 # Extra libFuzzer flags can be given in GUST_FUZZ_ARGS (e.g. "-max_len=16384").
+# GUST_FUZZ_JOBS targets run at once (default 1; .ci/run uses 2, one per core): each still
+# gets its full time, the whole run takes that much less.
 #
 # cargo-fuzz is installed if missing. The stable toolchain is enough: RUSTC_BOOTSTRAP=1
 # lets it take the sanitizer flags cargo-fuzz passes. A crash is reproduced with
@@ -59,16 +61,26 @@ summary=$work/summary.txt
 printf '%-14s %6s %12s %8s %6s %7s %8s %10s  %s\n' target secs execs exec/s cov ft corpus \
   peak_rss result | tee "$summary"
 
-failed=()
+jobs=${GUST_FUZZ_JOBS:-1}
+case $jobs in
+  '' | *[!0-9]* | 0) echo "fuzz.sh: GUST_FUZZ_JOBS must be a positive number, got '$jobs'" >&2; exit 2 ;;
+esac
 for t in "${targets[@]}"; do
-  bin=$bin_dir/$t
-  if [ ! -x "$bin" ]; then
+  if [ ! -x "$bin_dir/$t" ]; then
     echo "fuzz.sh: no target named $t (have: ${ALL_TARGETS[*]})" >&2
     exit 2
   fi
-  corpus=$work/corpus/$t
-  artifacts=$work/artifacts/$t/
-  log=$work/$t.log
+done
+
+# Runs one target; its summary line goes to $work/<target>.result, "ok" or the failure to
+# $work/<target>.status.
+run_target() {
+  local t=$1
+  local bin=$bin_dir/$t
+  local corpus=$work/corpus/$t
+  local artifacts=$work/artifacts/$t/
+  local log=$work/$t.log
+  local flags extra dict started rc secs status_line cov ft corp execs rate rss result
   mkdir -p "$corpus" "$artifacts"
   cp fuzz/corpus/"$t"/seed-* "$corpus"/
   flags=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
@@ -99,10 +111,10 @@ for t in "${targets[@]}"; do
     elif grep -q 'ERROR: LeakSanitizer' "$log"; then result=LEAK
     elif grep -qE 'out-of-memory|malloc\(.*\) exceeds' "$log"; then result=OOM
     else result=CRASH; fi
-    failed+=("$t")
   fi
   printf '%-14s %6s %12s %8s %6s %7s %8s %8sMb  %s\n' "$t" "$secs" "${execs:-?}" \
-    "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$result" | tee -a "$summary"
+    "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$result" >"$work/$t.result"
+  echo "$result" >"$work/$t.status"
   if [ "$result" != ok ]; then
     echo "fuzz.sh: $t: $result (exit $rc); log: $log" >&2
     grep -E 'panicked at|ERROR: |SUMMARY: ' "$log" | head -n 5 >&2 || true
@@ -110,6 +122,27 @@ for t in "${targets[@]}"; do
       [ -e "$a" ] && echo "fuzz.sh: reproduce with: $bin $a" >&2
     done
   fi
+}
+
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
+done
+wait
+
+failed=()
+for t in "${targets[@]}"; do
+  if [ -f "$work/$t.result" ]; then
+    tee -a "$summary" <"$work/$t.result"
+  else
+    echo "$t: no result" | tee -a "$summary"
+  fi
+  [ "$(cat "$work/$t.status" 2>/dev/null)" = ok ] || failed+=("$t")
 done
 
 echo "fuzz.sh: logs, corpora and artifacts in $work (build ${build_secs}s)"
