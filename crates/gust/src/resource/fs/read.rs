@@ -53,9 +53,14 @@ pub(super) fn file_body(file: File, start: u64, length: u64, chunk: usize) -> Bo
 
 /// Up to `want` bytes of `file` at `offset`; empty at the end of the file.
 async fn read_chunk(file: &Arc<File>, offset: u64, want: usize) -> io::Result<Bytes> {
+    // Nothing from the page cache is confirmed by an ordinary read before it counts as the
+    // end of the file: a file system that answers a miss with 0 rather than EAGAIN must not
+    // make a complete file look shrunk.
     #[cfg(target_os = "linux")]
     if let Some(bytes) = cached::read(file, offset, want)? {
-        return Ok(bytes);
+        if !bytes.is_empty() {
+            return Ok(bytes);
+        }
     }
     read_in_pool(Arc::clone(file), offset, want).await
 }
