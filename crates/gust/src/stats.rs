@@ -279,6 +279,12 @@ impl<IO> CountingIo<IO> {
     pub(crate) fn get_ref(&self) -> &IO {
         &self.inner
     }
+
+    /// Counts bytes written to the wrapped socket without going through this wrapper
+    /// (`sendfile`).
+    pub(crate) fn count_sent_elsewhere(&self, n: usize) {
+        self.stats.sent(self.layer, as_count(n));
+    }
 }
 
 /// Converts a byte count for the counters; a `usize` wider than 64 bits does not exist on

@@ -579,3 +579,70 @@ async fn a_handler_that_does_not_read_stalls_the_upload() {
     drop(stream);
     server.stop().await;
 }
+
+/// A large file leaves a plain HTTP/1.1 connection straight from the page cache
+/// (`sendfile`): it arrives byte for byte, whole and as a range, twice on one connection, and
+/// the statistics count its bytes like any others. A client that stops reading is dropped
+/// after the inactivity timeout rather than holding its slot.
+#[tokio::test]
+async fn large_files_arrive_byte_for_byte_over_plain_http1() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..9_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.path().join("big.bin"), &content).unwrap();
+    let stats = gust::Stats::new();
+    let limits = Limits {
+        inactivity_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let service = builder(limits)
+        .stats(stats.clone())
+        .resource(Resource::fs("/*", FsResource::new(dir.path()).unwrap()));
+    let server = TestServer::start(service).await;
+
+    let client = client();
+    let sent_before = stats.snapshot().bytes_sent;
+    for _ in 0..2 {
+        let whole = client.get(server.url("/big.bin")).send().await.unwrap();
+        assert_eq!(whole.status(), 200);
+        assert_eq!(whole.content_length(), Some(content.len() as u64));
+        let body = whole.bytes().await.unwrap();
+        assert!(body[..] == content[..], "the whole file differs");
+    }
+    let range = client
+        .get(server.url("/big.bin"))
+        .header("range", "bytes=1234567-7654320")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(range.status(), 206);
+    let body = range.bytes().await.unwrap();
+    assert!(
+        body[..] == content[1_234_567..=7_654_320],
+        "the range differs"
+    );
+    let sent = stats.snapshot().bytes_sent - sent_before;
+    let bodies = 2 * content.len() as u64 + (7_654_320 - 1_234_567 + 1);
+    assert!(
+        sent > bodies && sent < bodies + 4096,
+        "{sent} bytes counted for {bodies} bytes of bodies and three heads"
+    );
+
+    // A client that asks and reads nothing: the kernel's buffers fill, then the server gives
+    // up on it after the inactivity timeout and closes.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = support::read_all(&mut stalled, Duration::from_secs(5)).await;
+    assert!(seen.closed, "the stalled client's connection is still open");
+    assert!(
+        seen.bytes.len() < content.len(),
+        "a client that read nothing for 3 s got the whole file"
+    );
+    server.stop().await;
+}

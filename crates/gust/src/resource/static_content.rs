@@ -323,7 +323,9 @@ mod tests {
         match response.into_body().into_parts().0 {
             BodyKind::Empty => Bytes::new(),
             BodyKind::Full(b) => b,
-            BodyKind::Stream { .. } => panic!("static bodies are never streamed"),
+            BodyKind::Stream { .. } | BodyKind::File(_) => {
+                panic!("static bodies are never streamed")
+            }
         }
     }
 

@@ -170,8 +170,12 @@ impl AcceptLoop {
 
 /// Serves a plain connection: HTTP/1.1, which may turn into HTTP/2.
 async fn serve_plain(ctx: ConnCtx, stream: TcpStream) {
-    let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Both);
-    h1::serve(ctx, stream).await;
+    // tokio's owned halves, not `io::split`: no lock around each read and write, and the
+    // writer still reaches the socket for `sendfile`.
+    let (rd, wr) = stream.into_split();
+    let rd = CountingIo::new(rd, ctx.stats.clone(), Layer::Both);
+    let wr = CountingIo::new(wr, ctx.stats.clone(), Layer::Both);
+    h1::serve(ctx, rd, wr).await;
 }
 
 /// Serves a TLS connection: the handshake, then HTTP/2 or HTTP/1.1 as ALPN says. Counted
@@ -190,7 +194,8 @@ async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
         let (rd, wr) = tokio::io::split(stream);
         h2::serve(ctx, rd, wr, BytesMut::new(), None).await;
     } else {
-        h1::serve(ctx, stream).await;
+        let (rd, wr) = tokio::io::split(stream);
+        h1::serve(ctx, rd, wr).await;
     }
 }
 

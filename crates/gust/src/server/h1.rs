@@ -18,15 +18,17 @@ use std::panic::AssertUnwindSafe;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
 use http::{Method, StatusCode, Version};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
 use super::idle::asked_to_close;
+use super::transport::{send_from_page_cache, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{date, read_room, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
+use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
@@ -52,11 +54,11 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Serves requests on one accepted connection until the client leaves, a request asks to
 /// close, an error closes the connection, or the server stops. The connection may turn into
 /// HTTP/2 (prior knowledge, h2c upgrade) or a WebSocket session.
-pub(super) async fn serve<IO>(ctx: ConnCtx, io: IO)
+pub(super) async fn serve<R, W>(ctx: ConnCtx, rd: R, wr: W)
 where
-    IO: AsyncRead + AsyncWrite + Send,
+    R: AsyncRead + Unpin + Send,
+    W: WriteSide,
 {
-    let (rd, wr) = tokio::io::split(io);
     // Both buffers are allocated when a request comes and given back when the connection
     // goes idle (see `read_head`).
     let mut driver = Driver {
@@ -129,15 +131,15 @@ enum FeedStep {
     Gone,
 }
 
-struct Driver<IO> {
-    rd: ReadHalf<IO>,
-    wr: WriteHalf<IO>,
+struct Driver<R, W> {
+    rd: R,
+    wr: W,
     inbuf: BytesMut,
     out: BytesMut,
     conn: ConnCtx,
 }
 
-impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
+impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
     fn limits(&self) -> &Limits {
         &self.conn.limits
     }
@@ -276,10 +278,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
     }
 
     /// Hands the connection, and the bytes read past the last request, to HTTP/2.
-    async fn into_h2(self, upgraded: Option<h2::Upgraded>)
-    where
-        IO: Send,
-    {
+    async fn into_h2(self, upgraded: Option<h2::Upgraded>) {
         // Boxed, as the WebSocket session below: a connection's future is as large as its
         // largest path for its whole life, and these paths are taken once if at all.
         Box::pin(h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded)).await;
@@ -496,7 +495,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         // A streamed answer would go out before the body is checked; a body already known to
         // be broken still gets its 400 instead.
         if matches!(feed, Feed::Handler(_))
-            && matches!(kind, BodyKind::Stream { .. })
+            && matches!(kind, BodyKind::Stream { .. } | BodyKind::File(_))
             && buffered_body_is_malformed(&decoder, &self.inbuf)
         {
             report(completion, Outcome::Aborted);
@@ -510,7 +509,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         if expect_continue
             && !continue_sent
             && matches!(feed, Feed::Handler(_))
-            && matches!(kind, BodyKind::Stream { .. })
+            && matches!(kind, BodyKind::Stream { .. } | BodyKind::File(_))
         {
             self.out.extend_from_slice(CONTINUE_100);
             must_close = false;
@@ -521,6 +520,7 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             BodyKind::Empty => Some(0),
             BodyKind::Full(b) => Some(b.len() as u64),
             BodyKind::Stream { length, .. } => *length,
+            BodyKind::File(range) => Some(range.remaining()),
         };
         let mut keep_alive = keep_alive && !must_close && !self.shutting_down();
         let framing = if no_body_status {
@@ -562,6 +562,19 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
             BodyKind::Empty => Ok(()),
             BodyKind::Full(bytes) => self.write_bytes(bytes).await,
             BodyKind::Stream { stream, length } => {
+                self.stream_body(stream, length, framing, &mut feed, &mut decoder, &limits)
+                    .await
+            }
+            // With nothing to feed a handler meanwhile, a file can leave from the page cache
+            // straight into a plain socket.
+            BodyKind::File(range)
+                if self.wr.sendfile_socket().is_some() && !matches!(feed, Feed::Handler(_)) =>
+            {
+                self.send_file(range).await
+            }
+            BodyKind::File(range) => {
+                let length = Some(range.remaining());
+                let stream = range.into_stream();
                 self.stream_body(stream, length, framing, &mut feed, &mut decoder, &limits)
                     .await
             }
@@ -746,6 +759,39 @@ impl<IO: AsyncRead + AsyncWrite> Driver<IO> {
         }
     }
 
+    /// Sends a file range after the head in `out`: with `sendfile` while the page cache
+    /// holds the next bytes (no copy through this process), else a chunk at a time through
+    /// memory (the read goes to the blocking pool if it must wait for a disk), then tries
+    /// the page cache again.
+    async fn send_file(&mut self, mut range: FileRange) -> Result<(), End> {
+        let stall = self.conn.limits.inactivity_timeout;
+        self.flush().await?;
+        while range.remaining() > 0 {
+            if let Some(socket) = self.wr.sendfile_socket() {
+                if range.next_is_cached() {
+                    match timeout(stall, send_from_page_cache(socket, &mut range)).await {
+                        Ok(Ok(sent)) => self.wr.count_sent(sent),
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %self.conn.peer, error = %e, "sendfile failed; closing");
+                            return Err(End::Abort);
+                        }
+                        Err(_) => return Err(End::Abort),
+                    }
+                    continue;
+                }
+            }
+            match range.read_next().await {
+                Some(Ok(chunk)) => {
+                    self.write_bytes(chunk).await?;
+                    self.flush().await?;
+                }
+                Some(Err(_)) => return Err(End::Abort),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and drops the rest of a request body, at most `budget` bytes.
     async fn discard_body(&mut self, decoder: &mut BodyDecoder, budget: u64) -> Result<(), End> {
         let mut dropped: u64 = 0;
@@ -825,8 +871,8 @@ async fn wait_for_demand(demand: &mut Option<oneshot::Receiver<()>>) -> bool {
 
 /// Hands the handler the next piece of the request body, reading the socket if needed.
 /// Cancel-safe: bytes read stay in `inbuf`, a reserved slot is simply released.
-async fn feed_step<R: AsyncRead>(
-    rd: &mut ReadHalf<R>,
+async fn feed_step<R: AsyncRead + Unpin>(
+    rd: &mut R,
     inbuf: &mut BytesMut,
     decoder: &mut BodyDecoder,
     feed: &Feed,

@@ -16,6 +16,7 @@ mod h1;
 mod h2;
 mod idle;
 mod outbox;
+mod transport;
 mod ws;
 
 /// The `Server` header value.

@@ -15,7 +15,6 @@
 
 mod cache;
 mod lookup;
-mod read;
 
 use std::fmt;
 use std::io;
@@ -30,7 +29,6 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use self::cache::{CachedFile, FileCache, Key};
 use self::lookup::{Found, Lookup, OpenFile};
-use self::read::file_body;
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
 use super::mime::ContentTypes;
@@ -357,7 +355,7 @@ impl FsResource {
                     .min(content.len());
                 Body::full(content.slice(start..end))
             }
-            Source::File(file) => file_body(file, start, length, self.chunk_size),
+            Source::File(file) => Body::file(file, start, length, self.chunk_size),
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;
@@ -561,7 +559,7 @@ mod tests {
 
     async fn body(response: Response<Body>) -> Result<Vec<u8>, BodyError> {
         let declared = response.body().exact_length();
-        let bytes = match response.into_body().into_parts().0 {
+        let bytes = match response.into_body().into_parts().0.streamed() {
             BodyKind::Empty => Vec::new(),
             BodyKind::Full(b) => b.to_vec(),
             BodyKind::Stream { mut stream, .. } => {
@@ -571,6 +569,7 @@ mod tests {
                 }
                 out
             }
+            BodyKind::File(_) => unreachable!("streamed"),
         };
         assert_eq!(
             declared,
@@ -645,7 +644,8 @@ mod tests {
         std::fs::write(dir.path().join("big.bin"), &big).unwrap();
         let fs = FsResource::new(dir.path()).unwrap().read_chunk_size(7);
         let r = get(&fs, "/big.bin", &[]).await;
-        let BodyKind::Stream { mut stream, length } = r.into_body().into_parts().0 else {
+        let BodyKind::Stream { mut stream, length } = r.into_body().into_parts().0.streamed()
+        else {
             panic!("a file body is streamed")
         };
         assert_eq!(length, Some(100_000));

@@ -33,7 +33,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, Stream, StreamExt};
 use http::{header, HeaderValue, Method, StatusCode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
@@ -87,14 +87,15 @@ fn conn_config(limits: &Limits) -> ConnConfig {
 /// Serves HTTP/2 on a connection whose first bytes (`inbuf`, starting with the client
 /// preface, possibly incomplete) are already read. `upgraded`: the connection came from
 /// an h2c upgrade, and its request is stream 1.
-pub(super) async fn serve<IO>(
+pub(super) async fn serve<R, W>(
     ctx: ConnCtx,
-    rd: ReadHalf<IO>,
-    wr: WriteHalf<IO>,
+    rd: R,
+    wr: W,
     inbuf: BytesMut,
     upgraded: Option<Upgraded>,
 ) where
-    IO: AsyncRead + AsyncWrite + Send,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
 {
     let now = Instant::now();
     let mut driver = Driver {
@@ -187,11 +188,11 @@ impl Entry {
 /// A response body's next item, caught if it panicked.
 type BodyItem = Result<Option<Result<Bytes, BodyError>>, ()>;
 
-struct Driver<IO> {
+struct Driver<R, W> {
     ctx: ConnCtx,
     conn: Connection,
-    rd: ReadHalf<IO>,
-    wr: WriteHalf<IO>,
+    rd: R,
+    wr: W,
     inbuf: BytesMut,
     outbox: Outbox,
     transmit: Vec<Bytes>,
@@ -231,7 +232,7 @@ enum Wake {
     AskedToClose,
 }
 
-impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
+impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
     async fn run(&mut self) {
         loop {
             self.pump();
@@ -675,6 +676,7 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
             BodyKind::Empty => Some(0),
             BodyKind::Full(b) => Some(b.len() as u64),
             BodyKind::Stream { length, .. } => *length,
+            BodyKind::File(range) => Some(range.remaining()),
         };
         let no_body_status =
             parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
@@ -715,6 +717,17 @@ impl<IO: AsyncRead + AsyncWrite + Send> Driver<IO> {
                 Sending::Streaming {
                     body: stream,
                     length,
+                    sent: 0,
+                    completion,
+                },
+            ),
+            // A file goes out in DATA frames like any stream: HTTP/2 frames it, so
+            // HTTP/1.1's page-cache-to-socket path does not apply.
+            BodyKind::File(range) => (
+                false,
+                Sending::Streaming {
+                    length: Some(range.remaining()),
+                    body: range.into_stream(),
                     sent: 0,
                     completion,
                 },

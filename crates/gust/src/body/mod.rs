@@ -16,6 +16,10 @@ use bytes::Bytes;
 use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot};
 
+pub(crate) mod file;
+
+use self::file::FileRange;
+
 /// Why a body stopped before its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -238,7 +242,7 @@ impl Drop for Completion {
     }
 }
 
-type BoxStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> + Send + 'static>>;
+pub(crate) type BoxStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> + Send + 'static>>;
 
 /// A response body: empty, one buffer, or a stream of chunks.
 pub struct Body {
@@ -253,6 +257,23 @@ pub(crate) enum BodyKind {
         stream: BoxStream,
         length: Option<u64>,
     },
+    /// A range of a file: the connection picks how its bytes leave (read in chunks, or
+    /// `sendfile` on a plain socket).
+    File(FileRange),
+}
+
+impl BodyKind {
+    /// The same body, a file range turned into a stream of chunks (tests read bodies so).
+    #[cfg(test)]
+    pub(crate) fn streamed(self) -> BodyKind {
+        match self {
+            BodyKind::File(range) => BodyKind::Stream {
+                length: Some(range.remaining()),
+                stream: range.into_stream(),
+            },
+            other => other,
+        }
+    }
 }
 
 impl Body {
@@ -304,6 +325,15 @@ impl Body {
         }
     }
 
+    /// `length` bytes of `file` from `start`, read `chunk` bytes at a time where they go
+    /// through memory.
+    pub(crate) fn file(file: std::fs::File, start: u64, length: u64, chunk: usize) -> Self {
+        Body {
+            kind: BodyKind::File(FileRange::new(file, start, length, chunk)),
+            completion: None,
+        }
+    }
+
     /// A body fed through a channel: the handler keeps the [`BodySender`] and sends chunks
     /// from anywhere (another task, a timer). At most `capacity` chunks wait unsent.
     pub fn channel(capacity: usize) -> (BodySender, Body) {
@@ -330,6 +360,7 @@ impl Body {
             BodyKind::Empty => Some(0),
             BodyKind::Full(b) => Some(b.len() as u64),
             BodyKind::Stream { length, .. } => *length,
+            BodyKind::File(range) => Some(range.remaining()),
         }
     }
 
@@ -350,6 +381,7 @@ impl fmt::Debug for Body {
             BodyKind::Empty => "empty",
             BodyKind::Full(_) => "full",
             BodyKind::Stream { .. } => "stream",
+            BodyKind::File(_) => "file",
         };
         f.debug_struct("Body")
             .field("kind", &kind)
