@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -106,11 +107,9 @@ impl AcceptLoop {
             // connection's whole life: plain and TLS connections get futures of their own,
             // so that a plain one (idle, or attacked) does not carry the TLS state's room.
             match self.service.tls.clone() {
-                None => connections.spawn(async move {
-                    serve_plain(ctx, stream).await;
-                    drop(open);
-                    drop(permit);
-                }),
+                // Made here and spawned as it is: wrapping it in another async fn would
+                // keep a second copy of what it holds in the task.
+                None => connections.spawn(plain_connection(ctx, stream).serve((open, permit))),
                 Some(tls) => connections.spawn(async move {
                     serve_tls(ctx, tls, stream).await;
                     drop(open);
@@ -118,8 +117,10 @@ impl AcceptLoop {
                 }),
             };
         }
-        // Stop: the listener closes now; connections get the grace period to finish.
+        // Stop: the listener closes now; connections waiting between requests close (they
+        // learn it from the idle list), the others get the grace period to finish.
         drop(self.listener);
+        idle.stop();
         let grace = tokio::time::sleep(limits.shutdown_grace);
         tokio::pin!(grace);
         loop {
@@ -168,14 +169,18 @@ impl AcceptLoop {
     }
 }
 
-/// Serves a plain connection: HTTP/1.1, which may turn into HTTP/2.
-async fn serve_plain(ctx: ConnCtx, stream: TcpStream) {
-    // tokio's owned halves, not `io::split`: no lock around each read and write, and the
-    // writer still reaches the socket for `sendfile`.
+/// A plain connection: HTTP/1.1, which may turn into HTTP/2.
+fn plain_connection(
+    ctx: ConnCtx,
+    stream: TcpStream,
+) -> Box<h1::Driver<CountingIo<OwnedReadHalf>, CountingIo<OwnedWriteHalf>>> {
+    // tokio's owned halves, not `io::split`: no lock around each read and write, the reader
+    // can wait for bytes without a buffer, and the writer still reaches the socket for
+    // `sendfile`.
     let (rd, wr) = stream.into_split();
     let rd = CountingIo::new(rd, ctx.stats.clone(), Layer::Both);
     let wr = CountingIo::new(wr, ctx.stats.clone(), Layer::Both);
-    h1::serve(ctx, rd, wr).await;
+    h1::Driver::new(ctx, rd, wr)
 }
 
 /// Serves a TLS connection: the handshake, then HTTP/2 or HTTP/1.1 as ALPN says. Counted
@@ -195,7 +200,7 @@ async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
         h2::serve(ctx, rd, wr, BytesMut::new(), None).await;
     } else {
         let (rd, wr) = tokio::io::split(stream);
-        h1::serve(ctx, rd, wr).await;
+        h1::Driver::new(ctx, rd, wr).serve(()).await;
     }
 }
 

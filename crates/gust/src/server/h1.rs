@@ -24,8 +24,8 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
-use super::idle::asked_to_close;
-use super::transport::{send_from_page_cache, WriteSide};
+use super::idle::{asked_to_close, OnStop};
+use super::transport::{send_from_page_cache, ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{date, read_room, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::file::FileRange;
@@ -51,47 +51,33 @@ const MAX_CHUNK_EXTENSION_BYTES: usize = 4096;
 /// How much a closing connection reads while lingering.
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// Serves requests on one accepted connection until the client leaves, a request asks to
-/// close, an error closes the connection, or the server stops. The connection may turn into
-/// HTTP/2 (prior knowledge, h2c upgrade) or a WebSocket session.
-pub(super) async fn serve<R, W>(ctx: ConnCtx, rd: R, wr: W)
-where
-    R: AsyncRead + Unpin + Send,
-    W: WriteSide,
-{
-    // Both buffers are allocated when a request comes and given back when the connection
-    // goes idle (see `read_head`).
-    let mut driver = Driver {
-        rd,
-        wr,
-        inbuf: BytesMut::new(),
-        out: BytesMut::new(),
-        conn: ctx,
-    };
-    let mut first = true;
-    // What this task holds while it waits for a request is this function's own state, so
-    // the rare and large parts (a closing linger, HTTP/2, a WebSocket session, error
-    // answers) live in boxes for as long as they run. The exchange itself stays inline:
-    // boxing it too saves 1.4 KB per idle connection but costs a 4 KB allocation and copy
-    // per request (5 % more instructions per request, measured with callgrind).
-    loop {
-        let ended = match driver.read_head(first).await {
-            Ok(Some(head)) => {
-                first = false;
-                driver.exchange(head).await
-            }
-            Ok(None) => return,
-            Err(end) => Err(end),
-        };
-        match ended {
-            Ok(()) => {}
-            Err(End::Close) => return Box::pin(driver.linger_close()).await,
-            Err(End::Abort) => return,
-            // into_h2 boxes the HTTP/2 driver itself; a second box here would only hold
-            // what it moves.
-            Err(End::ToH2(upgraded)) => return driver.into_h2(upgraded.map(|u| *u)).await,
-        }
-    }
+/// How waiting for a request ended.
+enum Waited {
+    /// The socket has something to read.
+    Readable,
+    /// The connection ends quietly: idle timeout, shutdown, asked to make room, or an error.
+    Over,
+    /// The first request did not begin within `request_head_timeout` of accept.
+    HeadTimedOut,
+}
+
+/// Why serving requests paused.
+enum Pause {
+    /// Nothing more to read for now: wait outside the box.
+    Idle,
+    /// The connection ends quietly (client closed between requests, idle timeout, shutdown).
+    Over,
+}
+
+/// What reading a request head gave.
+// Returned once per request and taken apart at once: a box would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum NextHead {
+    Request(RequestHead),
+    /// Nothing is under way and the socket has nothing now (plain TCP only).
+    Idle,
+    /// The connection ends quietly.
+    Over,
 }
 
 /// How a connection ends.
@@ -131,7 +117,8 @@ enum FeedStep {
     Gone,
 }
 
-struct Driver<R, W> {
+/// One HTTP/1.1 connection.
+pub(super) struct Driver<R, W> {
     rd: R,
     wr: W,
     inbuf: BytesMut,
@@ -139,7 +126,71 @@ struct Driver<R, W> {
     conn: ConnCtx,
 }
 
-impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
+impl<R: ReadSide, W: WriteSide> Driver<R, W> {
+    /// An accepted connection, ready to be served.
+    pub(super) fn new(conn: ConnCtx, rd: R, wr: W) -> Box<Self> {
+        // Both buffers are allocated when a request comes and given back when the
+        // connection goes idle.
+        Box::new(Driver {
+            rd,
+            wr,
+            inbuf: BytesMut::new(),
+            out: BytesMut::new(),
+            conn,
+        })
+    }
+
+    /// Serves requests on the connection until the client leaves, a request asks to close,
+    /// an error closes the connection, or the server stops; then drops `held` (the
+    /// connection's slot). The connection may turn into HTTP/2 (prior knowledge, h2c
+    /// upgrade) or a WebSocket session.
+    ///
+    /// What the connection's task holds for its whole life is this future, so everything
+    /// larger than waiting lives in boxes for as long as it runs: a connection between
+    /// requests (plain TCP) holds no buffer and no request machinery, only the wait for its
+    /// next byte. Serving is boxed while requests keep coming: under load the next request
+    /// is already in the socket when a response is out, and the box serves it without
+    /// leaving. The driver comes boxed: an async fn keeps its arguments and a copy of
+    /// them it moves into locals, so a driver passed by value would take its room twice.
+    pub(super) async fn serve<H: Send>(mut self: Box<Self>, held: H) {
+        let accepted = Instant::now();
+        let mut first = true;
+        loop {
+            if self.rd.waits_unbuffered() {
+                // Awaited apart from the match: a scrutinee's temporaries (this future)
+                // would live through the arms' awaits and take room of their own.
+                let waited = self.wait_for_request(first.then_some(accepted)).await;
+                match waited {
+                    Waited::Readable => {}
+                    Waited::Over => break,
+                    Waited::HeadTimedOut => {
+                        Box::pin(self.send_error(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "request head not received in time",
+                        ))
+                        .await;
+                        Box::pin((*self).linger_close()).await;
+                        return drop(held);
+                    }
+                }
+            }
+            let served = Box::pin(self.serve_requests(&mut first, accepted)).await;
+            match served {
+                Ok(Pause::Idle) => {}
+                Ok(Pause::Over) | Err(End::Abort) => break,
+                Err(End::Close) => {
+                    Box::pin((*self).linger_close()).await;
+                    return drop(held);
+                }
+                Err(End::ToH2(upgraded)) => {
+                    Box::pin((*self).into_h2(upgraded.map(|u| *u))).await;
+                    return drop(held);
+                }
+            }
+        }
+        drop(held);
+    }
+
     fn limits(&self) -> &Limits {
         &self.conn.limits
     }
@@ -148,9 +199,64 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
         *self.conn.shutdown.borrow()
     }
 
-    /// Reads the next request head. `Ok(None)`: the connection ends quietly (client closed
-    /// between requests, idle timeout, shutdown).
-    async fn read_head(&mut self, first: bool) -> Result<Option<RequestHead>, End> {
+    /// Serves requests until the connection ends or, on plain TCP, nothing is left to read
+    /// for now. `first` is cleared once the first request head has arrived.
+    async fn serve_requests(&mut self, first: &mut bool, accepted: Instant) -> Result<Pause, End> {
+        loop {
+            match self.read_head(first.then_some(accepted)).await? {
+                NextHead::Request(head) => {
+                    *first = false;
+                    self.exchange(head).await?;
+                }
+                NextHead::Idle => return Ok(Pause::Idle),
+                NextHead::Over => return Ok(Pause::Over),
+            }
+        }
+    }
+
+    /// Waits for the next request's first byte holding no buffer (plain TCP, nothing
+    /// under way): until the inactivity timeout, or for the first request until
+    /// `request_head_timeout` after `accepted`. Meanwhile the connection is idle: a full
+    /// listener may close it to make room, and a stopping server ends it.
+    async fn wait_for_request(&mut self, accepted: Option<Instant>) -> Waited {
+        self.inbuf = BytesMut::new();
+        self.out = BytesMut::new();
+        if self.shutting_down() {
+            return Waited::Over;
+        }
+        let now = Instant::now();
+        let deadline = match accepted {
+            Some(at) => at + self.limits().request_head_timeout,
+            None => now + self.limits().inactivity_timeout,
+        };
+        // The idle list also tells this wait of the server's stop (`OnStop::Close`): one
+        // future fewer for every idle connection to hold.
+        let mut waiting = self.conn.idle.enter_since(
+            accepted.map_or_else(std::time::Instant::now, Instant::into_std),
+            OnStop::Close,
+        );
+        let rd = &self.rd;
+        tokio::select! {
+            // Bytes already here win over a request to close.
+            biased;
+            ready = std::future::poll_fn(|cx| rd.poll_read_ready(cx)) => match ready {
+                Ok(()) => Waited::Readable,
+                Err(_) => Waited::Over,
+            },
+            _ = sleep_until(deadline) => match accepted {
+                Some(_) => Waited::HeadTimedOut,
+                None => Waited::Over,
+            },
+            _ = waiting.closing() => {
+                tracing::debug!(peer = %self.conn.peer, "idle connection closed (to make room, or stopping)");
+                Waited::Over
+            }
+        }
+    }
+
+    /// Reads the next request head. `accepted`: this is the first request, and the
+    /// connection was accepted then.
+    async fn read_head(&mut self, accepted: Option<Instant>) -> Result<NextHead, End> {
         let limits = HeadLimits {
             max_head_bytes: self.limits().client_buffer_size,
             max_url_length: self.limits().max_url_length,
@@ -160,8 +266,9 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
         let idle_deadline = now + self.limits().inactivity_timeout;
         // The first request's clock starts at accept: a client that connects and says
         // nothing holds a slot for request_head_timeout at most.
-        let mut head_began = first.then_some(now);
-        let mut head_deadline = first.then(|| now + self.limits().request_head_timeout);
+        let first = accepted.is_some();
+        let mut head_began = accepted;
+        let mut head_deadline = accepted.map(|at| at + self.limits().request_head_timeout);
         let mut sniffing = first;
         loop {
             if sniffing && !self.inbuf.is_empty() {
@@ -176,7 +283,7 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
                 match parse_head(&self.inbuf, &limits) {
                     Ok(Some((head, consumed))) => {
                         self.inbuf.advance(consumed);
-                        return Ok(Some(head));
+                        return Ok(NextHead::Request(head));
                     }
                     Ok(None) => {
                         let began = *head_began.get_or_insert_with(Instant::now);
@@ -193,7 +300,7 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
             }
             self.flush().await?;
             if self.inbuf.is_empty() && self.shutting_down() {
-                return Ok(None);
+                return Ok(NextHead::Over);
             }
             let deadline = head_deadline.unwrap_or(idle_deadline);
             let idle = self.inbuf.is_empty() && !self.shutting_down();
@@ -205,18 +312,27 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
             } else {
                 read_room(&mut self.inbuf, self.conn.limits.read_chunk_size);
             }
+            // Nothing under way on a socket that can be waited on without a buffer: read
+            // what is there now, or go and wait outside the box (see `serve`).
+            if self.inbuf.is_empty() && self.rd.waits_unbuffered() {
+                match self.rd.read_buf(&mut self.inbuf).now_or_never() {
+                    None => return Ok(NextHead::Idle),
+                    Some(Ok(0) | Err(_)) => return Ok(NextHead::Over),
+                    Some(Ok(_)) => continue,
+                }
+            }
             // Waiting for a request, everything sent: a full listener may close this
             // connection to make room for a new client. A head under way counts from its
             // start, so trickling bytes does not make a slowloris young again.
             let mut waiting = (!self.shutting_down()).then(|| {
                 let since = head_began.map_or_else(std::time::Instant::now, Instant::into_std);
-                self.conn.idle.enter_since(since)
+                self.conn.idle.enter_since(since, OnStop::Keep)
             });
             tokio::select! {
                 // Bytes already here win over a request to close.
                 biased;
                 read = self.rd.read_buf(&mut self.inbuf) => match read {
-                    Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) },
+                    Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(NextHead::Over) } else { Err(End::Abort) },
                     Ok(_) => {}
                 },
                 _ = sleep_until(deadline) => {
@@ -224,12 +340,12 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
                         Box::pin(self.send_error(StatusCode::REQUEST_TIMEOUT, "request head not received in time")).await;
                         return Err(End::Close);
                     }
-                    return Ok(None);
+                    return Ok(NextHead::Over);
                 }
                 _ = self.conn.shutdown.changed(), if idle => {}
                 _ = asked_to_close(&mut waiting) => {
                     tracing::debug!(peer = %self.conn.peer, "idle connection closed to make room");
-                    return if self.inbuf.is_empty() { Ok(None) } else { Err(End::Abort) };
+                    return if self.inbuf.is_empty() { Ok(NextHead::Over) } else { Err(End::Abort) };
                 }
             }
         }
@@ -278,10 +394,11 @@ impl<R: AsyncRead + Unpin + Send, W: WriteSide> Driver<R, W> {
     }
 
     /// Hands the connection, and the bytes read past the last request, to HTTP/2.
+    /// The caller boxes it, as the WebSocket session below: a connection's future is as
+    /// large as its largest path for its whole life, and these paths are taken once if at
+    /// all.
     async fn into_h2(self, upgraded: Option<h2::Upgraded>) {
-        // Boxed, as the WebSocket session below: a connection's future is as large as its
-        // largest path for its whole life, and these paths are taken once if at all.
-        Box::pin(h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded)).await;
+        h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded).await;
     }
 
     /// The settings of an h2c upgrade request this server takes (RFC 7540 3.2): `Upgrade`

@@ -21,10 +21,10 @@
 //! connections before they could be served.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-use tokio::sync::oneshot;
 
 /// How long a connection must have been idle before it may be asked to close.
 pub(crate) const MIN_IDLE: Duration = Duration::from_secs(1);
@@ -41,7 +41,21 @@ pub(crate) enum Asked {
     NoneIdle,
 }
 
+/// Whether the server's stop also closes a connection while it is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnStop {
+    /// Yes: it waits between requests with nothing under way (and may not be watching the
+    /// stop signal itself, to keep its waiting state small).
+    Close,
+    /// No: it watches the stop itself, or the grace period ends it.
+    Keep,
+}
+
 /// One listener's idle connections, in the order they became idle.
+///
+/// An entry is a key and the waker of the connection's wait, no allocation of its own: a
+/// connection is asked to close by taking its entry out and waking it, and learns it was
+/// asked when its entry is gone.
 #[derive(Debug, Default)]
 pub(crate) struct IdleList {
     inner: Mutex<Inner>,
@@ -51,28 +65,51 @@ pub(crate) struct IdleList {
 struct Inner {
     /// The next registration's number, which tells apart entries of the same instant.
     next: u64,
+    /// Set by [`IdleList::stop`]: waits that close on stop are asked as they begin.
+    stopped: bool,
     /// Who to tell, by (idle since, registration number): the first entry is the oldest.
-    waiting: BTreeMap<(Instant, u64), oneshot::Sender<()>>,
+    waiting: BTreeMap<(Instant, u64), Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The wait to wake, once it has been polled.
+    waker: Option<Waker>,
+    on_stop: OnStop,
 }
 
 impl IdleList {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Registers a connection as idle from now until the returned guard is dropped.
     pub(crate) fn enter(self: &Arc<Self>) -> IdleGuard {
-        self.enter_since(Instant::now())
+        self.enter_since(Instant::now(), OnStop::Keep)
     }
 
     /// Registers a connection that has been waiting since `since` (a request head under
     /// way since then) until the returned guard is dropped.
-    pub(crate) fn enter_since(self: &Arc<Self>, since: Instant) -> IdleGuard {
-        let (tx, rx) = oneshot::channel();
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn enter_since(self: &Arc<Self>, since: Instant, on_stop: OnStop) -> IdleGuard {
+        let mut inner = self.lock();
+        if inner.stopped && on_stop == OnStop::Close {
+            return IdleGuard {
+                list: self.clone(),
+                key: None,
+            };
+        }
         let key = (since, inner.next);
         inner.next += 1;
-        inner.waiting.insert(key, tx);
+        inner.waiting.insert(
+            key,
+            Entry {
+                waker: None,
+                on_stop,
+            },
+        );
         IdleGuard {
             list: self.clone(),
-            key,
-            closing: rx,
+            key: Some(key),
         }
     }
 
@@ -82,33 +119,44 @@ impl IdleList {
     }
 
     fn close_oldest_idle_for(&self, min_idle: Duration) -> Asked {
-        loop {
-            let oldest = {
-                let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-                let Some(entry) = inner.waiting.first_entry() else {
-                    return Asked::NoneIdle;
-                };
-                let idle_for = entry.key().0.elapsed();
-                if idle_for < min_idle {
-                    return Asked::TooSoon(min_idle - idle_for);
-                }
-                entry.remove()
-            };
-            if oldest.send(()).is_ok() {
-                return Asked::Closed;
-            }
-            // It stopped being idle just now (its guard is being dropped): the next.
+        let mut inner = self.lock();
+        let Some(entry) = inner.waiting.first_entry() else {
+            return Asked::NoneIdle;
+        };
+        let idle_for = entry.key().0.elapsed();
+        if idle_for < min_idle {
+            return Asked::TooSoon(min_idle - idle_for);
         }
+        // A listed entry belongs to a live guard: a guard takes its entry out as it drops.
+        let asked = entry.remove();
+        drop(inner);
+        if let Some(waker) = asked.waker {
+            waker.wake();
+        }
+        Asked::Closed
+    }
+
+    /// The server is stopping: asks every connection waiting between requests to close,
+    /// now and as each begins to wait.
+    pub(crate) fn stop(&self) {
+        let mut inner = self.lock();
+        inner.stopped = true;
+        let mut asked = Vec::new();
+        inner.waiting.retain(|_, entry| {
+            if entry.on_stop == OnStop::Keep {
+                return true;
+            }
+            asked.extend(entry.waker.take());
+            false
+        });
+        drop(inner);
+        asked.into_iter().for_each(Waker::wake);
     }
 
     /// How many connections are idle.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .waiting
-            .len()
+        self.lock().waiting.len()
     }
 }
 
@@ -116,17 +164,39 @@ impl IdleList {
 #[derive(Debug)]
 pub(crate) struct IdleGuard {
     list: Arc<IdleList>,
-    key: (Instant, u64),
-    closing: oneshot::Receiver<()>,
+    /// `None` once asked to close.
+    key: Option<(Instant, u64)>,
 }
 
 impl IdleGuard {
-    /// Resolves when the listener asks this connection to close to make room. Cancel-safe.
-    pub(crate) async fn closing(&mut self) {
-        if (&mut self.closing).await.is_err() {
-            // The list dropped the sender without a word: never asked.
-            std::future::pending::<()>().await;
+    /// Ready once the listener has asked this connection to close.
+    fn poll_closing(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(key) = self.key else {
+            return Poll::Ready(());
+        };
+        let mut inner = self.list.lock();
+        match inner.waiting.get_mut(&key) {
+            Some(entry) => {
+                if !entry
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
+                    entry.waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            None => {
+                self.key = None;
+                Poll::Ready(())
+            }
         }
+    }
+
+    /// Resolves when the listener asks this connection to close to make room (or, for a
+    /// wait that closes on stop, when the server stops). Cancel-safe.
+    pub(crate) async fn closing(&mut self) {
+        poll_fn(|cx| self.poll_closing(cx)).await;
     }
 }
 
@@ -140,12 +210,9 @@ pub(crate) async fn asked_to_close(guard: &mut Option<IdleGuard>) {
 
 impl Drop for IdleGuard {
     fn drop(&mut self) {
-        let mut inner = self
-            .list
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        inner.waiting.remove(&self.key);
+        if let Some(key) = self.key {
+            self.list.lock().waiting.remove(&key);
+        }
     }
 }
 
@@ -180,8 +247,9 @@ mod tests {
         run(async {
             let list = Arc::new(IdleList::default());
             let mut newer = list.enter();
-            let _older = list.enter_since(Instant::now() - Duration::from_secs(5));
-            let mut oldest = list.enter_since(Instant::now() - Duration::from_secs(10));
+            let _older = list.enter_since(Instant::now() - Duration::from_secs(5), OnStop::Keep);
+            let mut oldest =
+                list.enter_since(Instant::now() - Duration::from_secs(10), OnStop::Keep);
             assert_eq!(list.close_oldest(), Asked::Closed);
             oldest.closing().await;
             let waited = tokio::time::timeout(Duration::from_millis(20), newer.closing()).await;
@@ -218,6 +286,32 @@ mod tests {
             let waited =
                 tokio::time::timeout(std::time::Duration::from_millis(20), guard.closing()).await;
             assert!(waited.is_err(), "asked to close without a close_oldest");
+        });
+    }
+
+    #[test]
+    fn stop_closes_the_waits_between_requests_only() {
+        run(async {
+            let list = Arc::new(IdleList::default());
+            let mut between = list.enter_since(Instant::now(), OnStop::Close);
+            let mut other = list.enter();
+            // Polled before the stop, so the stop has a waker to wake.
+            let pending = tokio::time::timeout(Duration::from_millis(10), between.closing()).await;
+            assert!(pending.is_err(), "asked before the stop");
+            list.stop();
+            tokio::time::timeout(Duration::from_secs(1), between.closing())
+                .await
+                .expect("the stop asks a wait between requests");
+            let kept = tokio::time::timeout(Duration::from_millis(20), other.closing()).await;
+            assert!(
+                kept.is_err(),
+                "the stop asked a wait that watches the stop itself"
+            );
+            let mut late = list.enter_since(Instant::now(), OnStop::Close);
+            tokio::time::timeout(Duration::from_secs(1), late.closing())
+                .await
+                .expect("a wait that begins after the stop is asked at once");
+            assert_eq!(list.len(), 1, "only the kept wait is listed");
         });
     }
 }

@@ -1,17 +1,50 @@
-//! What the HTTP/1.1 driver may ask of a connection's write side beyond writing bytes:
-//! whether file bytes can go from the page cache straight into the socket.
+//! What the HTTP/1.1 driver may ask of a connection's two sides beyond reading and writing
+//! bytes: whether it can wait for the client's next request without a buffer, and whether
+//! file bytes can go from the page cache straight into the socket.
 //!
-//! A plain connection is split into tokio's owned halves of its `TcpStream`, so its writer
-//! still reaches the socket; a TLS connection's writer must see (and encrypt) every byte.
+//! A plain connection is split into tokio's owned halves of its `TcpStream`, so both halves
+//! still reach the socket; a TLS connection's halves must see (and decrypt, encrypt) every
+//! byte, and its reader cannot tell whether a record holds application data without
+//! reading it.
 
 use std::io;
+use std::task::{Context, Poll};
 
-use tokio::io::{AsyncWrite, WriteHalf};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::body::file::FileRange;
 use crate::stats::CountingIo;
+
+/// A connection's read side.
+pub(crate) trait ReadSide: AsyncRead + Unpin + Send {
+    /// Whether [`ReadSide::poll_read_ready`] really waits for the client: a connection
+    /// between requests can then wait holding no buffer.
+    fn waits_unbuffered(&self) -> bool {
+        false
+    }
+
+    /// Ready once a read would find bytes, the end or an error (possibly spuriously: the
+    /// read then finds nothing). Where [`ReadSide::waits_unbuffered`] is false, at once.
+    fn poll_read_ready(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Any split stream (TLS).
+impl<T: AsyncRead + Send> ReadSide for ReadHalf<T> {}
+
+/// A plain socket's own read half.
+impl ReadSide for CountingIo<OwnedReadHalf> {
+    fn waits_unbuffered(&self) -> bool {
+        true
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_ref().as_ref().poll_read_ready(cx)
+    }
+}
 
 /// A connection's write side.
 pub(crate) trait WriteSide: AsyncWrite + Unpin + Send {
