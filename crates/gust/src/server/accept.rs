@@ -197,7 +197,9 @@ async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
     let stream = CountingIo::new(stream, ctx.stats.clone(), Layer::Plaintext);
     if h2 {
         let (rd, wr) = tokio::io::split(stream);
-        h2::serve(ctx, rd, wr, BytesMut::new(), None).await;
+        h2::Driver::new(ctx, rd, wr, BytesMut::new())
+            .serve(None)
+            .await;
     } else {
         let (rd, wr) = tokio::io::split(stream);
         h1::Driver::new(ctx, rd, wr).serve(()).await;

@@ -183,7 +183,9 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     return drop(held);
                 }
                 Err(End::ToH2(upgraded)) => {
-                    Box::pin((*self).into_h2(upgraded.map(|u| *u))).await;
+                    // Boxed like the other paths taken once if at all: a connection's
+                    // future is as large as its largest path for its whole life.
+                    Box::pin(self.into_h2().serve(upgraded)).await;
                     return drop(held);
                 }
             }
@@ -394,11 +396,19 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     }
 
     /// Hands the connection, and the bytes read past the last request, to HTTP/2.
-    /// The caller boxes it, as the WebSocket session below: a connection's future is as
-    /// large as its largest path for its whole life, and these paths are taken once if at
-    /// all.
-    async fn into_h2(self, upgraded: Option<h2::Upgraded>) {
-        h2::serve(self.conn, self.rd, self.wr, self.inbuf, upgraded).await;
+    /// The connection, and the bytes read past the last request, as HTTP/2. This driver's
+    /// box is given back here, not held while HTTP/2 runs (taken by value, it would stay
+    /// allocated, emptied, until the caller's future ends).
+    #[allow(clippy::boxed_local)]
+    fn into_h2(self: Box<Self>) -> Box<h2::Driver<R, W>> {
+        let Driver {
+            rd,
+            wr,
+            inbuf,
+            conn,
+            ..
+        } = *self;
+        h2::Driver::new(conn, rd, wr, inbuf)
     }
 
     /// The settings of an h2c upgrade request this server takes (RFC 7540 3.2): `Upgrade`

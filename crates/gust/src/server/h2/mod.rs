@@ -21,6 +21,7 @@
 //! unfinished for `request_head_timeout` ends the connection; a socket that takes no bytes
 //! for `inactivity_timeout` is dropped.
 
+mod pending;
 mod recv;
 
 use std::collections::HashMap;
@@ -30,18 +31,19 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, Stream, StreamExt};
 use http::{header, HeaderValue, Method, StatusCode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
+use self::pending::Pending;
 use self::recv::{RecvBuffer, Release};
 use super::date;
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::idle::asked_to_close;
 use super::outbox::Outbox;
+use super::transport::ReadSide;
 use super::ws::{self, WsUpgrade};
 use super::{ConnCtx, IDLE_READ_BUFFER};
 use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
@@ -82,61 +84,6 @@ fn conn_config(limits: &Limits) -> ConnConfig {
         },
         ..ConnConfig::default()
     }
-}
-
-/// Serves HTTP/2 on a connection whose first bytes (`inbuf`, starting with the client
-/// preface, possibly incomplete) are already read. `upgraded`: the connection came from
-/// an h2c upgrade, and its request is stream 1.
-pub(super) async fn serve<R, W>(
-    ctx: ConnCtx,
-    rd: R,
-    wr: W,
-    inbuf: BytesMut,
-    upgraded: Option<Upgraded>,
-) where
-    R: AsyncRead + Unpin + Send,
-    W: AsyncWrite + Unpin + Send,
-{
-    let now = Instant::now();
-    let mut driver = Driver {
-        conn: Connection::new(conn_config(&ctx.limits), now.into_std()),
-        ctx,
-        rd,
-        wr,
-        inbuf,
-        outbox: Outbox::default(),
-        transmit: Vec::new(),
-        streams: HashMap::new(),
-        handlers: FuturesUnordered::new(),
-        tunnels: FuturesUnordered::new(),
-        releases: None,
-        last_activity: now,
-        last_write: now,
-        block_since: None,
-        next_sweep: now + SWEEP_EVERY,
-        read_closed: false,
-    };
-    if let Some(up) = upgraded {
-        match driver.conn.accept_upgrade(&up.settings) {
-            Ok(id) => driver.start_request(id, up.head, None, true),
-            Err(e) => {
-                tracing::debug!(peer = %driver.ctx.peer, error = %e, "bad h2c upgrade settings");
-                driver.close().await;
-                return;
-            }
-        }
-    }
-    // Frames that arrived with the preface (or right behind the upgrade request) are
-    // already in the buffer: take them now, not after the next read.
-    if !driver.inbuf.is_empty() {
-        let now = Instant::now().into_std();
-        if let Err(e) = driver.conn.handle_input(&mut driver.inbuf, now) {
-            tracing::debug!(peer = %driver.ctx.peer, error = %e, "h2 connection closed");
-            driver.close().await;
-            return;
-        }
-    }
-    driver.run().await;
 }
 
 /// What a stream still has to send.
@@ -188,7 +135,8 @@ impl Entry {
 /// A response body's next item, caught if it panicked.
 type BodyItem = Result<Option<Result<Bytes, BodyError>>, ()>;
 
-struct Driver<R, W> {
+/// One HTTP/2 connection.
+pub(super) struct Driver<R, W> {
     ctx: ConnCtx,
     conn: Connection,
     rd: R,
@@ -197,9 +145,9 @@ struct Driver<R, W> {
     outbox: Outbox,
     transmit: Vec<Bytes>,
     streams: HashMap<u32, Entry>,
-    handlers: FuturesUnordered<BoxFuture<(StreamId, Response)>>,
+    handlers: Pending<BoxFuture<(StreamId, Response)>>,
     /// WebSocket sessions on streams of this connection, run by its task.
-    tunnels: FuturesUnordered<BoxFuture<()>>,
+    tunnels: Pending<BoxFuture<()>>,
     /// Request bodies tell the driver here how much their handlers consumed. Made with the
     /// first request that has a body (a channel costs about 1 KB): a connection that only
     /// sees GETs never holds one.
@@ -218,9 +166,24 @@ struct Driver<R, W> {
     read_closed: bool,
 }
 
+/// Reads into `inbuf`, or with `unbuffered` only waits until there is something to read.
+/// Cancel-safe.
+async fn read_or_readable<R: ReadSide>(rd: &mut R, inbuf: &mut BytesMut, unbuffered: bool) -> Wake {
+    if unbuffered {
+        match std::future::poll_fn(|cx| rd.poll_read_ready(cx)).await {
+            Ok(()) => Wake::Readable,
+            Err(e) => Wake::Read(Err(e)),
+        }
+    } else {
+        Wake::Read(rd.read_buf(inbuf).await)
+    }
+}
+
 /// What woke the driver.
 enum Wake {
     Read(std::io::Result<usize>),
+    /// An idle connection's socket has something to read (it waited without a buffer).
+    Readable,
     Wrote(std::io::Result<usize>),
     Answered(StreamId, Response),
     TunnelEnded,
@@ -232,7 +195,60 @@ enum Wake {
     AskedToClose,
 }
 
-impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
+impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
+    /// HTTP/2 on a connection whose first bytes (`inbuf`, starting with the client preface,
+    /// possibly incomplete) are already read.
+    pub(super) fn new(ctx: ConnCtx, rd: R, wr: W, inbuf: BytesMut) -> Box<Self> {
+        let now = Instant::now();
+        Box::new(Driver {
+            conn: Connection::new(conn_config(&ctx.limits), now.into_std()),
+            ctx,
+            rd,
+            wr,
+            inbuf,
+            outbox: Outbox::default(),
+            transmit: Vec::new(),
+            streams: HashMap::new(),
+            handlers: Pending::new(),
+            tunnels: Pending::new(),
+            releases: None,
+            last_activity: now,
+            last_write: now,
+            block_since: None,
+            next_sweep: now + SWEEP_EVERY,
+            read_closed: false,
+        })
+    }
+
+    /// Serves the connection until it ends. `upgraded`: the connection came from an h2c
+    /// upgrade, and its request is stream 1. The driver comes boxed: an async fn keeps its
+    /// arguments and a copy of them it moves into locals, so a driver passed by value
+    /// would take its room twice.
+    pub(super) async fn serve(mut self: Box<Self>, upgraded: Option<Box<Upgraded>>) {
+        if let Some(up) = upgraded {
+            let Upgraded { settings, head } = *up;
+            match self.conn.accept_upgrade(&settings) {
+                Ok(id) => self.start_request(id, head, None, true),
+                Err(e) => {
+                    tracing::debug!(peer = %self.ctx.peer, error = %e, "bad h2c upgrade settings");
+                    self.close().await;
+                    return;
+                }
+            }
+        }
+        // Frames that arrived with the preface (or right behind the upgrade request) are
+        // already in the buffer: take them now, not after the next read.
+        if !self.inbuf.is_empty() {
+            let now = Instant::now().into_std();
+            if let Err(e) = self.conn.handle_input(&mut self.inbuf, now) {
+                tracing::debug!(peer = %self.ctx.peer, error = %e, "h2 connection closed");
+                self.close().await;
+                return;
+            }
+        }
+        self.run().await;
+    }
+
     async fn run(&mut self) {
         loop {
             self.pump();
@@ -246,7 +262,18 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 // The peer is gone; nothing we still send can reach it.
                 break;
             }
-            let wake = self.wait().await;
+            let wake = match self.wait().await {
+                // Read what is there now; if nothing (a stale readiness, cleared by this
+                // read), wait again.
+                Wake::Readable => {
+                    super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
+                    match self.rd.read_buf(&mut self.inbuf).now_or_never() {
+                        Some(read) => Wake::Read(read),
+                        None => continue,
+                    }
+                }
+                wake => wake,
+            };
             let now = Instant::now();
             match wake {
                 Wake::Read(Ok(0)) | Wake::Read(Err(_)) => {
@@ -265,7 +292,7 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                     return;
                 }
                 Wake::Answered(id, response) => self.respond(id, response),
-                Wake::TunnelEnded => {}
+                Wake::TunnelEnded | Wake::Readable => {}
                 Wake::Bodies(items) => {
                     for (id, item) in items {
                         self.on_body_item(id, item);
@@ -346,11 +373,14 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             matches!(e.sending, Sending::Streaming { .. })
                 && self.conn.queued_send(StreamId::new(*id)) < STREAM_QUEUE_HIGH
         }) && self.outbox.len() < limits.write_buffer_size;
+        // A connection with nothing under way waits for bytes without a buffer where the
+        // socket allows it (plain TCP), else reads into a small one; either way it gives its
+        // larger buffers back: an idle connection holds little memory.
+        let idle_wait = reading && self.inbuf.is_empty() && self.is_idle();
+        let unbuffered = idle_wait && self.rd.waits_unbuffered();
         if reading {
-            // A connection with nothing under way reads into a small buffer, and gives a
-            // larger one back: an idle connection holds little memory.
-            if self.inbuf.is_empty() && self.is_idle() {
-                if self.inbuf.capacity() > IDLE_READ_BUFFER {
+            if idle_wait {
+                if unbuffered || self.inbuf.capacity() > IDLE_READ_BUFFER {
                     self.inbuf = BytesMut::new();
                 }
                 // The tables of the streams that were are empty now; their memory too.
@@ -359,7 +389,11 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 }
                 self.conn.release_idle_memory();
                 self.outbox.release_if_empty();
-                super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
+                self.handlers.release_if_empty();
+                self.tunnels.release_if_empty();
+                if !unbuffered {
+                    super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
+                }
             } else {
                 super::read_room(&mut self.inbuf, limits.read_chunk_size);
             }
@@ -385,10 +419,10 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             biased;
             n = outbox.write_to(wr), if writing => Wake::Wrote(n),
             Some(r) = async { releases.as_mut()?.1.recv().await }, if releases.is_some() => Wake::Release(r),
-            Some((id, response)) = handlers.next(), if !handlers.is_empty() => Wake::Answered(id, response),
-            Some(()) = tunnels.next(), if !tunnels.is_empty() => Wake::TunnelEnded,
+            (id, response) = handlers.next(), if !handlers.is_empty() => Wake::Answered(id, response),
+            () = tunnels.next(), if !tunnels.is_empty() => Wake::TunnelEnded,
             items = std::future::poll_fn(|cx| poll_bodies(streams, conn, cx)), if any_body => Wake::Bodies(items),
-            n = rd.read_buf(inbuf), if reading => Wake::Read(n),
+            wake = read_or_readable(rd, inbuf, unbuffered), if reading => wake,
             _ = sleep_until(deadline) => Wake::Timer,
             _ = ctx.shutdown.changed(), if !going_away => Wake::Shutdown,
             _ = asked_to_close(&mut waiting) => Wake::AskedToClose,
@@ -826,8 +860,7 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             let _ = self.wr.shutdown().await;
         })
         .await;
-        let handlers = std::mem::take(&mut self.handlers);
-        if !handlers.is_empty() {
+        if let Some(handlers) = self.handlers.take() {
             tokio::spawn(handlers.for_each(|_| async {}));
         }
     }
