@@ -60,6 +60,10 @@ const STREAM_QUEUE_HIGH: usize = 32 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How long a closing connection may take to flush its last frames (GOAWAY).
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
+/// How long, and for how many bytes, a closed connection keeps reading what the peer still
+/// sends (see [`Driver::close`]).
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 256 * 1024;
 
 /// An HTTP/1.1 request that asked for h2c and got `101 Switching Protocols`.
 pub(super) struct Upgraded {
@@ -842,13 +846,26 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         }
     }
 
-    /// Flushes what is left (a GOAWAY, most likely) for a moment, then closes. Handlers
-    /// still running go on by themselves, reading the abort from their bodies.
+    /// Flushes what is left (a GOAWAY, most likely) for a moment, closes our side, then
+    /// lingers. Handlers still running go on by themselves, reading the abort from their
+    /// bodies.
+    ///
+    /// Lingering: the peer may still be sending (WINDOW_UPDATE for the last DATA, PING,
+    /// frames written before it saw our GOAWAY). A socket closed with unread bytes makes the
+    /// kernel answer with a reset, and a reset can destroy response bytes the peer has
+    /// received but not yet read: the end of the last response of a graceful stop. So when
+    /// the server is stopping, what arrives is read and dropped until the peer closes too,
+    /// for [`LINGER`] at most. Other closes do not linger: a connection closed for being
+    /// idle (its timeout, or to make room, whose slot must come free at once) has no
+    /// response in flight, and one closed for an error has nothing left worth keeping.
     async fn close(&mut self) {
         self.abort_all();
         self.conn.poll_transmit(&mut self.transmit);
         for piece in self.transmit.drain(..) {
             self.outbox.push(piece);
+        }
+        if let Some(handlers) = self.handlers.take() {
+            tokio::spawn(handlers.for_each(|_| async {}));
         }
         let _ = timeout(CLOSE_FLUSH, async {
             while !self.outbox.is_empty() {
@@ -860,9 +877,22 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             let _ = self.wr.shutdown().await;
         })
         .await;
-        if let Some(handlers) = self.handlers.take() {
-            tokio::spawn(handlers.for_each(|_| async {}));
+        if self.read_closed || !*self.ctx.shutdown.borrow() {
+            return;
         }
+        let (rd, inbuf) = (&mut self.rd, &mut self.inbuf);
+        let _ = timeout(LINGER, async {
+            let mut drained = 0;
+            while drained < LINGER_BYTES {
+                inbuf.clear();
+                super::read_room(inbuf, 4096);
+                match rd.read_buf(inbuf).await {
+                    Ok(n) if n > 0 => drained += n,
+                    _ => break,
+                }
+            }
+        })
+        .await;
     }
 }
 
