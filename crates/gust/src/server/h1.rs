@@ -25,7 +25,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::dispatch::{self, error_response, Dispatched, Head};
 use super::h2;
 use super::idle::{asked_to_close, OnStop};
-use super::transport::{send_from_page_cache, ReadSide, WriteSide};
+use super::transport::{send_from_page_cache, sendfile_refused, ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{date, read_room, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::file::FileRange;
@@ -893,11 +893,15 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     async fn send_file(&mut self, mut range: FileRange) -> Result<(), End> {
         let stall = self.conn.limits.inactivity_timeout;
         self.flush().await?;
+        let mut sendfile = self.wr.sendfile_socket().is_some();
         while range.remaining() > 0 {
-            if let Some(socket) = self.wr.sendfile_socket() {
+            if let Some(socket) = self.wr.sendfile_socket().filter(|_| sendfile) {
                 if range.next_is_cached() {
                     match timeout(stall, send_from_page_cache(socket, &mut range)).await {
                         Ok(Ok(sent)) => self.wr.count_sent(sent),
+                        // A file system that cannot splice (some FUSE, network ones): a
+                        // failed call sent nothing, so the rest goes through memory.
+                        Ok(Err(e)) if sendfile_refused(&e) => sendfile = false,
                         Ok(Err(e)) => {
                             tracing::debug!(peer = %self.conn.peer, error = %e, "sendfile failed; closing");
                             return Err(End::Abort);

@@ -86,6 +86,22 @@ pub(crate) async fn send_from_page_cache(
         .await
 }
 
+/// Whether `sendfile` refused this file or socket as such (not a failure of the transfer):
+/// the bytes can still go through memory.
+#[cfg(target_os = "linux")]
+pub(crate) fn sendfile_refused(error: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        Errno::from_io_error(error),
+        Some(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn sendfile_refused(_error: &io::Error) -> bool {
+    true
+}
+
 #[cfg(not(target_os = "linux"))]
 pub(crate) async fn send_from_page_cache(
     _socket: &TcpStream,
