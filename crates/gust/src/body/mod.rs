@@ -3,7 +3,8 @@
 //! * [`RequestBody`] is what a handler reads: the request body as a stream of chunks that ends
 //!   with a final signal (`Ok(None)`) or an aborted one (`Err`). The connection reads the socket
 //!   only while the handler keeps up, so a slow handler slows the client, never the heap.
-//! * [`Body`] is what a handler answers with: empty, one buffer, or a stream of chunks. A
+//! * [`Body`] is what a handler answers with: empty, one buffer, or a stream of chunks (or,
+//!   from a directory resource, a range of a file: `file.rs`). A
 //!   response body may carry a [`Completion`] hook that learns whether the response was sent
 //!   completely or aborted (the original's TRANSACTION_COMPLETE / TRANSACTION_ABORTED).
 
@@ -263,6 +264,16 @@ pub(crate) enum BodyKind {
 }
 
 impl BodyKind {
+    /// The exact length in bytes, when it is known before sending.
+    pub(crate) fn exact_length(&self) -> Option<u64> {
+        match self {
+            BodyKind::Empty => Some(0),
+            BodyKind::Full(b) => Some(b.len() as u64),
+            BodyKind::Stream { length, .. } => *length,
+            BodyKind::File(range) => Some(range.remaining()),
+        }
+    }
+
     /// The same body, a file range turned into a stream of chunks (tests read bodies so).
     #[cfg(test)]
     pub(crate) fn streamed(self) -> BodyKind {
@@ -356,12 +367,7 @@ impl Body {
 
     /// The exact length in bytes, when it is known before sending.
     pub fn exact_length(&self) -> Option<u64> {
-        match &self.kind {
-            BodyKind::Empty => Some(0),
-            BodyKind::Full(b) => Some(b.len() as u64),
-            BodyKind::Stream { length, .. } => *length,
-            BodyKind::File(range) => Some(range.remaining()),
-        }
+        self.kind.exact_length()
     }
 
     pub(crate) fn into_parts(self) -> (BodyKind, Option<Completion>) {

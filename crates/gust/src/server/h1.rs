@@ -42,14 +42,11 @@ use crate::resource::Response;
 
 /// Bodies up to this size are copied behind the head so both leave in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
-/// How long a closing connection keeps reading (and discarding) so that the client receives
-/// our last response before the kernel answers its unread bytes with a reset.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a closing connection may take to send its last bytes and its FIN.
+const CLOSE_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 /// Chunk extensions carry nothing we use; this bounds what one chunk line may spend on them
 /// (past it: 400 and close).
 const MAX_CHUNK_EXTENSION_BYTES: usize = 4096;
-/// How much a closing connection reads while lingering.
-const LINGER_BYTES: usize = 256 * 1024;
 
 /// How waiting for a request ended.
 enum Waited {
@@ -395,7 +392,6 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         );
     }
 
-    /// Hands the connection, and the bytes read past the last request, to HTTP/2.
     /// The connection, and the bytes read past the last request, as HTTP/2. This driver's
     /// box is given back here, not held while HTTP/2 runs (taken by value, it would stay
     /// allocated, emptied, until the caller's future ends).
@@ -643,12 +639,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         }
         let no_body_status =
             parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
-        let length = match &kind {
-            BodyKind::Empty => Some(0),
-            BodyKind::Full(b) => Some(b.len() as u64),
-            BodyKind::Stream { length, .. } => *length,
-            BodyKind::File(range) => Some(range.remaining()),
-        };
+        let length = kind.exact_length();
         let mut keep_alive = keep_alive && !must_close && !self.shutting_down();
         let framing = if no_body_status {
             ResponseFraming::NoBody {
@@ -953,16 +944,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// Closes after a final response: FIN first, then read and drop what the client still
     /// sends for a moment, so its unread bytes do not turn our response into a reset.
     async fn linger_close(mut self) {
-        let _ = timeout(LINGER, self.wr.shutdown()).await;
-        let deadline = Instant::now() + LINGER;
-        let mut drained = 0usize;
-        let mut scratch = [0u8; 4096];
-        while drained < LINGER_BYTES {
-            match tokio::time::timeout_at(deadline, self.rd.read(&mut scratch)).await {
-                Ok(Ok(n)) if n > 0 => drained += n,
-                _ => break,
-            }
-        }
+        let _ = timeout(CLOSE_FLUSH, self.wr.shutdown()).await;
+        super::linger(&mut self.rd).await;
     }
 }
 

@@ -39,9 +39,11 @@ pub(crate) fn read_room(buf: &mut bytes::BytesMut, chunk: usize) {
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use std::sync::Arc;
 
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -50,6 +52,31 @@ use crate::resource::router::Router;
 use crate::service::{Listen, Service};
 use crate::stats::Stats;
 use crate::tls::TlsInfo;
+
+/// How long a closing connection keeps reading (and discarding) so that the client receives
+/// our last response before the kernel answers its unread bytes with a reset.
+const LINGER: Duration = Duration::from_secs(2);
+/// How much a closing connection reads while lingering.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// After our side of a connection is shut: reads and drops what the peer still sends until
+/// it closes too, for [`LINGER`] and [`LINGER_BYTES`] at most. A socket closed with unread
+/// bytes makes the kernel answer with a reset, and a reset can destroy response bytes the
+/// peer has received but not yet read.
+pub(crate) async fn linger<R: AsyncRead + Unpin>(rd: &mut R) {
+    // On the heap: the futures that wait here live in connection boxes for their whole life.
+    let mut scratch = vec![0u8; 4096];
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            match rd.read(&mut scratch).await {
+                Ok(n) if n > 0 => drained += n,
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
 
 /// What every connection of a service needs, whatever its protocol.
 #[derive(Clone)]

@@ -60,10 +60,6 @@ const STREAM_QUEUE_HIGH: usize = 32 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How long a closing connection may take to flush its last frames (GOAWAY).
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
-/// How long, and for how many bytes, a closed connection keeps reading what the peer still
-/// sends (see [`Driver::close`]).
-const LINGER: Duration = Duration::from_secs(2);
-const LINGER_BYTES: usize = 256 * 1024;
 
 /// An HTTP/1.1 request that asked for h2c and got `101 Switching Protocols`.
 pub(super) struct Upgraded {
@@ -710,12 +706,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
         }
         let (kind, completion) = body.into_parts();
-        let length = match &kind {
-            BodyKind::Empty => Some(0),
-            BodyKind::Full(b) => Some(b.len() as u64),
-            BodyKind::Stream { length, .. } => *length,
-            BodyKind::File(range) => Some(range.remaining()),
-        };
+        let length = kind.exact_length();
         let no_body_status =
             parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
         let headers = &mut parts.headers;
@@ -850,14 +841,13 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
     /// lingers. Handlers still running go on by themselves, reading the abort from their
     /// bodies.
     ///
-    /// Lingering: the peer may still be sending (WINDOW_UPDATE for the last DATA, PING,
-    /// frames written before it saw our GOAWAY). A socket closed with unread bytes makes the
-    /// kernel answer with a reset, and a reset can destroy response bytes the peer has
-    /// received but not yet read: the end of the last response of a graceful stop. So when
-    /// the server is stopping, what arrives is read and dropped until the peer closes too,
-    /// for [`LINGER`] at most. Other closes do not linger: a connection closed for being
-    /// idle (its timeout, or to make room, whose slot must come free at once) has no
-    /// response in flight, and one closed for an error has nothing left worth keeping.
+    /// Lingering ([`super::linger`]): the peer may still be sending (WINDOW_UPDATE for the
+    /// last DATA, PING, frames written before it saw our GOAWAY), and the reset that unread
+    /// bytes bring could destroy the end of the last response of a graceful stop. So a
+    /// connection closed because the server is stopping lingers. Other closes do not: a
+    /// connection closed for being idle (its timeout, or to make room, whose slot must come
+    /// free at once) has no response in flight, and one closed for an error has nothing
+    /// left worth keeping.
     async fn close(&mut self) {
         self.abort_all();
         self.conn.poll_transmit(&mut self.transmit);
@@ -880,19 +870,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         if self.read_closed || !*self.ctx.shutdown.borrow() {
             return;
         }
-        let (rd, inbuf) = (&mut self.rd, &mut self.inbuf);
-        let _ = timeout(LINGER, async {
-            let mut drained = 0;
-            while drained < LINGER_BYTES {
-                inbuf.clear();
-                super::read_room(inbuf, 4096);
-                match rd.read_buf(inbuf).await {
-                    Ok(n) if n > 0 => drained += n,
-                    _ => break,
-                }
-            }
-        })
-        .await;
+        super::linger(&mut self.rd).await;
     }
 }
 
