@@ -80,7 +80,8 @@ impl HpackEncoder {
 
     /// Encodes one response header block (`:status` then `headers`) into `out`.
     pub fn encode_response(&mut self, status: StatusCode, headers: &HeaderMap, out: &mut BytesMut) {
-        self.0.encode_response(status, headers, out);
+        self.0
+            .encode_response(status, headers, &Default::default(), out);
     }
 }
 

@@ -14,7 +14,15 @@ use crate::proto::h2::frame::{
     self, Decoded, Frame, Head, Reason, StreamId, DEFAULT_MAX_FRAME_SIZE,
     MAX_FRAME_SIZE_UPPER_BOUND, PREFACE,
 };
+use crate::proto::h2::hpack::ServerFields;
 use crate::proto::h2::request::RequestLimits;
+
+/// What the server adds to every response, as the driver does (a fixed date).
+const ADDED: ServerFields<'static> = ServerFields {
+    date: b"Thu, 01 Jan 1970 00:00:00 GMT",
+    server: b"gust",
+    content_length: None,
+};
 
 /// The connection window before any WINDOW_UPDATE (RFC 9113 6.9.2).
 const DEFAULT_WINDOW: u64 = 65_535;
@@ -333,9 +341,9 @@ impl Harness {
             if !self.streams.contains_key(&id) {
                 continue;
             }
-            let r = self
-                .conn
-                .send_headers(StreamId::new(id), status, &HeaderMap::new(), true);
+            let r =
+                self.conn
+                    .send_headers(StreamId::new(id), status, &HeaderMap::new(), &ADDED, true);
             assert_eq!(r, Ok(()), "answering refused stream {id}");
             if let Some(s) = self.streams.get_mut(&id) {
                 s.answered = true;
@@ -379,18 +387,18 @@ impl Harness {
         let r = match s.style {
             0 => self
                 .conn
-                .send_headers(sid, StatusCode::NO_CONTENT, &headers, true),
+                .send_headers(sid, StatusCode::NO_CONTENT, &headers, &ADDED, true),
             1 | 5 => {
                 if s.style == 5 {
                     self.conn.stop_receiving(sid);
                 }
                 self.conn
-                    .send_headers(sid, StatusCode::OK, &headers, false)
+                    .send_headers(sid, StatusCode::OK, &headers, &ADDED, false)
                     .and_then(|()| self.conn.send_data(sid, self.body.clone(), true))
             }
             2 => self
                 .conn
-                .send_headers(sid, StatusCode::OK, &headers, false)
+                .send_headers(sid, StatusCode::OK, &headers, &ADDED, false)
                 .and_then(|()| self.conn.send_data(sid, self.body.clone(), false)),
             3 => {
                 self.conn.reset(sid, Reason::CANCEL);
@@ -439,6 +447,7 @@ impl Harness {
                         StreamId::new(id),
                         StatusCode::OK,
                         &HeaderMap::new(),
+                        &ADDED,
                         true,
                     );
                     assert_eq!(r, Ok(()), "late answer on stream {id}");

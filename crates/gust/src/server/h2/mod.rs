@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, Stream, StreamExt};
-use http::{header, HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
@@ -50,6 +50,7 @@ use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outc
 use crate::config::Limits;
 use crate::proto::h2::conn::{ConnConfig, Connection, Event};
 use crate::proto::h2::frame::{Reason, Settings, StreamId};
+use crate::proto::h2::hpack::ServerFields;
 use crate::proto::h2::request::{RequestHead2, RequestLimits};
 use crate::resource::Response;
 
@@ -696,10 +697,10 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
 
     /// Sends a handler's answer.
     fn respond(&mut self, id: StreamId, response: Response) {
-        let Some(entry) = self.streams.get_mut(&id.value()) else {
+        if !self.streams.contains_key(&id.value()) {
             // Reset while the handler worked: dropping the response reports it aborted.
             return;
-        };
+        }
         let (mut parts, body) = response.into_parts();
         if parts.status.is_informational() {
             tracing::error!(status = %parts.status, "handler answered with a 1xx status; sending 500");
@@ -709,19 +710,30 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         let length = kind.exact_length();
         let no_body_status =
             parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
-        let headers = &mut parts.headers;
-        if !no_body_status && !headers.contains_key(header::CONTENT_LENGTH) {
-            if let Some(n) = length {
-                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-            }
-        }
-        date::with_date(|d| {
-            if let Ok(v) = HeaderValue::from_bytes(d) {
-                headers.insert(header::DATE, v);
-            }
+        date::with_date(|date| {
+            let added = ServerFields {
+                date,
+                server: super::SERVER_NAME.as_bytes(),
+                content_length: if no_body_status { None } else { length },
+            };
+            self.send_response(id, parts, kind, completion, &added, no_body_status);
         });
-        headers.insert(header::SERVER, HeaderValue::from_static(super::SERVER_NAME));
+    }
 
+    /// [`Driver::respond`]'s second half: the head (with `added`) and the body queued.
+    fn send_response(
+        &mut self,
+        id: StreamId,
+        parts: http::response::Parts,
+        kind: BodyKind,
+        completion: Option<Completion>,
+        added: &ServerFields<'_>,
+        no_body_status: bool,
+    ) {
+        let Some(entry) = self.streams.get_mut(&id.value()) else {
+            report(completion, Outcome::Aborted);
+            return;
+        };
         let no_body = entry.is_head || no_body_status;
         let (end_now, sending) = match kind {
             _ if no_body => (true, Sending::Draining { completion }),
@@ -730,7 +742,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             BodyKind::Full(b) => {
                 if self
                     .conn
-                    .send_headers(id, parts.status, &parts.headers, false)
+                    .send_headers(id, parts.status, &parts.headers, added, false)
                     .is_err()
                     || self.conn.send_data(id, b, true).is_err()
                 {
@@ -764,7 +776,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         };
         if self
             .conn
-            .send_headers(id, parts.status, &parts.headers, end_now)
+            .send_headers(id, parts.status, &parts.headers, added, end_now)
             .is_err()
         {
             if let Sending::Draining { completion } | Sending::Streaming { completion, .. } =

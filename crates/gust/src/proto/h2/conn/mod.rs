@@ -37,11 +37,11 @@ use http::{HeaderMap, StatusCode};
 
 use super::flow::Window;
 use super::frame::{
-    self, check_preface, encode_data_head, encode_headers, Continuation, Data, Decoded, Frame,
-    FrameError, FrameErrorKind, GoAway, Headers, Ping, PrefaceCheck, Reason, RstStream, Settings,
-    StreamId, WindowUpdate, DEFAULT_MAX_FRAME_SIZE, PREFACE,
+    self, check_preface, encode_data_head, encode_headers, frame_headers_in_place, Continuation,
+    Data, Decoded, Frame, FrameError, FrameErrorKind, GoAway, Headers, Ping, PrefaceCheck, Reason,
+    RstStream, Settings, StreamId, WindowUpdate, DEFAULT_MAX_FRAME_SIZE, PREFACE,
 };
-use super::hpack::{DecodeError, Decoder, Encoder, DEFAULT_TABLE_SIZE};
+use super::hpack::{DecodeError, Decoder, Encoder, ServerFields, DEFAULT_TABLE_SIZE};
 use super::request::{RequestBuilder, RequestHead2, RequestLimits, TrailersBuilder};
 use super::state::{State, StateError, Verdict};
 
@@ -455,12 +455,14 @@ impl Connection {
 
     // ---- C. app commands ----
 
-    /// Queues the response head. `end_stream`: there is no body.
+    /// Queues the response head: `headers`, then those of `added` they lack. `end_stream`:
+    /// there is no body.
     pub(crate) fn send_headers(
         &mut self,
         stream: StreamId,
         status: StatusCode,
         headers: &HeaderMap,
+        added: &ServerFields<'_>,
         end_stream: bool,
     ) -> Result<(), UsageError> {
         let st = self
@@ -474,11 +476,14 @@ impl Connection {
             return Err(UsageError::StreamEnded);
         }
         st.headers_sent = true;
-        let mut block = BytesMut::new();
-        self.encoder.encode_response(status, headers, &mut block);
-        encode_headers(
+        // The block is encoded straight after room for its frame head: no buffer of its own.
+        let start = self.ctrl.len();
+        self.ctrl.resize(start + frame::Head::LEN, 0);
+        self.encoder
+            .encode_response(status, headers, added, &mut self.ctrl);
+        frame_headers_in_place(
             stream,
-            &block,
+            start,
             end_stream,
             self.peer_max_frame_size,
             &mut self.ctrl,

@@ -226,7 +226,13 @@ fn get_then_response_split_by_frame_size() {
             if *stream == sid(1) && head.method == http::Method::GET)
     );
     p.conn
-        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), false)
+        .send_headers(
+            sid(1),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            false,
+        )
         .unwrap();
     p.conn
         .send_data(sid(1), Bytes::from(vec![7u8; 40_000]), true)
@@ -314,7 +320,13 @@ fn send_blocked_by_zero_window_resumes_after_window_update() {
     p.request(1, "GET", true).unwrap();
     p.events();
     p.conn
-        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), false)
+        .send_headers(
+            sid(1),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            false,
+        )
         .unwrap();
     p.conn
         .send_data(sid(1), Bytes::from_static(b"hello"), false)
@@ -391,7 +403,13 @@ fn refused_past_max_concurrent_streams() {
     assert_eq!(p.events().len(), 1);
     // The refused block still went through HPACK: the next one decodes.
     p.conn
-        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), true)
+        .send_headers(
+            sid(1),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            true,
+        )
         .unwrap();
     p.request(5, "GET", true).unwrap();
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(5)));
@@ -425,7 +443,13 @@ fn headers_on_a_closed_stream_is_a_connection_error() {
     let mut p = Peer::new(config());
     p.request(1, "GET", true).unwrap();
     p.conn
-        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), true)
+        .send_headers(
+            sid(1),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            true,
+        )
         .unwrap();
     p.frames();
     assert!(p.conn.streams.is_empty());
@@ -473,7 +497,13 @@ fn frames_in_flight_after_our_resets_are_ignored() {
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(3)));
     // The trailer blocks went through HPACK: the next request decodes.
     p.conn
-        .send_headers(sid(3), StatusCode::OK, &HeaderMap::new(), true)
+        .send_headers(
+            sid(3),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            true,
+        )
         .unwrap();
     p.request(7, "GET", true).unwrap();
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(7)));
@@ -640,7 +670,13 @@ fn graceful_go_away() {
     assert_eq!(rst(&p.frames()), vec![(3, Reason::REFUSED_STREAM)]);
     assert!(!p.conn.is_finished());
     p.conn
-        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), true)
+        .send_headers(
+            sid(1),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            true,
+        )
         .unwrap();
     assert!(p.conn.is_finished());
 }
@@ -713,7 +749,13 @@ fn trailers_both_ways() {
     let ev = p.events();
     assert!(matches!(&ev[2], Event::Trailers { headers, .. } if headers["x-sum"] == "1"));
     p.conn
-        .send_headers(sid(1), StatusCode::OK, &HeaderMap::new(), false)
+        .send_headers(
+            sid(1),
+            StatusCode::OK,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            false,
+        )
         .unwrap();
     p.conn
         .send_data(sid(1), Bytes::from_static(b"ab"), false)

@@ -226,11 +226,24 @@ impl Head {
 
     /// Appends the 9 header bytes to `out`.
     pub(crate) fn encode(&self, out: &mut BytesMut) {
+        out.put_slice(&self.to_bytes());
+    }
+
+    /// The head's nine bytes on the wire.
+    pub(crate) fn to_bytes(&self) -> [u8; Head::LEN] {
         let length = self.length.to_be_bytes();
-        out.put_slice(&length[1..]);
-        out.put_u8(self.kind.as_u8());
-        out.put_u8(self.flags);
-        out.put_u32(self.stream_id.value());
+        let id = self.stream_id.value().to_be_bytes();
+        [
+            length[1],
+            length[2],
+            length[3],
+            self.kind.as_u8(),
+            self.flags,
+            id[0],
+            id[1],
+            id[2],
+            id[3],
+        ]
     }
 
     /// Whether `flag` (one of [`flag`]'s constants) is set.

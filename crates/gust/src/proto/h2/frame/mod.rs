@@ -59,7 +59,7 @@ pub(crate) use self::{
     data::{encode_data_head, Data},
     goaway::GoAway,
     head::{flag, FrameType, Head, StreamId, DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_UPPER_BOUND},
-    headers::{encode_headers, Headers},
+    headers::{encode_headers, frame_headers_in_place, Headers},
     ping::Ping,
     preface::{check_preface, PrefaceCheck, PREFACE},
     priority::{Priority, StreamDependency},

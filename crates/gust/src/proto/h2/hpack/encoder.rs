@@ -7,9 +7,11 @@
 //! never-indexed literals so that no intermediary stores them (RFC 7541 7.1.3).
 
 use bytes::{BufMut, BytesMut};
-use http::{HeaderMap, StatusCode};
+use http::{header, HeaderMap, HeaderName, StatusCode};
 
-use super::table::{entry_size, static_find, DynamicTable, STATIC_LEN};
+use super::table::{
+    entry_size, static_exact, static_name_index, DynamicTable, STATIC_LEN, STATIC_TABLE,
+};
 use super::{huffman, DEFAULT_TABLE_SIZE};
 
 /// The most our encoder's dynamic table holds, whatever larger size the peer allows:
@@ -42,13 +44,66 @@ const NEVER_INDEXED: [&[u8]; 4] = [
 
 /// Connection-specific fields, which HTTP/2 forbids (RFC 9113 8.2.2): dropped here, so a
 /// handler that sets them for HTTP/1.1 cannot make a malformed HTTP/2 response.
-const CONNECTION_SPECIFIC: [&str; 5] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-];
+fn is_connection_specific(name: &HeaderName) -> bool {
+    // The standard names compare as enum tags; the two others only by length first.
+    *name == header::CONNECTION
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+/// What [`VOLATILE`] and [`NEVER_INDEXED`] say of each static entry's name, by index, so
+/// that a field's class is one load once its name has been found in the static table (all
+/// the names of both lists are static-table names; a test holds to that).
+const NAME_IS_VOLATILE: u8 = 1;
+const NAME_IS_NEVER_INDEXED: u8 = 2;
+static STATIC_NAME_CLASS: [u8; STATIC_LEN + 1] = {
+    let mut class = [0u8; STATIC_LEN + 1];
+    let mut i = 0;
+    while i < STATIC_LEN {
+        let name = STATIC_TABLE[i].0;
+        if listed(&VOLATILE, name) {
+            class[i + 1] |= NAME_IS_VOLATILE;
+        }
+        if listed(&NEVER_INDEXED, name) {
+            class[i + 1] |= NAME_IS_NEVER_INDEXED;
+        }
+        i += 1;
+    }
+    class
+};
+
+const fn listed(list: &[&[u8]], name: &[u8]) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        let entry = list[i];
+        if entry.len() == name.len() {
+            let mut j = 0;
+            while j < name.len() && entry[j] == name[j] {
+                j += 1;
+            }
+            if j == name.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Fields the server adds to a response unless the handler set them itself (the handler's
+/// own wins, as over HTTP/1.1). Passed beside the handler's map rather than inserted into
+/// it: no map grows and no value is re-validated per response.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ServerFields<'a> {
+    /// An IMF-fixdate; empty: no `date` (RFC 9110 6.6.1: a server without a clock).
+    pub(crate) date: &'a [u8],
+    /// The `server` value; empty: none.
+    pub(crate) server: &'a [u8],
+    /// The body's length, when known and the status allows one.
+    pub(crate) content_length: Option<u64>,
+}
 
 /// Appends an integer with a `prefix_bits`-bit prefix (RFC 7541 5.1); `flags` fills the
 /// bits of the first byte above the prefix.
@@ -143,18 +198,32 @@ impl Encoder {
     }
 
     /// Encodes a response header block into `out`: `:status` first, then `headers` in
-    /// their map order. Connection-specific fields (RFC 9113 8.2.2) are left out;
+    /// their map order, then those of `added` the map does not have. Connection-specific
+    /// fields (RFC 9113 8.2.2) are left out;
     /// [`HeaderValue::set_sensitive`](http::HeaderValue::set_sensitive) marks a value to be
     /// sent never-indexed.
     pub(crate) fn encode_response(
         &mut self,
         status: StatusCode,
         headers: &HeaderMap,
+        added: &ServerFields<'_>,
         out: &mut BytesMut,
     ) {
         self.begin_block(out);
         self.field(b":status", status.as_str().as_bytes(), false, out);
         self.fields(headers, out);
+        if let Some(n) = added.content_length {
+            if !headers.contains_key(header::CONTENT_LENGTH) {
+                let mut digits = [0u8; 20];
+                self.field(b"content-length", decimal(n, &mut digits), false, out);
+            }
+        }
+        if !added.date.is_empty() && !headers.contains_key(header::DATE) {
+            self.field(b"date", added.date, false, out);
+        }
+        if !added.server.is_empty() && !headers.contains_key(header::SERVER) {
+            self.field(b"server", added.server, false, out);
+        }
     }
 
     /// Encodes a trailer block (fields without pseudo-headers) into `out`.
@@ -195,7 +264,7 @@ impl Encoder {
 
     fn fields(&mut self, headers: &HeaderMap, out: &mut BytesMut) {
         for (name, value) in headers {
-            if CONNECTION_SPECIFIC.contains(&name.as_str()) {
+            if is_connection_specific(name) {
                 tracing::debug!(%name, "connection-specific header not sent over HTTP/2");
                 continue;
             }
@@ -212,32 +281,52 @@ impl Encoder {
         // Room for the worst case (both strings literal, lengths up to 5 bytes each) in one
         // reservation rather than a check per Huffman byte.
         out.reserve(name.len() + value.len() + 16);
-        let sensitive = sensitive || NEVER_INDEXED.contains(&name);
-        let in_static = static_find(name, value);
-        let in_dynamic = self
-            .table
-            .find(name, value)
-            .map(|(i, exact)| (STATIC_LEN + 1 + i, exact));
+        let static_name = static_name_index(name);
+        let class = static_name.map_or(0, |i| STATIC_NAME_CLASS[i]);
+        let sensitive = sensitive || class & NAME_IS_NEVER_INDEXED != 0;
         if !sensitive {
-            let exact = match (in_static, in_dynamic) {
-                (Some((index, true)), _) | (_, Some((index, true))) => Some(index),
-                _ => None,
-            };
-            if let Some(index) = exact {
+            if let Some(index) = static_name.and_then(|first| static_exact(first, name, value)) {
                 encode_int(index, 7, 0x80, out);
                 return;
             }
         }
-        let name_index = in_static.or(in_dynamic).map(|(index, _)| index);
+        // We never index volatile or never-indexed names, so our table cannot hold them.
+        let in_dynamic = if class == 0 {
+            self.table
+                .find(name, value)
+                .map(|(i, exact)| (STATIC_LEN + 1 + i, exact))
+        } else {
+            None
+        };
+        if let Some((index, true)) = in_dynamic {
+            if !sensitive {
+                encode_int(index, 7, 0x80, out);
+                return;
+            }
+        }
+        let name_index = static_name.or(in_dynamic.map(|(index, _)| index));
         if sensitive {
             literal(0x10, 4, name_index, name, value, out);
-        } else if !VOLATILE.contains(&name)
+        } else if class & NAME_IS_VOLATILE == 0
             && entry_size(name.len(), value.len()) <= self.table.max_size() / MAX_INDEXED_FRACTION
         {
             literal(0x40, 6, name_index, name, value, out);
             self.table.insert(name, value);
         } else {
             literal(0, 4, name_index, name, value, out);
+        }
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
         }
     }
 }
@@ -409,7 +498,12 @@ mod tests {
                 map.append(*n, HeaderValue::from_str(v).unwrap());
             }
             let mut out = BytesMut::new();
-            e.encode_response(StatusCode::from_u16(status).unwrap(), &map, &mut out);
+            e.encode_response(
+                StatusCode::from_u16(status).unwrap(),
+                &map,
+                &ServerFields::default(),
+                &mut out,
+            );
             let got = decode(&mut d, &out).unwrap();
             let status = status.to_string();
             let mut want = vec![(":status", status.as_str())];
@@ -431,7 +525,7 @@ mod tests {
         let mut map = HeaderMap::new();
         map.insert("cache-control", HeaderValue::from_static("private"));
         let mut out = BytesMut::new();
-        e.encode_response(StatusCode::FOUND, &map, &mut out);
+        e.encode_response(StatusCode::FOUND, &map, &ServerFields::default(), &mut out);
         assert_eq!(out[..], hex("4882 6402 5885 aec3 771a 4b")[..]);
     }
 
@@ -453,11 +547,11 @@ mod tests {
         map.insert("transfer-encoding", HeaderValue::from_static("chunked"));
 
         let mut first = BytesMut::new();
-        e.encode_response(StatusCode::OK, &map, &mut first);
+        e.encode_response(StatusCode::OK, &map, &ServerFields::default(), &mut first);
         // :status 200 is static index 8; content-type is indexed by name (31) and added.
         assert_eq!(first[..2], [0x88, 0x5f]);
         let mut second = BytesMut::new();
-        e.encode_response(StatusCode::OK, &map, &mut second);
+        e.encode_response(StatusCode::OK, &map, &ServerFields::default(), &mut second);
         // Now content-type: text/html and the date are one byte each (62 is the newest
         // entry, the date; 63 content-type); the length and the credentials are literals
         // again.
@@ -486,14 +580,100 @@ mod tests {
         same_tables(&e, &d);
     }
 
+    /// The server's fields follow the handler's, each only when the handler did not set it;
+    /// connection-specific fields never leave.
+    #[test]
+    fn server_fields_are_added_unless_the_handler_set_them() {
+        let added = ServerFields {
+            date: b"Mon, 21 Oct 2013 20:13:21 GMT",
+            server: b"gust",
+            content_length: Some(1234567),
+        };
+        let mut e = Encoder::new();
+        let mut d = Decoder::new(4096);
+        let names_values = |fields: Fields| -> Vec<(String, String)> {
+            fields
+                .into_iter()
+                .map(|(n, v, _)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap()))
+                .collect()
+        };
+        let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+
+        let mut map = HeaderMap::new();
+        map.insert("content-type", HeaderValue::from_static("text/plain"));
+        map.insert("connection", HeaderValue::from_static("close"));
+        map.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        let mut out = BytesMut::new();
+        e.encode_response(StatusCode::OK, &map, &added, &mut out);
+        assert_eq!(
+            names_values(decode(&mut d, &out).unwrap()),
+            [
+                pair(":status", "200"),
+                pair("content-type", "text/plain"),
+                pair("content-length", "1234567"),
+                pair("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+                pair("server", "gust"),
+            ]
+        );
+
+        let mut map = HeaderMap::new();
+        map.insert("server", HeaderValue::from_static("custom/1"));
+        map.insert(
+            "date",
+            HeaderValue::from_static("Tue, 22 Oct 2013 00:00:00 GMT"),
+        );
+        map.insert("content-length", HeaderValue::from_static("0"));
+        out.clear();
+        e.encode_response(StatusCode::OK, &map, &added, &mut out);
+        assert_eq!(
+            names_values(decode(&mut d, &out).unwrap()),
+            [
+                pair(":status", "200"),
+                pair("server", "custom/1"),
+                pair("date", "Tue, 22 Oct 2013 00:00:00 GMT"),
+                pair("content-length", "0"),
+            ]
+        );
+        same_tables(&e, &d);
+    }
+
+    #[test]
+    fn decimal_digits() {
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(0, &mut buf), b"0");
+        assert_eq!(decimal(10, &mut buf), b"10");
+        assert_eq!(decimal(u64::MAX, &mut buf), b"18446744073709551615");
+    }
+
+    /// The class table is only right if every listed name is a static-table name.
+    #[test]
+    fn classified_names_are_static_names() {
+        for name in VOLATILE.iter().chain(NEVER_INDEXED.iter()) {
+            let index = static_name_index(name).expect("a static-table name");
+            assert_ne!(STATIC_NAME_CLASS[index], 0);
+        }
+        let classified = STATIC_NAME_CLASS.iter().filter(|&&c| c != 0).count();
+        assert_eq!(classified, VOLATILE.len() + NEVER_INDEXED.len());
+    }
+
     #[test]
     fn uncommon_status_is_indexed() {
         let mut e = Encoder::new();
         let mut out = BytesMut::new();
-        e.encode_response(StatusCode::IM_A_TEAPOT, &HeaderMap::new(), &mut out);
+        e.encode_response(
+            StatusCode::IM_A_TEAPOT,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            &mut out,
+        );
         assert_eq!(out[0], 0x48);
         out.clear();
-        e.encode_response(StatusCode::IM_A_TEAPOT, &HeaderMap::new(), &mut out);
+        e.encode_response(
+            StatusCode::IM_A_TEAPOT,
+            &HeaderMap::new(),
+            &ServerFields::default(),
+            &mut out,
+        );
         assert_eq!(out[..], [0xbe]);
     }
 
@@ -622,7 +802,7 @@ mod tests {
             }
             let status = StatusCode::from_u16(statuses[rand(statuses.len())]).unwrap();
             let mut out = BytesMut::new();
-            e.encode_response(status, &map, &mut out);
+            e.encode_response(status, &map, &ServerFields::default(), &mut out);
             let got = decode(&mut d, &out).unwrap_or_else(|err| panic!("round {round}: {err}"));
 
             let mut want = vec![(b":status".to_vec(), status.as_str().as_bytes().to_vec())];

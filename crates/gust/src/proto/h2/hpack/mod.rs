@@ -28,7 +28,7 @@ use core::fmt;
 #[allow(unused_imports)]
 pub(crate) use decoder::Decoder;
 #[allow(unused_imports)]
-pub(crate) use encoder::{Encoder, ENCODER_TABLE_CAP};
+pub(crate) use encoder::{Encoder, ServerFields, ENCODER_TABLE_CAP};
 
 /// SETTINGS_HEADER_TABLE_SIZE before any SETTINGS frame is acknowledged (RFC 9113 6.5.2):
 /// both sides' tables start at this size.

@@ -85,19 +85,109 @@ pub(crate) fn static_entry(index: usize) -> Option<(&'static [u8], &'static [u8]
         .copied()
 }
 
-/// The best static match for a field: `(index, true)` when name and value both match,
-/// else `(index of the first entry with that name, false)`.
-pub(crate) fn static_find(name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
-    // Entries sharing a name are adjacent, so the scan can stop once past them.
-    let first = STATIC_TABLE.iter().position(|&(n, _)| n == name)?;
-    let exact = STATIC_TABLE[first..]
+/// Slots in [`STATIC_NAMES`]: a power of two, a little over twice the table's 52 distinct
+/// names, so that most lookups find their name in the first slot they try.
+const STATIC_NAME_SLOTS: usize = 128;
+
+/// A cheap hash of a field name for [`STATIC_NAMES`]: its length and three of its bytes,
+/// which already tell the static table's names apart in most slots.
+const fn static_name_slot(name: &[u8]) -> usize {
+    let n = name.len();
+    if n == 0 {
+        return 0;
+    }
+    let mixed = n
+        .wrapping_mul(31)
+        .wrapping_add((name[0] as usize).wrapping_mul(7))
+        .wrapping_add((name[n / 2] as usize).wrapping_mul(131))
+        .wrapping_add((name[n - 1] as usize).wrapping_mul(13));
+    mixed & (STATIC_NAME_SLOTS - 1)
+}
+
+/// Open-addressed index of the static table's names, built at compile time: a slot holds
+/// the 1-based index of the first entry with a name, or 0 when empty. Encoding a field
+/// looks its name up here instead of comparing it with all 61 entries.
+static STATIC_NAMES: [u8; STATIC_NAME_SLOTS] = build_static_names();
+
+const fn build_static_names() -> [u8; STATIC_NAME_SLOTS] {
+    let mut slots = [0u8; STATIC_NAME_SLOTS];
+    let mut i = 0;
+    while i < STATIC_LEN {
+        let name = STATIC_TABLE[i].0;
+        // Only the first entry of each name (entries sharing a name are adjacent).
+        if i == 0 || !bytes_eq(STATIC_TABLE[i - 1].0, name) {
+            let mut slot = static_name_slot(name);
+            while slots[slot] != 0 {
+                slot = (slot + 1) & (STATIC_NAME_SLOTS - 1);
+            }
+            slots[slot] = (i + 1) as u8;
+        }
+        i += 1;
+    }
+    slots
+}
+
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The 1-based index of the first static entry named `name`.
+pub(crate) fn static_name_index(name: &[u8]) -> Option<usize> {
+    let mut slot = static_name_slot(name);
+    loop {
+        let index = usize::from(STATIC_NAMES[slot]);
+        if index == 0 {
+            return None;
+        }
+        if STATIC_TABLE[index - 1].0 == name {
+            return Some(index);
+        }
+        slot = (slot + 1) & (STATIC_NAME_SLOTS - 1);
+    }
+}
+
+/// The index of the static entry with this name and value, searching from `first`, the
+/// name's first entry as [`static_name_index`] gives it (entries sharing a name are
+/// adjacent, so the scan stops once past them).
+pub(crate) fn static_exact(first: usize, name: &[u8], value: &[u8]) -> Option<usize> {
+    STATIC_TABLE
+        .get(first.checked_sub(1)?..)?
         .iter()
         .take_while(|&&(n, _)| n == name)
-        .position(|&(_, v)| v == value);
-    Some(match exact {
-        Some(offset) => (first + offset + 1, true),
-        None => (first + 1, false),
-    })
+        .position(|&(_, v)| v == value)
+        .map(|offset| first + offset)
+}
+
+/// A fast hash of a name or value for the dynamic table's lookups, eight bytes per step.
+/// Not for untrusted keys of a hash map (no seed): here it only lets a scan skip entries
+/// whose bytes cannot match; every candidate is still compared in full.
+pub(crate) fn field_hash(bytes: &[u8]) -> u32 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    (h >> 32) as u32
 }
 
 /// The size RFC 7541 4.1 gives an entry.
@@ -107,11 +197,14 @@ pub(crate) fn entry_size(name_len: usize, value_len: usize) -> usize {
         .saturating_add(ENTRY_OVERHEAD)
 }
 
-/// One dynamic entry: name and value in a single allocation.
+/// One dynamic entry: name and value in a single allocation, with the hashes
+/// [`DynamicTable::find`] compares before any bytes.
 #[derive(Debug)]
 struct Entry {
     data: Box<[u8]>,
     name_len: usize,
+    name_hash: u32,
+    value_hash: u32,
 }
 
 impl Entry {
@@ -201,7 +294,12 @@ impl DynamicTable {
 
     /// Like [`DynamicTable::insert`] with `data = name ++ value` already built.
     pub(crate) fn insert_entry(&mut self, data: Box<[u8]>, name_len: usize) {
-        let entry = Entry { data, name_len };
+        let entry = Entry {
+            name_hash: field_hash(&data[..name_len]),
+            value_hash: field_hash(&data[name_len..]),
+            data,
+            name_len,
+        };
         let needed = entry.size();
         if needed > self.max_size {
             self.clear();
@@ -221,10 +319,11 @@ impl DynamicTable {
     /// The newest entry matching `name` and `value` (`(i, true)`), else the newest with that
     /// name (`(i, false)`); `i` counts from the newest entry (0).
     pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
+        let (name_hash, value_hash) = (field_hash(name), field_hash(value));
         let mut name_match = None;
         for (i, e) in self.entries.iter().enumerate() {
-            if e.name() == name {
-                if e.value() == value {
+            if e.name_hash == name_hash && e.name() == name {
+                if e.value_hash == value_hash && e.value() == value {
                     return Some((i, true));
                 }
                 name_match.get_or_insert(i);
@@ -269,6 +368,16 @@ mod tests {
         assert_eq!(static_entry(62), None);
     }
 
+    /// The best static match for a field, as the encoder looks for it: `(index, true)`
+    /// when name and value both match, else `(index of the name's first entry, false)`.
+    fn static_find(name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
+        let first = static_name_index(name)?;
+        Some(match static_exact(first, name, value) {
+            Some(index) => (index, true),
+            None => (first, false),
+        })
+    }
+
     #[test]
     fn static_find_agrees_with_every_entry() {
         for (i, &(name, value)) in STATIC_TABLE.iter().enumerate() {
@@ -282,6 +391,37 @@ mod tests {
         assert_eq!(static_find(b":status", b"302"), Some((8, false)));
         assert_eq!(static_find(b":status", b"404"), Some((13, true)));
         assert_eq!(static_find(b"x-custom", b""), None);
+        assert_eq!(static_find(b"", b""), None);
+        // Same length and ends as real names, so they land in occupied slots.
+        assert_eq!(static_find(b"content-typf", b""), None);
+        assert_eq!(static_find(b":statuS", b"200"), None);
+    }
+
+    #[test]
+    fn static_name_index_finds_every_name_first_entry() {
+        for (i, &(name, _)) in STATIC_TABLE.iter().enumerate() {
+            let first = STATIC_TABLE.iter().position(|e| e.0 == name).unwrap() + 1;
+            assert_eq!(static_name_index(name), Some(first), "entry {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn find_tells_apart_entries_whatever_their_hashes() {
+        let mut t = DynamicTable::new(4096);
+        t.insert(b"x-a", b"1");
+        t.insert(b"x-b", b"1");
+        t.insert(b"x-a", b"2");
+        assert_eq!(t.find(b"x-a", b"1"), Some((2, true)));
+        assert_eq!(t.find(b"x-a", b"3"), Some((0, false)));
+        assert_eq!(t.find(b"x-b", b"2"), Some((1, false)));
+        assert_eq!(t.find(b"x-c", b"1"), None);
+        // Long values: the hash covers every 8-byte step and the tail.
+        let long = [b'v'; 45];
+        let mut other = long;
+        other[44] = b'w';
+        t.insert(b"x-long", &long);
+        assert_eq!(t.find(b"x-long", &long), Some((0, true)));
+        assert_eq!(t.find(b"x-long", &other), Some((0, false)));
     }
 
     #[test]
