@@ -60,7 +60,7 @@ pub fn router_path(data: &[u8]) {
     let Ok(normalized) = normalize(raw_path) else {
         return;
     };
-    let path = normalized.path.as_str();
+    let path = &*normalized.path;
     assert!(path.starts_with('/'));
     assert!(
         !path.split('/').any(|s| s == "." || s == ".."),

@@ -5,13 +5,15 @@
 //! removed afterwards, so that no spelling of `..` (`%2e%2e`, `.%2E`, `..%2F`) survives into
 //! routing or file lookup, and `..` can never climb above `/`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A request path after percent-decoding and dot-segment removal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NormalizedPath {
-    /// The decoded path: starts with `/`, holds no `.` or `..` segment.
-    pub(crate) path: String,
+pub(crate) struct NormalizedPath<'a> {
+    /// The decoded path: starts with `/`, holds no `.` or `..` segment. Borrowed when the
+    /// raw path was already that (most requests): nothing to decode, nothing to remove.
+    pub(crate) path: Cow<'a, str>,
     /// Whether the raw path spelled a `/` or `\` as `%2F` / `%5C`. The decoded path cannot
     /// tell such a slash from a real one, so resources that map paths onto a file system
     /// refuse these requests rather than guess.
@@ -57,9 +59,15 @@ impl std::error::Error for PathError {}
 /// Decoding comes first on purpose: a segment written `%2e%2e` is a `..` like any other, and
 /// a `..` hidden behind an encoded slash (`a%2F..`) is removed too. Nothing else is collapsed
 /// (empty segments stay), so the result is the path the client meant, minus any way up.
-pub(crate) fn normalize(raw: &str) -> Result<NormalizedPath, PathError> {
+pub(crate) fn normalize(raw: &str) -> Result<NormalizedPath<'_>, PathError> {
     if !raw.starts_with('/') {
         return Err(PathError::NotOrigin);
+    }
+    if is_already_normal(raw) {
+        return Ok(NormalizedPath {
+            path: Cow::Borrowed(raw),
+            had_encoded_slash: false,
+        });
     }
     let (decoded, had_encoded_slash) = percent_decode(raw.as_bytes())?;
     let decoded = String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?;
@@ -67,9 +75,15 @@ pub(crate) fn normalize(raw: &str) -> Result<NormalizedPath, PathError> {
         return Err(PathError::NulByte);
     }
     Ok(NormalizedPath {
-        path: remove_dot_segments(&decoded),
+        path: Cow::Owned(remove_dot_segments(&decoded)),
         had_encoded_slash,
     })
+}
+
+/// Whether decoding and dot-segment removal would give `raw` back unchanged: no `%` to
+/// decode, no NUL to refuse, no `.` or `..` segment to remove.
+fn is_already_normal(raw: &str) -> bool {
+    !raw.bytes().any(|b| b == b'%' || b == 0) && !raw.split('/').any(|s| s == "." || s == "..")
 }
 
 /// Decodes every `%XX`; refuses a `%` without two hex digits rather than passing it on, so
@@ -141,7 +155,7 @@ mod tests {
 
     fn norm(raw: &str) -> String {
         match normalize(raw) {
-            Ok(n) => n.path,
+            Ok(n) => n.path.into_owned(),
             Err(e) => panic!("{raw}: {e}"),
         }
     }
@@ -160,6 +174,15 @@ mod tests {
             "/a/b?",
         ] {
             assert_eq!(norm(p), p);
+            // Taken as they are, and the full decoding agrees that nothing changes.
+            assert!(
+                matches!(normalize(p).unwrap().path, Cow::Borrowed(_)),
+                "{p}"
+            );
+            assert_eq!(remove_dot_segments(p), p);
+        }
+        for needs_work in ["/a/./b", "/..", "/a/.", "/a%20b", "/a\0b"] {
+            assert!(!is_already_normal(needs_work), "{needs_work}");
         }
     }
 

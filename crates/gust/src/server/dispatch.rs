@@ -1,6 +1,7 @@
 //! From a request head to a response future, the same for every protocol: normalise the
 //! path, route, check the method, and hand the request to its resource.
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 
 use bytes::Bytes;
@@ -136,14 +137,28 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
     }
 
     // The handler sees the normalised path, encoded again where a URI needs it (a decoded
-    // `%20` is a space, which a URI cannot hold).
-    let encoded_path = utf8_percent_encode(&normalized.path, PATH_UNSAFE);
-    let protocol = head.protocol;
-    let uri = match query {
-        Some(q) => format!("{encoded_path}?{q}"),
-        None => encoded_path.to_string(),
+    // `%20` is a space, which a URI cannot hold). Most targets are that already, and their
+    // bytes become the URI as they are.
+    let encoded_path: Cow<'_, str> = utf8_percent_encode(&normalized.path, PATH_UNSAFE).into();
+    let rebuilt_target = match (&normalized.path, encoded_path) {
+        (Cow::Borrowed(_), Cow::Borrowed(_)) => None,
+        (_, encoded) => Some(match query {
+            Some(q) => format!("{encoded}?{q}"),
+            None => encoded.into_owned(),
+        }),
     };
-    let Ok(uri) = uri.parse::<Uri>() else {
+    let prefix_len = route.info.prefix_len;
+    let fs_relative = match &resource.kind {
+        ResourceKind::Fs(_) => normalized.path.get(prefix_len..).unwrap_or("").to_owned(),
+        _ => String::new(),
+    };
+    let had_encoded_slash = normalized.had_encoded_slash;
+    let protocol = head.protocol;
+    let uri = match rebuilt_target {
+        Some(target) => target.parse::<Uri>(),
+        None => Uri::try_from(head.target),
+    };
+    let Ok(uri) = uri else {
         return immediate(error_response(
             StatusCode::BAD_REQUEST,
             "malformed request target",
@@ -154,12 +169,17 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
     *request.uri_mut() = uri;
     *request.version_mut() = head.version;
     *request.headers_mut() = head.headers;
-    request.extensions_mut().insert(PeerAddr(*peer));
-    if let Some(tls) = tls {
-        request.extensions_mut().insert(TlsInfo::clone(tls));
-    }
-    let prefix_len = route.info.prefix_len;
-    request.extensions_mut().insert(route.info);
+    // What only handlers read goes into the extensions (an allocation or more each); the
+    // built-in static and file resources do not look there.
+    let with_connection_info = |mut request: Request| {
+        let extensions = request.extensions_mut();
+        extensions.insert(PeerAddr(*peer));
+        if let Some(tls) = tls {
+            extensions.insert(TlsInfo::clone(tls));
+        }
+        extensions.insert(route.info);
+        request
+    };
 
     match &resource.kind {
         ResourceKind::Static(content) => {
@@ -168,18 +188,17 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
         }
         ResourceKind::Fs(dir) => {
             let dir = dir.clone();
-            let encoded_slash = normalized.had_encoded_slash;
-            let relative = normalized.path.get(prefix_len..).unwrap_or("").to_owned();
             let (parts, _) = request.into_parts();
             Dispatched {
-                response: Box::pin(
-                    async move { dir.respond(&parts, &relative, encoded_slash).await },
-                ),
+                response: Box::pin(async move {
+                    dir.respond(&parts, &fs_relative, had_encoded_slash).await
+                }),
                 reads_body: false,
                 websocket: None,
             }
         }
         ResourceKind::Dynamic(handler) => {
+            let request = with_connection_info(request);
             let handler = handler.clone();
             let response: BoxFuture<Response> = if resource.buffer_body {
                 let limit = limits.max_body_size;
@@ -208,6 +227,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
             }
         }
         ResourceKind::WebSocket(endpoint) => {
+            let request = with_connection_info(request);
             open_websocket(ctx, endpoint, request, protocol.as_deref())
         }
     }

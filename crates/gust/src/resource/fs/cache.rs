@@ -15,7 +15,6 @@
 //! requests for missing paths never fill it.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,16 +27,25 @@ use crate::resource::encoding::Coding;
 /// values, allocations.
 const ENTRY_OVERHEAD: usize = 256;
 
-/// Which request a cached answer is for.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) struct Key {
-    /// The root joined with the request's segments.
-    pub(super) path: PathBuf,
+/// Which request a cached answer is for. The path is the request's own (relative to the
+/// resource, already normalised), so a hit is found before any file-system path is built
+/// and without allocating; only paths whose look-up found a file are ever stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Key<'a> {
+    /// The normalised request path with the resource's prefix removed.
+    pub(super) relative: &'a str,
     /// The request path ended in `/`.
     pub(super) wants_directory: bool,
     /// The precompressed codings the client accepts (a bit per coding): clients that accept
     /// different ones may be answered with different files.
     pub(super) accepted: u8,
+}
+
+impl Key<'_> {
+    /// What tells apart the answers kept for one path.
+    fn variant(&self) -> (bool, u8) {
+        (self.wants_directory, self.accepted)
+    }
 }
 
 /// A file as served: its bytes, what its validators are made of, and its header values.
@@ -59,15 +67,24 @@ pub(super) struct FileCache {
 
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<Key, (CachedFile, Instant)>,
+    /// By request path, the answers kept for it (one per [`Key::variant`]; rarely more
+    /// than one).
+    entries: HashMap<Box<str>, Vec<Kept>>,
     /// The sum of [`cost`] over the entries.
     bytes: usize,
 }
 
-fn cost(key: &Key, file: &CachedFile) -> usize {
+#[derive(Debug)]
+struct Kept {
+    variant: (bool, u8),
+    file: CachedFile,
+    stored: Instant,
+}
+
+fn cost(relative: &str, file: &CachedFile) -> usize {
     file.content
         .len()
-        .saturating_add(key.path.as_os_str().len())
+        .saturating_add(relative.len())
         .saturating_add(ENTRY_OVERHEAD)
 }
 
@@ -92,34 +109,52 @@ impl FileCache {
     }
 
     /// The entry for `key`, if it was stored less than `validity` before `now`.
-    pub(super) fn get(&self, key: &Key, now: Instant) -> Option<CachedFile> {
+    pub(super) fn get(&self, key: &Key<'_>, now: Instant) -> Option<CachedFile> {
         if !self.enabled() {
             return None;
         }
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, stored) = state.entries.get(key)?;
-        (now.saturating_duration_since(*stored) < self.validity).then(|| file.clone())
+        let kept = state
+            .entries
+            .get(key.relative)?
+            .iter()
+            .find(|k| k.variant == key.variant())?;
+        (now.saturating_duration_since(kept.stored) < self.validity).then(|| kept.file.clone())
     }
 
     /// Stores `file` for `key` as of `now`, replacing what was there.
-    pub(super) fn put(&self, key: Key, file: CachedFile, now: Instant) {
+    pub(super) fn put(&self, key: &Key<'_>, file: CachedFile, now: Instant) {
         if !self.enabled() {
             return;
         }
-        let cost = cost(&key, &file);
+        let cost = cost(key.relative, &file);
         if cost > self.max_bytes {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((old, _)) = state.entries.remove(&key) {
-            state.bytes -= self::cost(&key, &old);
+        let replaced = state.entries.get_mut(key.relative).and_then(|kept| {
+            let at = kept.iter().position(|k| k.variant == key.variant())?;
+            Some(kept.swap_remove(at))
+        });
+        if let Some(old) = replaced {
+            state.bytes -= self::cost(key.relative, &old.file);
         }
         if state.bytes + cost > self.max_bytes {
             state.entries.clear();
             state.bytes = 0;
         }
         state.bytes += cost;
-        state.entries.insert(key, (file, now));
+        let kept = Kept {
+            variant: key.variant(),
+            file,
+            stored: now,
+        };
+        match state.entries.get_mut(key.relative) {
+            Some(variants) => variants.push(kept),
+            None => {
+                state.entries.insert(key.relative.into(), vec![kept]);
+            }
+        }
     }
 
     /// The bytes the entries count for (see [`cost`]).
@@ -133,9 +168,9 @@ impl FileCache {
 mod tests {
     use super::*;
 
-    fn key(name: &str) -> Key {
+    fn key(name: &str) -> Key<'_> {
         Key {
-            path: PathBuf::from(name),
+            relative: name,
             wants_directory: false,
             accepted: 0,
         }
@@ -158,37 +193,47 @@ mod tests {
     fn entries_expire_after_their_validity() {
         let cache = FileCache::new(1 << 20, Duration::from_secs(1));
         let t0 = Instant::now();
-        cache.put(key("/a"), file(b"hello"), t0);
+        cache.put(&key("/a"), file(b"hello"), t0);
         let hit = cache.get(&key("/a"), t0 + Duration::from_millis(999));
         assert_eq!(hit.map(|f| f.content), Some(Bytes::from_static(b"hello")));
         assert!(cache.get(&key("/a"), t0 + Duration::from_secs(1)).is_none());
         assert!(cache.get(&key("/b"), t0).is_none());
-        // Another accepted coding set is another entry.
+        // Another accepted coding set is another entry, kept beside the first.
         let gzip = Key {
             accepted: 1,
             ..key("/a")
         };
         assert!(cache.get(&gzip, t0).is_none());
+        cache.put(&gzip, file(b"gzipped"), t0);
+        let hit = cache.get(&gzip, t0);
+        assert_eq!(hit.map(|f| f.content), Some(Bytes::from_static(b"gzipped")));
+        let hit = cache.get(&key("/a"), t0);
+        assert_eq!(hit.map(|f| f.content), Some(Bytes::from_static(b"hello")));
+        let directory = Key {
+            wants_directory: true,
+            ..key("/a")
+        };
+        assert!(cache.get(&directory, t0).is_none());
     }
 
     #[test]
     fn the_size_stays_within_its_bound() {
-        let one = cost(&key("/f0000"), &file(b"0123456789"));
+        let one = cost("/f0000", &file(b"0123456789"));
         let cache = FileCache::new(3 * one, Duration::from_secs(60));
         let t0 = Instant::now();
         for i in 0..100 {
-            cache.put(key(&format!("/f{i:04}")), file(b"0123456789"), t0);
+            cache.put(&key(&format!("/f{i:04}")), file(b"0123456789"), t0);
             assert!(cache.bytes() <= 3 * one, "after {i}: {}", cache.bytes());
         }
         // The last one stored is there; the cache was emptied to make room, not refused.
         assert!(cache.get(&key("/f0099"), t0).is_some());
         // Replacing an entry does not count it twice.
-        cache.put(key("/f0099"), file(b"9876543210"), t0);
-        cache.put(key("/f0099"), file(b"0123456789"), t0);
+        cache.put(&key("/f0099"), file(b"9876543210"), t0);
+        cache.put(&key("/f0099"), file(b"0123456789"), t0);
         assert!(cache.bytes() <= 3 * one);
         // An entry larger than the whole cache is not kept.
         let tiny = FileCache::new(10, Duration::from_secs(60));
-        tiny.put(key("/big"), file(b"0123456789"), t0);
+        tiny.put(&key("/big"), file(b"0123456789"), t0);
         assert!(tiny.get(&key("/big"), t0).is_none());
     }
 
@@ -199,7 +244,7 @@ mod tests {
             FileCache::new(0, Duration::from_secs(1)),
             FileCache::new(1 << 20, Duration::ZERO),
         ] {
-            cache.put(key("/a"), file(b"x"), t0);
+            cache.put(&key("/a"), file(b"x"), t0);
             assert!(cache.get(&key("/a"), t0).is_none());
         }
     }

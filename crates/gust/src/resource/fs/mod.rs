@@ -186,6 +186,21 @@ impl FsResource {
         if had_encoded_slash {
             return not_found("encoded slash in a file path");
         }
+        let wants_directory =
+            relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'));
+        let accept = encoding::accept_encoding(&parts.headers);
+        let key = Key {
+            relative,
+            wants_directory,
+            accepted: accepted_codings(accept.as_ref()),
+        };
+        // Taken before the look-up: an entry is trusted from before the file was read.
+        let now = Instant::now();
+        // Only paths that passed the checks below and found a file are kept, so a hit
+        // needs neither the checks nor the file-system path.
+        if let Some(hit) = self.cache.get(&key, now) {
+            return self.serve_file(parts, Served::from(hit));
+        }
         let mut requested = self.root.to_path_buf();
         for segment in relative.split('/').filter(|s| !s.is_empty()) {
             if !is_plain_name(segment) {
@@ -193,29 +208,16 @@ impl FsResource {
             }
             requested.push(segment);
         }
-        let wants_directory =
-            relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'));
         // A small file is read in the same blocking call, unless no body will be sent (HEAD)
         // or the client's validators make "not modified" the likely answer.
         let revalidating = parts.headers.contains_key(header::IF_NONE_MATCH)
             || parts.headers.contains_key(header::IF_MODIFIED_SINCE);
         let read_up_to = (parts.method != Method::HEAD && !revalidating)
             .then_some(u64::try_from(self.chunk_size).unwrap_or(u64::MAX));
-        let accept = encoding::accept_encoding(&parts.headers);
-        let key = Key {
-            path: requested,
-            wants_directory,
-            accepted: accepted_codings(accept.as_ref()),
-        };
-        // Taken before the look-up: an entry is trusted from before the file was read.
-        let now = Instant::now();
-        if let Some(hit) = self.cache.get(&key, now) {
-            return self.serve_file(parts, Served::from(hit));
-        }
         let lookup = Lookup {
             root: self.root.clone(),
             index_file: self.index_file.clone(),
-            requested: key.path.clone(),
+            requested,
             wants_directory,
             accept,
             read_up_to,
@@ -240,7 +242,7 @@ impl FsResource {
                         coding: served.coding,
                         headers: served.headers.clone(),
                     };
-                    self.cache.put(key, entry, now);
+                    self.cache.put(&key, entry, now);
                 }
                 self.serve_file(parts, served)
             }
