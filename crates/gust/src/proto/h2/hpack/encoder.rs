@@ -10,7 +10,7 @@ use bytes::{BufMut, BytesMut};
 use http::{header, HeaderMap, HeaderName, StatusCode};
 
 use super::table::{
-    entry_size, static_exact, static_name_index, DynamicTable, STATIC_LEN, STATIC_TABLE,
+    entry_size, field_hash, static_exact, static_name_index, DynamicTable, STATIC_LEN, STATIC_TABLE,
 };
 use super::{huffman, DEFAULT_TABLE_SIZE};
 
@@ -142,11 +142,33 @@ struct PendingUpdate {
     last: usize,
 }
 
+/// Which of [`ServerFields`]' fields a handler's map set itself.
+#[derive(Debug, Default, Clone, Copy)]
+struct SetByHandler {
+    content_length: bool,
+    date: bool,
+    server: bool,
+}
+
+/// Slots of [`RecentHits`].
+const RECENT_SLOTS: usize = 16;
+
+/// Where fields were last found whole in the dynamic table, by their hashes: a response's
+/// fields mostly repeat the previous response's, and a hit here (checked byte for byte)
+/// spares the scan of the whole table.
+#[derive(Debug, Default)]
+struct RecentHits {
+    /// `(hashes of name and value, entry number + 1)`; 0 marks an empty slot.
+    slots: [(u64, u64); RECENT_SLOTS],
+}
+
 /// Encodes our header blocks, keeping the dynamic table the peer's decoder mirrors.
 #[derive(Debug)]
 pub(crate) struct Encoder {
     table: DynamicTable,
     pending: Option<PendingUpdate>,
+    /// Made on the first lookup: a connection that never answers does not carry it.
+    recent: Option<Box<RecentHits>>,
 }
 
 impl Default for Encoder {
@@ -168,6 +190,7 @@ impl Encoder {
         Encoder {
             table: DynamicTable::new(size),
             pending: None,
+            recent: None,
         }
     }
 
@@ -211,17 +234,17 @@ impl Encoder {
     ) {
         self.begin_block(out);
         self.field(b":status", status.as_str().as_bytes(), false, out);
-        self.fields(headers, out);
+        let set = self.fields(headers, out);
         if let Some(n) = added.content_length {
-            if !headers.contains_key(header::CONTENT_LENGTH) {
+            if !set.content_length {
                 let mut digits = [0u8; 20];
                 self.field(b"content-length", decimal(n, &mut digits), false, out);
             }
         }
-        if !added.date.is_empty() && !headers.contains_key(header::DATE) {
+        if !added.date.is_empty() && !set.date {
             self.field(b"date", added.date, false, out);
         }
-        if !added.server.is_empty() && !headers.contains_key(header::SERVER) {
+        if !added.server.is_empty() && !set.server {
             self.field(b"server", added.server, false, out);
         }
     }
@@ -262,12 +285,19 @@ impl Encoder {
         }
     }
 
-    fn fields(&mut self, headers: &HeaderMap, out: &mut BytesMut) {
+    /// Encodes the map's fields and tells which of [`ServerFields`]' it held (noted on the
+    /// way rather than looked up again afterwards).
+    fn fields(&mut self, headers: &HeaderMap, out: &mut BytesMut) -> SetByHandler {
+        let mut set = SetByHandler::default();
         for (name, value) in headers {
             if is_connection_specific(name) {
                 tracing::debug!(%name, "connection-specific header not sent over HTTP/2");
                 continue;
             }
+            // Standard names: each comparison is one of their tags.
+            set.content_length |= *name == header::CONTENT_LENGTH;
+            set.date |= *name == header::DATE;
+            set.server |= *name == header::SERVER;
             self.field(
                 name.as_str().as_bytes(),
                 value.as_bytes(),
@@ -275,6 +305,7 @@ impl Encoder {
                 out,
             );
         }
+        set
     }
 
     fn field(&mut self, name: &[u8], value: &[u8], sensitive: bool, out: &mut BytesMut) {
@@ -292,8 +323,7 @@ impl Encoder {
         }
         // We never index volatile or never-indexed names, so our table cannot hold them.
         let in_dynamic = if class == 0 {
-            self.table
-                .find(name, value)
+            self.dynamic_find(name, value)
                 .map(|(i, exact)| (STATIC_LEN + 1 + i, exact))
         } else {
             None
@@ -328,6 +358,29 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
         if n == 0 {
             return &buf[at..];
         }
+    }
+}
+
+impl Encoder {
+    /// [`DynamicTable::find`], trying first where the same field was found last time.
+    fn dynamic_find(&mut self, name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
+        let (name_hash, value_hash) = (field_hash(name), field_hash(value));
+        let key = u64::from(name_hash) << 32 | u64::from(value_hash);
+        let slot = (name_hash ^ value_hash) as usize % RECENT_SLOTS;
+        let recent = self.recent.get_or_insert_with(Box::default);
+        let (seen, number) = recent.slots[slot];
+        if seen == key && number != 0 {
+            if let Some(i) = self.table.position_of(number - 1) {
+                if self.table.get(i) == Some((name, value)) {
+                    return Some((i, true));
+                }
+            }
+        }
+        let found = self.table.find_hashed(name, value, name_hash, value_hash);
+        if let Some((i, true)) = found {
+            recent.slots[slot] = (key, self.table.number_of(i).wrapping_add(1));
+        }
+        found
     }
 }
 
@@ -635,6 +688,35 @@ mod tests {
             ]
         );
         same_tables(&e, &d);
+    }
+
+    /// Fields found through the recent hits stay right while the entries they point at
+    /// move down the table and are evicted.
+    #[test]
+    fn recent_hits_follow_entries_and_evictions() {
+        // 256 bytes: about five of these entries.
+        let mut e = Encoder::with_table_size(256);
+        let mut d = Decoder::new(256);
+        for round in 0..40u32 {
+            let fresh = format!("x-{round}");
+            let fields: [(&[u8], &[u8]); 4] = [
+                (b"x-steady", b"same every time"),
+                (fresh.as_bytes(), b"v"),
+                (b"x-pair", if round % 3 == 0 { b"a" } else { b"b" }),
+                (b"x-steady", b"same every time"),
+            ];
+            let mut out = BytesMut::new();
+            for (n, v) in fields {
+                e.encode_field(n, v, false, &mut out);
+            }
+            let got = decode(&mut d, &out).unwrap();
+            let want: Vec<(Vec<u8>, Vec<u8>, bool)> = fields
+                .iter()
+                .map(|(n, v)| (n.to_vec(), v.to_vec(), false))
+                .collect();
+            assert_eq!(got, want, "round {round}");
+            same_tables(&e, &d);
+        }
     }
 
     #[test]

@@ -183,9 +183,12 @@ pub(crate) fn field_hash(bytes: &[u8]) -> u32 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(word));
+        // Byte by byte: a copy of a variable length would be a call to memcpy.
+        let word = rest
+            .iter()
+            .rev()
+            .fold(0u64, |word, &b| word << 8 | u64::from(b));
+        h = mix(h, word);
     }
     (h >> 32) as u32
 }
@@ -225,6 +228,8 @@ impl Entry {
 #[derive(Debug)]
 pub(crate) struct DynamicTable {
     entries: VecDeque<Entry>,
+    /// Entries ever added, evicted ones included.
+    inserted: u64,
     size: usize,
     max_size: usize,
 }
@@ -234,6 +239,7 @@ impl DynamicTable {
     pub(crate) fn new(max_size: usize) -> Self {
         DynamicTable {
             entries: VecDeque::new(),
+            inserted: 0,
             size: 0,
             max_size,
         }
@@ -243,6 +249,19 @@ impl DynamicTable {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// A number for entry `i` (counting from the newest, 0) that stays the same while
+    /// newer entries push it down the table.
+    pub(crate) fn number_of(&self, i: usize) -> u64 {
+        self.inserted.wrapping_sub(1).wrapping_sub(i as u64)
+    }
+
+    /// Where the entry numbered `number` by [`DynamicTable::number_of`] is now, if it has
+    /// not been evicted.
+    pub(crate) fn position_of(&self, number: u64) -> Option<usize> {
+        let i = self.inserted.checked_sub(1)?.checked_sub(number)?;
+        usize::try_from(i).ok().filter(|&i| i < self.entries.len())
     }
 
     /// Sum of the entries' sizes (RFC 7541 4.1).
@@ -307,6 +326,7 @@ impl DynamicTable {
         }
         self.evict_to(self.max_size - needed);
         self.size += needed;
+        self.inserted += 1;
         self.entries.push_front(entry);
     }
 
@@ -318,8 +338,19 @@ impl DynamicTable {
 
     /// The newest entry matching `name` and `value` (`(i, true)`), else the newest with that
     /// name (`(i, false)`); `i` counts from the newest entry (0).
+    #[cfg(test)]
     pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
-        let (name_hash, value_hash) = (field_hash(name), field_hash(value));
+        self.find_hashed(name, value, field_hash(name), field_hash(value))
+    }
+
+    /// [`DynamicTable::find`] with the [`field_hash`]es of `name` and `value` already made.
+    pub(crate) fn find_hashed(
+        &self,
+        name: &[u8],
+        value: &[u8],
+        name_hash: u32,
+        value_hash: u32,
+    ) -> Option<(usize, bool)> {
         let mut name_match = None;
         for (i, e) in self.entries.iter().enumerate() {
             if e.name_hash == name_hash && e.name() == name {
@@ -422,6 +453,24 @@ mod tests {
         t.insert(b"x-long", &long);
         assert_eq!(t.find(b"x-long", &long), Some((0, true)));
         assert_eq!(t.find(b"x-long", &other), Some((0, false)));
+    }
+
+    #[test]
+    fn entry_numbers_follow_entries_until_evicted() {
+        // Entries of 34 bytes; 100 bytes hold two.
+        let mut t = DynamicTable::new(100);
+        assert_eq!(t.position_of(0), None);
+        t.insert(b"a", b"1");
+        let a = t.number_of(0);
+        assert_eq!(t.position_of(a), Some(0));
+        t.insert(b"b", b"2");
+        assert_eq!(t.position_of(a), Some(1));
+        assert_eq!(t.position_of(t.number_of(0)), Some(0));
+        t.insert(b"c", b"3");
+        assert_eq!(t.position_of(a), None, "evicted");
+        assert_eq!(t.position_of(a + 3), None, "not yet added");
+        t.clear();
+        assert_eq!(t.position_of(a + 2), None);
     }
 
     #[test]
