@@ -155,6 +155,20 @@ fn is_get_or_head(parts: &Parts) -> bool {
     parts.method == Method::GET || parts.method == Method::HEAD
 }
 
+/// Whether the request carries any field that [`precondition_failed`], [`not_modified`] or
+/// [`evaluate_range`] read. Most requests carry none, and one pass over the request's
+/// names (standard ones compare by tag) then stands in for six look-ups of absent fields.
+pub(crate) fn has_conditions(parts: &Parts) -> bool {
+    parts.headers.keys().any(|name| {
+        *name == header::IF_MATCH
+            || *name == header::IF_NONE_MATCH
+            || *name == header::IF_MODIFIED_SINCE
+            || *name == header::IF_UNMODIFIED_SINCE
+            || *name == header::RANGE
+            || *name == header::IF_RANGE
+    })
+}
+
 /// Whether a GET or HEAD should be answered 304 Not Modified (RFC 9110 13.2.2 steps 3-4).
 ///
 /// `If-None-Match` (weak comparison, `*` or a list) decides when present; only without it is
@@ -394,6 +408,24 @@ mod tests {
 
     fn get(headers: &[(&str, &str)]) -> Parts {
         req(Method::GET, headers)
+    }
+
+    #[test]
+    fn has_conditions_sees_each_field_the_checks_read() {
+        assert!(!has_conditions(&get(&[("host", "a"), ("accept", "*/*")])));
+        for name in [
+            "if-match",
+            "if-none-match",
+            "if-modified-since",
+            "if-unmodified-since",
+            "range",
+            "if-range",
+        ] {
+            assert!(
+                has_conditions(&get(&[("host", "a"), (name, "x")])),
+                "{name}"
+            );
+        }
     }
 
     const TAG: &str = "\"abc\"";

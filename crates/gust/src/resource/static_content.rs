@@ -199,10 +199,12 @@ impl StaticResource {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         let etag = chosen.etag_str();
 
-        if conditional::precondition_failed(parts, etag, None) {
+        let conditions = conditional::has_conditions(parts);
+
+        if conditions && conditional::precondition_failed(parts, etag, None) {
             return conditional::plain(StatusCode::PRECONDITION_FAILED, "the ETag does not match");
         }
-        if conditional::not_modified(parts, etag, None) {
+        if conditions && conditional::not_modified(parts, etag, None) {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             *response.headers_mut() = headers;
@@ -212,7 +214,12 @@ impl StaticResource {
         headers.insert(header::CONTENT_TYPE, self.content_type.clone());
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         let len = chosen.bytes.len() as u64;
-        let (status, body) = match conditional::evaluate_range(parts, etag, None, len) {
+        let range = if conditions {
+            conditional::evaluate_range(parts, etag, None, len)
+        } else {
+            RangeOutcome::Full
+        };
+        let (status, body) = match range {
             RangeOutcome::Full => (StatusCode::OK, chosen.bytes.clone()),
             RangeOutcome::NotSatisfiable => {
                 // The 416 body is plain text: only the validators carry over, never the

@@ -27,7 +27,7 @@ use super::h2;
 use super::idle::{asked_to_close, OnStop};
 use super::transport::{send_from_page_cache, sendfile_refused, ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
-use super::{date, read_room, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
+use super::{date, read_room, within, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
 use crate::config::Limits;
@@ -230,10 +230,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         };
         // The idle list also tells this wait of the server's stop (`OnStop::Close`): one
         // future fewer for every idle connection to hold.
-        let mut waiting = self.conn.idle.enter_since(
-            accepted.map_or_else(std::time::Instant::now, Instant::into_std),
-            OnStop::Close,
-        );
+        let mut waiting = self
+            .conn
+            .idle
+            .enter_since(accepted.unwrap_or(now).into_std(), OnStop::Close);
         let rd = &self.rd;
         tokio::select! {
             // Bytes already here win over a request to close.
@@ -261,8 +261,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             max_url_length: self.limits().max_url_length,
             max_headers: self.limits().max_headers,
         };
-        let now = Instant::now();
-        let idle_deadline = now + self.limits().inactivity_timeout;
+        // Read only if this call waits: the next head is often in the buffer already.
+        let mut idle_deadline = None;
         // The first request's clock starts at accept: a client that connects and says
         // nothing holds a slot for request_head_timeout at most.
         let first = accepted.is_some();
@@ -301,7 +301,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             if self.inbuf.is_empty() && self.shutting_down() {
                 return Ok(NextHead::Over);
             }
-            let deadline = head_deadline.unwrap_or(idle_deadline);
+            let deadline = head_deadline.unwrap_or_else(|| {
+                *idle_deadline
+                    .get_or_insert_with(|| Instant::now() + self.conn.limits.inactivity_timeout)
+            });
             let idle = self.inbuf.is_empty() && !self.shutting_down();
             // Waiting for a request to begin: give the buffers back, and read into a small
             // one (most heads fit); a head that does not fit grows it to a full read chunk.
@@ -440,13 +443,13 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     async fn flush(&mut self) -> Result<(), End> {
         let stall = self.conn.limits.inactivity_timeout;
         while !self.out.is_empty() {
-            match timeout(stall, self.wr.write_buf(&mut self.out)).await {
-                Ok(Ok(n)) if n > 0 => {}
+            match within(stall, self.wr.write_buf(&mut self.out)).await {
+                Some(Ok(n)) if n > 0 => {}
                 _ => return Err(End::Abort),
             }
         }
-        match timeout(stall, self.wr.flush()).await {
-            Ok(Ok(())) => Ok(()),
+        match within(stall, self.wr.flush()).await {
+            Some(Ok(())) => Ok(()),
             _ => Err(End::Abort),
         }
     }
@@ -461,8 +464,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         let stall = self.conn.limits.inactivity_timeout;
         let mut rest = bytes;
         while rest.has_remaining() {
-            match timeout(stall, self.wr.write_buf(&mut rest)).await {
-                Ok(Ok(n)) if n > 0 => {}
+            match within(stall, self.wr.write_buf(&mut rest)).await {
+                Some(Ok(n)) if n > 0 => {}
                 _ => return Err(End::Abort),
             }
         }

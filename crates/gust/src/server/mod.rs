@@ -37,8 +37,10 @@ pub(crate) fn read_room(buf: &mut bytes::BytesMut, chunk: usize) {
 }
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -76,6 +78,17 @@ pub(crate) async fn linger<R: AsyncRead + Unpin>(rd: &mut R) {
         }
     })
     .await;
+}
+
+/// Runs `io` to its end unless it makes no progress for `stall` (then `None`). The timer is
+/// armed only if the first poll does not finish it: a write the socket has room for, the
+/// common case, costs no clock read and no timer entry.
+pub(crate) async fn within<T>(stall: Duration, io: impl Future<Output = T>) -> Option<T> {
+    let mut io = std::pin::pin!(io);
+    if let Poll::Ready(done) = std::future::poll_fn(|cx| Poll::Ready(io.as_mut().poll(cx))).await {
+        return Some(done);
+    }
+    tokio::time::timeout(stall, io).await.ok()
 }
 
 /// What every connection of a service needs, whatever its protocol.

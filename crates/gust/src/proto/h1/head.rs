@@ -395,22 +395,32 @@ fn build_head(
     let target = parse_target(&method, raw_target, limits.max_url_length)?;
 
     let mut headers = HeaderMap::with_capacity(req.headers.len());
+    // Which of the fields this function looks at are there at all, noted on the way in: a
+    // look-up in the map for an absent field costs more than these comparisons (standard
+    // names compare by tag).
+    let mut seen = Seen::default();
     for h in req.headers.iter() {
         let name =
             HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| HeadError::InvalidHeaderName)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| HeadError::InvalidHeaderValue)?;
+        seen.note(&name);
         headers.append(name, value);
     }
 
     check_host(&headers, version)?;
-    let framing = framing(&headers, version)?;
+    let framing = if seen.framing {
+        framing(&headers, version)?
+    } else {
+        Framing::None
+    };
 
     let connection_has = |token: &[u8]| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .flat_map(|v| list_elements(v.as_bytes()))
-            .any(|e| e.eq_ignore_ascii_case(token))
+        seen.connection
+            && headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .flat_map(|v| list_elements(v.as_bytes()))
+                .any(|e| e.eq_ignore_ascii_case(token))
     };
     let close = connection_has(b"close");
     let keep_alive = if version == Version::HTTP_11 {
@@ -420,6 +430,7 @@ fn build_head(
     };
     let is_11 = version == Version::HTTP_11;
     let expect_continue = is_11
+        && seen.expect
         && headers
             .get_all(header::EXPECT)
             .iter()
@@ -440,6 +451,23 @@ fn build_head(
         expect_continue,
         wants_upgrade,
     })
+}
+
+/// Fields [`build_head`] acts on, by whether the head has them.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    /// Content-Length or Transfer-Encoding: the body's framing needs a look.
+    framing: bool,
+    connection: bool,
+    expect: bool,
+}
+
+impl Seen {
+    fn note(&mut self, name: &HeaderName) {
+        self.framing |= *name == header::CONTENT_LENGTH || *name == header::TRANSFER_ENCODING;
+        self.connection |= *name == header::CONNECTION;
+        self.expect |= *name == header::EXPECT;
+    }
 }
 
 /// Maps the methods gust implements; a server must answer 501 to the ones it does not know

@@ -305,10 +305,12 @@ impl FsResource {
         }
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
 
-        if conditional::precondition_failed(parts, etag, modified) {
+        let conditions = conditional::has_conditions(parts);
+
+        if conditions && conditional::precondition_failed(parts, etag, modified) {
             return conditional::plain(StatusCode::PRECONDITION_FAILED, "the file has changed");
         }
-        if conditional::not_modified(parts, etag, modified) {
+        if conditions && conditional::not_modified(parts, etag, modified) {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             *response.headers_mut() = headers;
@@ -316,8 +318,12 @@ impl FsResource {
         }
 
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        let (status, start, length) = match conditional::evaluate_range(parts, etag, modified, len)
-        {
+        let range = if conditions {
+            conditional::evaluate_range(parts, etag, modified, len)
+        } else {
+            RangeOutcome::Full
+        };
+        let (status, start, length) = match range {
             RangeOutcome::Full => (StatusCode::OK, 0, len),
             RangeOutcome::NotSatisfiable => {
                 let mut response = conditional::range_not_satisfiable(len);
