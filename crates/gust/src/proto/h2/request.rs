@@ -27,6 +27,7 @@
 
 use crate::proto::is_tchar;
 use core::fmt;
+use std::borrow::Cow;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
@@ -52,10 +53,11 @@ pub(crate) struct RequestHead2 {
     /// `:path`: starts with '/', or is "*" for OPTIONS. Empty for plain CONNECT, which has
     /// no `:path`.
     pub(crate) path_and_query: String,
-    /// `:authority`, if sent (always for CONNECT).
-    pub(crate) authority: Option<String>,
-    /// `:scheme`, absent only for plain CONNECT.
-    pub(crate) scheme: Option<String>,
+    /// `:authority`, if sent (always for CONNECT); also the `host` field's value when the
+    /// client sent no `host`.
+    pub(crate) authority: Option<HeaderValue>,
+    /// `:scheme`, absent only for plain CONNECT; the two common ones without an allocation.
+    pub(crate) scheme: Option<Cow<'static, str>>,
     /// `:protocol` of an extended CONNECT (RFC 8441), e.g. "websocket".
     pub(crate) protocol: Option<String>,
     /// The regular fields; `host` added from `:authority` when the client sent none, and
@@ -222,8 +224,8 @@ pub(crate) struct RequestBuilder {
     limits: RequestLimits,
     error: Option<RequestError>,
     method: Option<SeenMethod>,
-    scheme: Option<String>,
-    authority: Option<String>,
+    scheme: Option<Cow<'static, str>>,
+    authority: Option<HeaderValue>,
     path: Option<String>,
     protocol: Option<String>,
     seen_regular: bool,
@@ -281,7 +283,7 @@ impl RequestBuilder {
             if self.scheme.is_some() || self.path.is_some() {
                 return Err(RequestError::ConnectWithSchemeOrPath);
             }
-            if !is_host_port(authority) {
+            if !authority.to_str().is_ok_and(is_host_port) {
                 return Err(RequestError::InvalidAuthority);
             }
         } else {
@@ -317,9 +319,8 @@ impl RequestBuilder {
                 headers.insert(header::HOST, host);
             }
             (Some(authority), None) => {
-                let host =
-                    HeaderValue::from_str(authority).map_err(|_| RequestError::InvalidAuthority)?;
-                headers.insert(header::HOST, host);
+                // A clone shares the value's bytes.
+                headers.insert(header::HOST, authority.clone());
             }
             (None, Some(host)) => {
                 headers.insert(header::HOST, host);
@@ -396,7 +397,11 @@ impl RequestBuilder {
                 if !is_scheme(value) {
                     return Err(RequestError::InvalidScheme);
                 }
-                self.scheme = Some(ascii_string(value, RequestError::InvalidScheme)?);
+                self.scheme = Some(match value {
+                    b"https" => Cow::Borrowed("https"),
+                    b"http" => Cow::Borrowed("http"),
+                    _ => Cow::Owned(ascii_string(value, RequestError::InvalidScheme)?),
+                });
             }
             b"authority" => {
                 if self.authority.is_some() {
@@ -405,7 +410,9 @@ impl RequestBuilder {
                 if !is_authority(value) {
                     return Err(RequestError::InvalidAuthority);
                 }
-                self.authority = Some(ascii_string(value, RequestError::InvalidAuthority)?);
+                self.authority = Some(
+                    HeaderValue::from_bytes(value).map_err(|_| RequestError::InvalidAuthority)?,
+                );
             }
             b"path" => {
                 if self.path.is_some() {
@@ -749,7 +756,7 @@ mod tests {
         let head = get_with(&[("accept", "*/*"), ("x-a", "")]).unwrap();
         assert_eq!(head.method, Method::GET);
         assert_eq!(head.path_and_query, "/index.html?q=1");
-        assert_eq!(head.authority.as_deref(), Some("example.com"));
+        assert_eq!(head.authority.unwrap(), "example.com");
         assert_eq!(head.scheme.as_deref(), Some("https"));
         assert_eq!(head.protocol, None);
         assert_eq!(head.content_length, None);
@@ -1071,7 +1078,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(head.method, Method::CONNECT);
-        assert_eq!(head.authority.as_deref(), Some("example.com:443"));
+        assert_eq!(head.authority.unwrap(), "example.com:443");
         assert_eq!(head.scheme, None);
         assert_eq!(head.path_and_query, "");
         assert_eq!(head.headers["host"], "example.com:443");
@@ -1114,7 +1121,7 @@ mod tests {
         assert_eq!(head.protocol.as_deref(), Some("websocket"));
         assert_eq!(head.path_and_query, "/chat");
         assert_eq!(head.scheme.as_deref(), Some("https"));
-        assert_eq!(head.authority.as_deref(), Some("example.com"));
+        assert_eq!(head.authority.unwrap(), "example.com");
 
         // Each of :scheme, :path, :authority is required.
         for (missing, want) in [
