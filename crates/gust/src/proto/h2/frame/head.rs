@@ -230,7 +230,7 @@ impl Head {
     }
 
     /// The head's nine bytes on the wire.
-    pub(crate) fn to_bytes(&self) -> [u8; Head::LEN] {
+    pub(crate) fn to_bytes(self) -> [u8; Head::LEN] {
         let length = self.length.to_be_bytes();
         let id = self.stream_id.value().to_be_bytes();
         [
