@@ -196,6 +196,13 @@ pub(crate) async fn run<R, W>(
     if going_away {
         session.close(CloseCode::GOING_AWAY, "server shutting down");
     }
+    // Made once for the session rather than once per message (remaking a timer and the
+    // stop signal's future each time cost more than the rest of a small echo). The timer
+    // is moved only when the next deadline comes earlier than the one it is set for: a
+    // deadline that moved later (a message heard, bytes written) costs one wake that finds
+    // nothing due, once per timeout.
+    let mut timer = std::pin::pin!(sleep_until(far_future()));
+    let mut stop = std::pin::pin!(shutdown.changed());
 
     loop {
         while waiting.is_none() {
@@ -269,6 +276,9 @@ pub(crate) async fn run<R, W>(
             close_deadline.or(ending_deadline),
             writing.then_some(last_written),
         );
+        if deadline < timer.deadline() {
+            timer.as_mut().reset(deadline);
+        }
         tokio::select! {
             read = input.read(&mut inbuf, limits.read_chunk_size), if reading => match read {
                 Ok(n) if n > 0 => {
@@ -308,11 +318,13 @@ pub(crate) async fn run<R, W>(
                     session.close(CloseCode::NORMAL, "");
                 }
             }
-            _ = shutdown.changed(), if !going_away => {
+            _ = &mut stop, if !going_away => {
                 going_away = true;
                 session.close(CloseCode::GOING_AWAY, "server shutting down");
             }
-            _ = sleep_until(deadline) => {
+            _ = &mut timer => {
+                // Set again above, to whatever is due next, before the next wait.
+                timer.as_mut().reset(far_future());
                 let now = Instant::now();
                 if close_deadline.is_some_and(|d| now >= d) {
                     break;
@@ -361,6 +373,11 @@ fn take_from_app(session: &mut Session, sent: Outgoing) {
         }
         Outgoing::Close(code, reason) => session.close(sendable(code), &reason),
     }
+}
+
+/// A time no deadline of a session reaches: where the timer waits while it is not set.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
 /// The earliest of: the idle timeout, the next keep-alive ping, the close handshake's end,
