@@ -25,6 +25,7 @@ mod pending;
 mod recv;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -53,6 +54,37 @@ use crate::proto::h2::frame::{Reason, Settings, StreamId};
 use crate::proto::h2::hpack::ServerFields;
 use crate::proto::h2::request::{RequestHead2, RequestLimits};
 use crate::resource::Response;
+
+/// The driver's streams by id. Looked up several times per request, so hashed with one
+/// multiplication rather than SipHash: the ids are the client's choice, but at most
+/// `max_streams` are open at once, so crafted ids can at worst make those few share a
+/// bucket.
+type StreamMap<V> = HashMap<u32, V, BuildHasherDefault<StreamIdHasher>>;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct StreamIdHasher(u64);
+
+impl Hasher for StreamIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for u32 keys; any bytes still hash.
+        for &b in bytes {
+            self.write_u32(u32::from(b) ^ (self.0 as u32).rotate_left(8));
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        // An odd constant (2^64 / golden ratio): the product's upper bits depend on every
+        // bit of the id.
+        self.0 = (self.0 ^ u64::from(id)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        // The product's low bits depend only on the id's low bits (client ids are all
+        // odd), its top bits on all of them (Fibonacci hashing); the map takes its bucket
+        // from the low bits, so the bytes are turned around.
+        self.0.swap_bytes()
+    }
+}
 
 /// A stream's response body is polled for more only while fewer bytes than this wait in
 /// the connection for the peer's window.
@@ -145,7 +177,7 @@ pub(super) struct Driver<R, W> {
     inbuf: BytesMut,
     outbox: Outbox,
     transmit: Vec<Bytes>,
-    streams: HashMap<u32, Entry>,
+    streams: StreamMap<Entry>,
     handlers: Pending<BoxFuture<(StreamId, Response)>>,
     /// WebSocket sessions on streams of this connection, run by its task.
     tunnels: Pending<BoxFuture<()>>,
@@ -209,7 +241,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             inbuf,
             outbox: Outbox::default(),
             transmit: Vec::new(),
-            streams: HashMap::new(),
+            streams: StreamMap::default(),
             handlers: Pending::new(),
             tunnels: Pending::new(),
             releases: None,
@@ -389,7 +421,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 }
                 // The tables of the streams that were are empty now; their memory too.
                 if self.streams.capacity() > 0 {
-                    self.streams = HashMap::new();
+                    self.streams = StreamMap::default();
                 }
                 self.conn.release_idle_memory();
                 self.outbox.release_if_empty();
@@ -896,7 +928,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
 
 /// Polls every streamed body that may produce, returning all items ready.
 fn poll_bodies(
-    streams: &mut HashMap<u32, Entry>,
+    streams: &mut StreamMap<Entry>,
     conn: &Connection,
     cx: &mut Context<'_>,
 ) -> Poll<Vec<(u32, BodyItem)>> {
@@ -942,5 +974,24 @@ fn to_dispatch_head(head: RequestHead2) -> Head {
         // `websocket`.
         websocket,
         protocol: head.protocol,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    /// Client stream ids (odd, consecutive) land in many different buckets, and the tags
+    /// the map compares (top 7 bits) differ too.
+    #[test]
+    fn stream_ids_spread_over_buckets() {
+        let build = BuildHasherDefault::<StreamIdHasher>::default();
+        let hashes: Vec<u64> = (0..128u32).map(|i| build.hash_one(2 * i + 1)).collect();
+        let buckets: std::collections::HashSet<u64> = hashes.iter().map(|h| h & 255).collect();
+        let tags: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(buckets.len() >= 96, "{} buckets of 256", buckets.len());
+        assert!(tags.len() >= 64, "{} tags of 128", tags.len());
     }
 }
