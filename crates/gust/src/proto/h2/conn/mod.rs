@@ -668,10 +668,10 @@ impl Connection {
         }
     }
 
-    /// Gives back the memory of the stream table, the event queue and the output buffers
-    /// where they are empty: an emptied `BTreeMap` keeps its root node (about 2 KB of
-    /// stream states), a drained `VecDeque` or `BytesMut` its capacity, for as long as an
-    /// idle connection lives.
+    /// Gives back the memory of the stream table, the event queue, the output buffers and
+    /// the HPACK encoder's lookup cache where they are empty or can be remade: an emptied
+    /// `BTreeMap` keeps its root node (about 2 KB of stream states), a drained `VecDeque`
+    /// or `BytesMut` its capacity, for as long as an idle connection lives.
     pub(crate) fn release_idle_memory(&mut self) {
         if self.ctrl.is_empty() && self.ctrl.capacity() > 0 {
             self.ctrl = BytesMut::new();
@@ -685,6 +685,7 @@ impl Connection {
         if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
         }
+        self.encoder.release_idle_memory();
     }
 
     /// The connection is done: after a connection error, or after a GOAWAY either way once

@@ -53,11 +53,14 @@ fn is_connection_specific(name: &HeaderName) -> bool {
         || name.as_str() == "proxy-connection"
 }
 
+/// A [`STATIC_NAME_CLASS`] bit: the name is in [`VOLATILE`].
+const NAME_IS_VOLATILE: u8 = 1;
+/// A [`STATIC_NAME_CLASS`] bit: the name is in [`NEVER_INDEXED`].
+const NAME_IS_NEVER_INDEXED: u8 = 2;
+
 /// What [`VOLATILE`] and [`NEVER_INDEXED`] say of each static entry's name, by index, so
 /// that a field's class is one load once its name has been found in the static table (all
 /// the names of both lists are static-table names; a test holds to that).
-const NAME_IS_VOLATILE: u8 = 1;
-const NAME_IS_NEVER_INDEXED: u8 = 2;
 static STATIC_NAME_CLASS: [u8; STATIC_LEN + 1] = {
     let mut class = [0u8; STATIC_LEN + 1];
     let mut i = 0;
@@ -212,6 +215,12 @@ impl Encoder {
             }
             None => {}
         }
+    }
+
+    /// Drops the cache of recent matches (remade on the next lookup): an idle connection
+    /// keeps only the table, which it shares with the peer.
+    pub(crate) fn release_idle_memory(&mut self) {
+        self.recent = None;
     }
 
     /// The dynamic table as the peer's decoder will have it after our last block.
