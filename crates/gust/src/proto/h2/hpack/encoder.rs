@@ -170,7 +170,8 @@ struct RecentHits {
 pub(crate) struct Encoder {
     table: DynamicTable,
     pending: Option<PendingUpdate>,
-    /// Made on the first lookup: a connection that never answers does not carry it.
+    /// Made at the first whole match: a connection that has answered at most once does
+    /// not carry it.
     recent: Option<Box<RecentHits>>,
 }
 
@@ -376,17 +377,21 @@ impl Encoder {
         let (name_hash, value_hash) = (field_hash(name), field_hash(value));
         let key = u64::from(name_hash) << 32 | u64::from(value_hash);
         let slot = (name_hash ^ value_hash) as usize % RECENT_SLOTS;
-        let recent = self.recent.get_or_insert_with(Box::default);
-        let (seen, number) = recent.slots[slot];
-        if seen == key && number != 0 {
-            if let Some(i) = self.table.position_of(number - 1) {
-                if self.table.get(i) == Some((name, value)) {
-                    return Some((i, true));
+        if let Some(recent) = &self.recent {
+            let (seen, number) = recent.slots[slot];
+            if seen == key && number != 0 {
+                if let Some(i) = self.table.position_of(number - 1) {
+                    if self.table.get(i) == Some((name, value)) {
+                        return Some((i, true));
+                    }
                 }
             }
         }
         let found = self.table.find_hashed(name, value, name_hash, value_hash);
         if let Some((i, true)) = found {
+            // Made at the first whole match, so a response made only of literals (a
+            // connection's first) does not pay for it.
+            let recent = self.recent.get_or_insert_with(Box::default);
             recent.slots[slot] = (key, self.table.number_of(i).wrapping_add(1));
         }
         found
