@@ -298,7 +298,10 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 // The peer is gone; nothing we still send can reach it.
                 break;
             }
-            let wake = match self.wait().await {
+            let waited = self.wait().await;
+            // Before anything else: a stale readiness below goes round the loop again.
+            now = Instant::now();
+            let wake = match waited {
                 // Read what is there now; if nothing (a stale readiness, cleared by this
                 // read), wait again.
                 Wake::Readable => {
@@ -310,7 +313,6 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 }
                 wake => wake,
             };
-            now = Instant::now();
             match wake {
                 Wake::Read(Ok(0)) | Wake::Read(Err(_)) => {
                     self.read_closed = true;
