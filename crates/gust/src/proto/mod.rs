@@ -17,5 +17,30 @@ pub(crate) fn is_tchar(b: u8) -> bool {
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
+/// `n` in decimal, written at the end of `buf` (u64::MAX has 20 digits): a length for a
+/// header without formatting machinery or an allocation.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 #[cfg(test)]
 mod roundtrip;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_digits() {
+        let mut buf = [0u8; 20];
+        assert_eq!(super::decimal(0, &mut buf), b"0");
+        assert_eq!(super::decimal(10, &mut buf), b"10");
+        assert_eq!(super::decimal(u64::MAX, &mut buf), b"18446744073709551615");
+    }
+}

@@ -162,20 +162,9 @@ fn write_length(out: &mut BytesMut, n: u64) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// itoa without allocation: digits into a stack buffer from the right.
-fn write_decimal(out: &mut BytesMut, mut n: u64) {
-    // u64::MAX has 20 decimal digits.
+fn write_decimal(out: &mut BytesMut, n: u64) {
     let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(crate::proto::decimal(n, &mut digits));
 }
 
 /// An upper bound of the head's size, so that the buffer grows once.

@@ -79,6 +79,19 @@ impl Peer {
     }
 
     /// Everything the server wants to write, decoded.
+    /// Queues a 200 with no fields on stream `id`; `end_stream`: no body follows.
+    fn answer(&mut self, id: u32, end_stream: bool) {
+        self.conn
+            .send_headers(
+                sid(id),
+                StatusCode::OK,
+                &HeaderMap::new(),
+                &ServerFields::default(),
+                end_stream,
+            )
+            .unwrap();
+    }
+
     fn frames(&mut self) -> Vec<Frame> {
         let mut out = Vec::new();
         self.conn.poll_transmit(&mut out);
@@ -225,15 +238,7 @@ fn get_then_response_split_by_frame_size() {
         matches!(&ev[..], [Event::Request { stream, head, end_stream: true }]
             if *stream == sid(1) && head.method == http::Method::GET)
     );
-    p.conn
-        .send_headers(
-            sid(1),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            false,
-        )
-        .unwrap();
+    p.answer(1, false);
     p.conn
         .send_data(sid(1), Bytes::from(vec![7u8; 40_000]), true)
         .unwrap();
@@ -319,15 +324,7 @@ fn send_blocked_by_zero_window_resumes_after_window_update() {
     p.frames();
     p.request(1, "GET", true).unwrap();
     p.events();
-    p.conn
-        .send_headers(
-            sid(1),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            false,
-        )
-        .unwrap();
+    p.answer(1, false);
     p.conn
         .send_data(sid(1), Bytes::from_static(b"hello"), false)
         .unwrap();
@@ -402,15 +399,7 @@ fn refused_past_max_concurrent_streams() {
     assert_eq!(rst(&p.frames()), vec![(3, Reason::REFUSED_STREAM)]);
     assert_eq!(p.events().len(), 1);
     // The refused block still went through HPACK: the next one decodes.
-    p.conn
-        .send_headers(
-            sid(1),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            true,
-        )
-        .unwrap();
+    p.answer(1, true);
     p.request(5, "GET", true).unwrap();
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(5)));
 }
@@ -442,15 +431,7 @@ fn headers_on_a_closed_stream_is_a_connection_error() {
     // Closed by END_STREAM both ways.
     let mut p = Peer::new(config());
     p.request(1, "GET", true).unwrap();
-    p.conn
-        .send_headers(
-            sid(1),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            true,
-        )
-        .unwrap();
+    p.answer(1, true);
     p.frames();
     assert!(p.conn.streams.is_empty());
     assert_eq!(
@@ -496,15 +477,7 @@ fn frames_in_flight_after_our_resets_are_ignored() {
     assert_eq!(goaway_reason(&f), None);
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(3)));
     // The trailer blocks went through HPACK: the next request decodes.
-    p.conn
-        .send_headers(
-            sid(3),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            true,
-        )
-        .unwrap();
+    p.answer(3, true);
     p.request(7, "GET", true).unwrap();
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(7)));
 }
@@ -669,15 +642,7 @@ fn graceful_go_away() {
     p.request(3, "GET", true).unwrap();
     assert_eq!(rst(&p.frames()), vec![(3, Reason::REFUSED_STREAM)]);
     assert!(!p.conn.is_finished());
-    p.conn
-        .send_headers(
-            sid(1),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            true,
-        )
-        .unwrap();
+    p.answer(1, true);
     assert!(p.conn.is_finished());
 }
 
@@ -748,15 +713,7 @@ fn trailers_both_ways() {
         .unwrap();
     let ev = p.events();
     assert!(matches!(&ev[2], Event::Trailers { headers, .. } if headers["x-sum"] == "1"));
-    p.conn
-        .send_headers(
-            sid(1),
-            StatusCode::OK,
-            &HeaderMap::new(),
-            &ServerFields::default(),
-            false,
-        )
-        .unwrap();
+    p.answer(1, false);
     p.conn
         .send_data(sid(1), Bytes::from_static(b"ab"), false)
         .unwrap();

@@ -13,6 +13,7 @@ use super::table::{
     entry_size, field_hash, static_exact, static_name_index, DynamicTable, STATIC_LEN, STATIC_TABLE,
 };
 use super::{huffman, DEFAULT_TABLE_SIZE};
+use crate::proto::decimal;
 
 /// The most our encoder's dynamic table holds, whatever larger size the peer allows:
 /// memory per connection stays bounded, and the protocol default already holds a
@@ -354,19 +355,6 @@ impl Encoder {
             self.table.insert(name, value);
         } else {
             literal(0, 4, name_index, name, value, out);
-        }
-    }
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
         }
     }
 }
@@ -731,14 +719,6 @@ mod tests {
             assert_eq!(got, want, "round {round}");
             same_tables(&e, &d);
         }
-    }
-
-    #[test]
-    fn decimal_digits() {
-        let mut buf = [0u8; 20];
-        assert_eq!(decimal(0, &mut buf), b"0");
-        assert_eq!(decimal(10, &mut buf), b"10");
-        assert_eq!(decimal(u64::MAX, &mut buf), b"18446744073709551615");
     }
 
     /// The class table is only right if every listed name is a static-table name.
