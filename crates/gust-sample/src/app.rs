@@ -80,9 +80,15 @@ pub(crate) fn build_service(settings: &Settings, started: Instant) -> Result<Ser
         // The error names the directory already.
         let files = FsResource::new(dir.clone())
             .map_err(|e| Failure::Usage(format!("www: {e}")))?
-            // Files are read as the sockets are: one chunk at a time, of the same size, so
-            // the small-device limits also bound file serving.
-            .read_chunk_size(settings.limits.read_chunk_size)
+            // A file is read one chunk at a time: gust's default size, but never more than
+            // the response bytes a connection may hold for its socket, so the small-device
+            // limits also bound file serving.
+            .read_chunk_size(
+                settings
+                    .limits
+                    .write_buffer_size
+                    .min(FsResource::DEFAULT_READ_CHUNK_SIZE),
+            )
             .cache(settings.www_cache_bytes, settings.www_cache_validity);
         // As the fallback, the whole request path is looked up under `dir`.
         builder = builder.fallback(Resource::fs("/", files));

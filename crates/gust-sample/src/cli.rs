@@ -272,7 +272,7 @@ pub(crate) struct ServeArgs {
     /// Request-body chunks queued for a handler before reading pauses [default: 4]
     #[arg(long, value_name = "N", help_heading = "Limits")]
     body_queue_chunks: Option<usize>,
-    /// Response bytes held for a slow client [default: 65536]
+    /// Response bytes held for a slow client; also caps one read of a --www file [default: 65536]
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     write_buffer_size: Option<usize>,
     /// Unread request body discarded to keep a connection alive [default: 262144]
