@@ -9,6 +9,7 @@
 use bytes::{BufMut, BytesMut};
 use http::{header, HeaderMap, HeaderName, StatusCode};
 
+use super::repeat::LastBlock;
 use super::table::{
     entry_size, field_hash, static_exact, static_name_index, DynamicTable, STATIC_LEN, STATIC_TABLE,
 };
@@ -174,6 +175,9 @@ pub(crate) struct Encoder {
     /// Made at the first whole match: a connection that has answered at most once does
     /// not carry it.
     recent: Option<Box<RecentHits>>,
+    /// The last response block that left the table unchanged, to send again for the same
+    /// response; made at the first such block, given back when the connection goes idle.
+    last: Option<Box<LastBlock>>,
 }
 
 impl Default for Encoder {
@@ -196,6 +200,7 @@ impl Encoder {
             table: DynamicTable::new(size),
             pending: None,
             recent: None,
+            last: None,
         }
     }
 
@@ -219,10 +224,11 @@ impl Encoder {
         }
     }
 
-    /// Drops the cache of recent matches (remade on the next lookup): an idle connection
-    /// keeps only the table, which it shares with the peer.
+    /// Drops the cache of recent matches and the last block (both remade when needed): an
+    /// idle connection keeps only the table, which it shares with the peer.
     pub(crate) fn release_idle_memory(&mut self) {
         self.recent = None;
+        self.last = None;
     }
 
     /// The dynamic table as the peer's decoder will have it after our last block.
@@ -237,6 +243,35 @@ impl Encoder {
     /// [`HeaderValue::set_sensitive`](http::HeaderValue::set_sensitive) marks a value to be
     /// sent never-indexed.
     pub(crate) fn encode_response(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        added: &ServerFields<'_>,
+        out: &mut BytesMut,
+    ) {
+        // A size update owed makes this block unlike any before it.
+        let before = self.pending.is_none().then(|| self.table.state());
+        if let (Some(table), Some(last)) = (before, &self.last) {
+            if let Some(block) = last.replay(table, status, headers, added) {
+                out.extend_from_slice(block);
+                return;
+            }
+        }
+        let start = out.len();
+        self.encode_response_fields(status, headers, added, out);
+        if let Some(table) = before.filter(|&t| t == self.table.state()) {
+            self.last.get_or_insert_with(Box::default).remember(
+                table,
+                status,
+                headers,
+                added,
+                &out[start..],
+            );
+        }
+    }
+
+    /// [`Encoder::encode_response`] field by field.
+    fn encode_response_fields(
         &mut self,
         status: StatusCode,
         headers: &HeaderMap,
@@ -690,6 +725,74 @@ mod tests {
             ]
         );
         same_tables(&e, &d);
+    }
+
+    /// A response answered again is its last block again: byte for byte what encoding it
+    /// afresh gives, and the peer's table stays in step, across new dates, a size update
+    /// and other responses in between.
+    #[test]
+    fn repeated_responses_replay_their_last_block() {
+        let fields = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (n, v) in pairs {
+                m.append(*n, HeaderValue::from_static(v));
+            }
+            m
+        };
+        let file = fields(&[
+            ("content-type", "text/plain"),
+            ("etag", "\"d-5f3a\""),
+            ("last-modified", "Mon, 21 Oct 2013 20:13:21 GMT"),
+            ("vary", "accept-encoding"),
+        ]);
+        let other = fields(&[("content-type", "text/html"), ("cache-control", "no-cache")]);
+        let dates: [&[u8]; 2] = [
+            b"Tue, 22 Oct 2013 10:00:00 GMT",
+            b"Tue, 22 Oct 2013 10:00:01 GMT",
+        ];
+        let mut replaying = Encoder::new();
+        let mut fresh = Encoder::new();
+        let mut d = Decoder::new(4096);
+        let mut replayed = 0;
+        for round in 0..60 {
+            if round == 30 {
+                for size in [1024, 4096] {
+                    replaying.set_max_table_size(size);
+                    fresh.set_max_table_size(size);
+                    d.set_max_table_size(size);
+                }
+            }
+            let (status, headers) = if round % 7 == 3 {
+                (StatusCode::NOT_FOUND, &other)
+            } else {
+                (StatusCode::OK, &file)
+            };
+            let added = ServerFields {
+                date: dates[round / 10 % 2],
+                server: b"gust",
+                content_length: Some(13),
+            };
+            let table = replaying.table.state();
+            replayed += usize::from(
+                replaying.pending.is_none()
+                    && replaying
+                        .last
+                        .as_ref()
+                        .is_some_and(|l| l.replay(table, status, headers, &added).is_some()),
+            );
+            let mut block = BytesMut::new();
+            replaying.encode_response(status, headers, &added, &mut block);
+            fresh.release_idle_memory();
+            let mut afresh = BytesMut::new();
+            fresh.encode_response(status, headers, &added, &mut afresh);
+            assert_eq!(block, afresh, "round {round}");
+            let got = decode(&mut d, &block).unwrap();
+            assert_eq!(got.len(), 1 + headers.len() + 3, "round {round}");
+            same_tables(&replaying, &d);
+        }
+        // The file's answer repeats in all but its first rounds after a change of date,
+        // table size or response.
+        assert!(replayed >= 25, "replayed {replayed} blocks");
     }
 
     /// Fields found through the recent hits stay right while the entries they point at

@@ -5,8 +5,9 @@
 //!   keeps the peer's dynamic table, bounded by our SETTINGS_HEADER_TABLE_SIZE, and
 //!   enforces SETTINGS_MAX_HEADER_LIST_SIZE while it decodes.
 //! - [`Encoder`] writes our response blocks: static-table indexes where they match, Huffman
-//!   where it is shorter, a dynamic table of at most [`ENCODER_TABLE_CAP`] bytes whatever the
-//!   peer allows, and never-indexed literals for credentials.
+//!   where it is shorter, a dynamic table of at most `ENCODER_TABLE_CAP` bytes whatever the
+//!   peer allows, and never-indexed literals for credentials. A response like the last one,
+//!   in an unchanged table, is the last block again (`repeat.rs`).
 //!
 //! Memory: the decoder holds at most its table (`max_table_size` bytes of names and values,
 //! plus 32 bytes of accounting per entry, as RFC 7541 4.1 counts them) and two scratch
@@ -20,15 +21,13 @@
 mod decoder;
 mod encoder;
 pub(crate) mod huffman;
+mod repeat;
 mod table;
 
 use core::fmt;
 
-// The connection machine that will use these is not written yet; until then only tests do.
-#[allow(unused_imports)]
 pub(crate) use decoder::Decoder;
-#[allow(unused_imports)]
-pub(crate) use encoder::{Encoder, ServerFields, ENCODER_TABLE_CAP};
+pub(crate) use encoder::{Encoder, ServerFields};
 
 /// SETTINGS_HEADER_TABLE_SIZE before any SETTINGS frame is acknowledged (RFC 9113 6.5.2):
 /// both sides' tables start at this size.

@@ -224,6 +224,16 @@ impl Entry {
     }
 }
 
+/// What identifies a dynamic table's contents: it always holds the `len` entries inserted
+/// last (eviction takes the oldest, clearing takes all, only insertion adds), so two
+/// states that compare equal are the same entries under the same maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TableState {
+    inserted: u64,
+    len: usize,
+    max_size: usize,
+}
+
 /// The dynamic table: newest entry first, its size (RFC 7541 4.1) never above its maximum.
 #[derive(Debug)]
 pub(crate) struct DynamicTable {
@@ -262,6 +272,15 @@ impl DynamicTable {
     pub(crate) fn position_of(&self, number: u64) -> Option<usize> {
         let i = self.inserted.checked_sub(1)?.checked_sub(number)?;
         usize::try_from(i).ok().filter(|&i| i < self.entries.len())
+    }
+
+    /// The table's state now: equal states, equal tables.
+    pub(crate) fn state(&self) -> TableState {
+        TableState {
+            inserted: self.inserted,
+            len: self.entries.len(),
+            max_size: self.max_size,
+        }
     }
 
     /// Sum of the entries' sizes (RFC 7541 4.1).
