@@ -29,7 +29,7 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -45,8 +45,11 @@ use super::hpack::{DecodeError, Decoder, Encoder, ServerFields, DEFAULT_TABLE_SI
 use super::request::{RequestBuilder, RequestHead2, RequestLimits, TrailersBuilder};
 use super::state::{State, StateError, Verdict};
 
+mod streams;
 #[cfg(test)]
 mod tests;
+
+use self::streams::StreamTable;
 
 /// Bytes of control frames (and response HEADERS) we may owe the peer before we decide it
 /// is not reading them: a peer that makes us answer (PING, SETTINGS, RST_STREAM) without
@@ -309,7 +312,7 @@ pub(crate) struct Connection {
     /// DATA frame heads, split off one by one.
     scratch: BytesMut,
     events: VecDeque<Event>,
-    streams: BTreeMap<u32, Stream>,
+    streams: StreamTable<Stream>,
     /// The highest stream id the client used: ids up to it not in `streams` are closed.
     last_client: StreamId,
     /// The highest stream we accepted, for GOAWAY.
@@ -372,7 +375,7 @@ impl Connection {
             ctrl,
             scratch: BytesMut::new(),
             events: VecDeque::new(),
-            streams: BTreeMap::new(),
+            streams: StreamTable::default(),
             last_client: StreamId::ZERO,
             last_processed: StreamId::ZERO,
             partial: None,
@@ -467,7 +470,7 @@ impl Connection {
     ) -> Result<(), UsageError> {
         let st = self
             .streams
-            .get_mut(&stream.value())
+            .get_mut(stream.value())
             .ok_or(UsageError::UnknownStream)?;
         if st.headers_sent {
             return Err(UsageError::HeadersAlreadySent);
@@ -533,7 +536,7 @@ impl Connection {
 
     /// Body bytes of `stream` waiting for send window.
     pub(crate) fn queued_send(&self, stream: StreamId) -> usize {
-        self.streams.get(&stream.value()).map_or(0, |s| s.queued)
+        self.streams.get(stream.value()).map_or(0, |s| s.queued)
     }
 
     /// The handler consumed `n` body bytes of `stream`: their credit goes back to the peer,
@@ -546,7 +549,7 @@ impl Connection {
 
     /// Resets `stream` with `reason` (RST_STREAM); its queued output is dropped.
     pub(crate) fn reset(&mut self, stream: StreamId, reason: Reason) {
-        if let Some(mut st) = self.streams.remove(&stream.value()) {
+        if let Some(mut st) = self.streams.remove(stream.value()) {
             st.state.send_reset();
             RstStream::new(stream, reason).encode(&mut self.ctrl);
             self.remember_reset(stream);
@@ -581,7 +584,7 @@ impl Connection {
     /// and its credit returned at once, and once the response has ended the peer is told
     /// with RST_STREAM NO_ERROR to stop sending (RFC 9113 8.1).
     pub(crate) fn stop_receiving(&mut self, stream: StreamId) {
-        let Some(st) = self.streams.get_mut(&stream.value()) else {
+        let Some(st) = self.streams.get_mut(stream.value()) else {
             return;
         };
         st.discard_body = true;
@@ -621,18 +624,17 @@ impl Connection {
         }
         let order: Vec<u32> = self
             .streams
-            .range(self.cursor.saturating_add(1)..)
-            .chain(self.streams.range(..=self.cursor))
+            .round_robin_after(self.cursor)
             .filter(|(_, s)| !s.queue.is_empty() || s.end_queued)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
-        let mut sent = BTreeSet::new();
+        let mut sent = Vec::new();
         loop {
             let mut progress = false;
             for &id in &order {
                 if self.send_one(id, out) {
                     progress = true;
-                    sent.insert(id);
+                    sent.push(id);
                     self.cursor = id;
                 }
             }
@@ -640,9 +642,11 @@ impl Connection {
                 break;
             }
         }
+        sent.sort_unstable();
+        sent.dedup();
         for id in sent {
             let sid = StreamId::new(id);
-            match self.streams.get(&id) {
+            match self.streams.get(id) {
                 Some(st) if st.state.can_send() && !st.end_queued => {
                     self.events.push_back(Event::WindowOpened { stream: sid });
                 }
@@ -669,9 +673,9 @@ impl Connection {
     }
 
     /// Gives back the memory of the stream table, the event queue, the output buffers and
-    /// the HPACK encoder's lookup cache where they are empty or can be remade: an emptied
-    /// `BTreeMap` keeps its root node (about 2 KB of stream states), a drained `VecDeque`
-    /// or `BytesMut` its capacity, for as long as an idle connection lives.
+    /// the HPACK encoder's caches where they are empty or can be remade: a drained
+    /// `VecDeque` or `BytesMut` keeps its capacity (the stream table's is that of the most
+    /// streams ever open at once) for as long as an idle connection lives.
     pub(crate) fn release_idle_memory(&mut self) {
         if self.ctrl.is_empty() && self.ctrl.capacity() > 0 {
             self.ctrl = BytesMut::new();
@@ -679,9 +683,7 @@ impl Connection {
         if self.scratch.is_empty() && self.scratch.capacity() > 0 {
             self.scratch = BytesMut::new();
         }
-        if self.streams.is_empty() {
-            self.streams = BTreeMap::new();
-        }
+        self.streams.release_if_empty();
         if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
         }
@@ -700,7 +702,7 @@ impl Connection {
     /// Sends one DATA frame (or the end of the stream) of `id`; false if nothing could go.
     fn send_one(&mut self, id: u32, out: &mut Vec<Bytes>) -> bool {
         let sid = StreamId::new(id);
-        let Some(st) = self.streams.get_mut(&id) else {
+        let Some(st) = self.streams.get_mut(id) else {
             return false;
         };
         if !st.state.can_send() {
@@ -757,7 +759,7 @@ impl Connection {
     fn sendable(&mut self, stream: StreamId) -> Result<&mut Stream, UsageError> {
         let st = self
             .streams
-            .get_mut(&stream.value())
+            .get_mut(stream.value())
             .ok_or(UsageError::UnknownStream)?;
         if !st.headers_sent {
             return Err(UsageError::HeadersNotSent);
@@ -809,10 +811,10 @@ impl Connection {
     fn maybe_remove(&mut self, id: StreamId) {
         if self
             .streams
-            .get(&id.value())
+            .get(id.value())
             .is_some_and(|s| matches!(s.state, State::Closed(_)))
         {
-            self.streams.remove(&id.value());
+            self.streams.remove(id.value());
         }
     }
 
@@ -820,7 +822,7 @@ impl Connection {
     /// known.
     fn reset_stream(&mut self, id: StreamId, reason: Reason) {
         RstStream::new(id, reason).encode(&mut self.ctrl);
-        if self.streams.remove(&id.value()).is_some() {
+        if self.streams.remove(id.value()).is_some() {
             self.events.push_back(Event::Reset { stream: id, reason });
         }
         if id.is_client_initiated() && !self.is_idle(id) {
@@ -873,7 +875,7 @@ impl Connection {
 
     fn release_stream(&mut self, id: StreamId, n: u32) {
         let half = self.recv_initial / 2;
-        let Some(st) = self.streams.get_mut(&id.value()) else {
+        let Some(st) = self.streams.get_mut(id.value()) else {
             return;
         };
         // Once the peer has ended its side, credit is of no use to it.
@@ -993,13 +995,15 @@ impl Connection {
         if let Some(new) = s.initial_window_size {
             let old = self.peer_initial_window;
             self.peer_initial_window = new;
-            for st in self.streams.values_mut() {
-                if st.send_window.apply_initial_change(old, new).is_err() {
-                    return Err(self.fail(
-                        Reason::FLOW_CONTROL_ERROR,
-                        Cause::Protocol("SETTINGS_INITIAL_WINDOW_SIZE overflows a window"),
-                    ));
-                }
+            let overflow = self
+                .streams
+                .values_mut()
+                .any(|st| st.send_window.apply_initial_change(old, new).is_err());
+            if overflow {
+                return Err(self.fail(
+                    Reason::FLOW_CONTROL_ERROR,
+                    Cause::Protocol("SETTINGS_INITIAL_WINDOW_SIZE overflows a window"),
+                ));
             }
         }
         Ok(())
@@ -1016,7 +1020,7 @@ impl Connection {
             return Ok(());
         }
         let id = w.stream_id;
-        if let Some(st) = self.streams.get_mut(&id.value()) {
+        if let Some(st) = self.streams.get_mut(id.value()) {
             if st.send_window.increase(w.increment).is_err() {
                 self.reset_stream(id, Reason::FLOW_CONTROL_ERROR);
             }
@@ -1034,9 +1038,9 @@ impl Connection {
     fn on_reset(&mut self, r: RstStream, now: Instant) -> Result<(), ConnError> {
         self.flood(Flood::Reset, now)?;
         let id = r.stream_id;
-        if let Some(st) = self.streams.get_mut(&id.value()) {
+        if let Some(st) = self.streams.get_mut(id.value()) {
             if st.state.recv_reset() == Ok(Verdict::Accept) {
-                self.streams.remove(&id.value());
+                self.streams.remove(id.value());
                 self.events.push_back(Event::Reset {
                     stream: id,
                     reason: r.reason,
@@ -1060,7 +1064,7 @@ impl Connection {
         if d.data.is_empty() && !d.end_stream {
             self.flood(Flood::Empty, now)?;
         }
-        if !self.streams.contains_key(&id.value()) && self.is_idle(id) {
+        if !self.streams.contains_key(id.value()) && self.is_idle(id) {
             return Err(self.fail(
                 Reason::PROTOCOL_ERROR,
                 Cause::Protocol("DATA on an idle stream"),
@@ -1073,7 +1077,7 @@ impl Connection {
                 Cause::Protocol("DATA beyond the connection window"),
             ));
         }
-        let Some(st) = self.streams.get_mut(&id.value()) else {
+        let Some(st) = self.streams.get_mut(id.value()) else {
             // Closed and forgotten: in flight before our RST_STREAM reached the peer, or a
             // stream the peer closed, which is an error of its own.
             self.release_conn(flow);
@@ -1138,7 +1142,7 @@ impl Connection {
                 Cause::Protocol("HEADERS on an even stream id"),
             ));
         }
-        let mut kind = if let Some(st) = self.streams.get_mut(&id.value()) {
+        let mut kind = if let Some(st) = self.streams.get_mut(id.value()) {
             match st.state.recv_headers(h.end_stream) {
                 Ok(Verdict::Accept) => BlockKind::Trailers,
                 Ok(Verdict::Ignore) => BlockKind::Discard(None),
@@ -1301,12 +1305,9 @@ impl Connection {
                     Ok(()) => {
                         let length_ok = self
                             .streams
-                            .get(&id.value())
+                            .get(id.value())
                             .is_none_or(|s| s.content_length.is_none_or(|cl| cl == s.received));
-                        let discard = self
-                            .streams
-                            .get(&id.value())
-                            .is_some_and(|s| s.discard_body);
+                        let discard = self.streams.get(id.value()).is_some_and(|s| s.discard_body);
                         match b.finish() {
                             Ok(headers) if length_ok => {
                                 if !discard {

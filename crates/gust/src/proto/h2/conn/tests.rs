@@ -358,7 +358,7 @@ fn initial_window_change_applies_to_open_streams() {
     }
     .encode(&mut b);
     p.feed(b).unwrap();
-    assert_eq!(p.conn.streams[&1].send_window.value(), 100);
+    assert_eq!(p.conn.streams.get(1).unwrap().send_window.value(), 100);
     let mut b = BytesMut::new();
     Settings {
         initial_window_size: Some(frame::MAX_WINDOW_SIZE),
