@@ -91,6 +91,12 @@ impl Hasher for StreamIdHasher {
 const STREAM_QUEUE_HIGH: usize = 32 * 1024;
 /// How often streams are checked for stalls.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How long a connection stays idle before it gives its tables and caches back (its
+/// buffers go at once). A busy client leaves gaps between its batches of requests (all
+/// answered, the next not yet read); giving them back in every gap cost making them again
+/// (the stream tables regrown, the HPACK encoder's caches remade) for every batch. Short,
+/// because memory a connection holds meanwhile adds to the peak when many go idle at once.
+const IDLE_RELEASE_DELAY: Duration = Duration::from_millis(5);
 /// How long a closing connection may take to flush its last frames (GOAWAY).
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
 
@@ -298,7 +304,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 // The peer is gone; nothing we still send can reach it.
                 break;
             }
-            let waited = self.wait().await;
+            let waited = self.wait(now).await;
             // Before anything else: a stale readiness below goes round the loop again.
             now = Instant::now();
             let wake = match waited {
@@ -395,12 +401,12 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         }
     }
 
-    /// Waits for the next thing to do.
-    async fn wait(&mut self) -> Wake {
+    /// Waits for the next thing to do; `now` is the time of the wake that led here.
+    async fn wait(&mut self, now: Instant) -> Wake {
         let limits = &self.ctx.limits;
         let reading = !self.read_closed && self.outbox.len() < limits.write_buffer_size;
         let writing = !self.outbox.is_empty();
-        let deadline = self.deadline();
+        let mut deadline = self.deadline();
         let going_away = *self.ctx.shutdown.borrow();
         if going_away {
             // The stop may have been signalled while the driver was busy elsewhere: the
@@ -413,7 +419,8 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         }) && self.outbox.len() < limits.write_buffer_size;
         // A connection with nothing under way waits for bytes without a buffer where the
         // socket allows it (plain TCP), else reads into a small one; either way it gives its
-        // larger buffers back: an idle connection holds little memory.
+        // buffers back at once, and its tables and caches once it has stayed idle for
+        // IDLE_RELEASE_DELAY (it wakes for that): an idle connection holds little memory.
         let idle_wait = reading && self.inbuf.is_empty() && self.is_idle();
         let unbuffered = idle_wait && self.rd.waits_unbuffered();
         if reading {
@@ -421,14 +428,13 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 if unbuffered || self.inbuf.capacity() > IDLE_READ_BUFFER {
                     self.inbuf = BytesMut::new();
                 }
-                // The tables of the streams that were are empty now; their memory too.
-                if self.streams.capacity() > 0 {
-                    self.streams = StreamMap::default();
-                }
-                self.conn.release_idle_memory();
                 self.outbox.release_if_empty();
-                self.handlers.release_if_empty();
-                self.tunnels.release_if_empty();
+                let release_at = self.last_activity + IDLE_RELEASE_DELAY;
+                if now >= release_at {
+                    self.release_tables();
+                } else {
+                    deadline = deadline.min(release_at);
+                }
                 if !unbuffered {
                     super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
                 }
@@ -465,6 +471,17 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             _ = ctx.shutdown.changed(), if !going_away => Wake::Shutdown,
             _ = asked_to_close(&mut waiting) => Wake::AskedToClose,
         }
+    }
+
+    /// Gives back the memory of the tables of streams that were (all empty now) and the
+    /// protocol's caches.
+    fn release_tables(&mut self) {
+        if self.streams.capacity() > 0 {
+            self.streams = StreamMap::default();
+        }
+        self.conn.release_idle_memory();
+        self.handlers.release_if_empty();
+        self.tunnels.release_if_empty();
     }
 
     /// Whether the connection has no stream and no handler: only the idle clock runs.
