@@ -337,6 +337,22 @@ pub(crate) struct Connection {
     reset_by_us: VecDeque<u32>,
 }
 
+/// Frames are written into `ctrl` and `scratch` and split off as they are queued; each
+/// takes room in blocks of this size, so that one allocation serves many frames (the bytes
+/// split off keep a block alive until written; an idle connection gives both back).
+const FRAME_BLOCK: usize = 4096;
+/// The room a response HEADERS frame usually needs: the frame head and a block whose fields
+/// are mostly indexed. A larger block reserves more as it is encoded.
+const HEADERS_ROOM: usize = 256;
+
+/// Makes sure `buf` has room for `n` more bytes, taking a whole [`FRAME_BLOCK`] when it
+/// must allocate.
+fn frame_room(buf: &mut BytesMut, n: usize) {
+    if buf.capacity() - buf.len() < n {
+        buf.reserve(n.max(FRAME_BLOCK));
+    }
+}
+
 /// How many of the streams we reset are remembered, so that frames in flight on them are
 /// ignored. Older ones are treated as any closed stream (DATA: RST_STREAM STREAM_CLOSED;
 /// HEADERS: a connection error), which RFC 9113 5.1 allows once the ignoring has lasted a
@@ -480,6 +496,7 @@ impl Connection {
         }
         st.headers_sent = true;
         // The block is encoded straight after room for its frame head: no buffer of its own.
+        frame_room(&mut self.ctrl, HEADERS_ROOM);
         let start = self.ctrl.len();
         self.ctrl.resize(start + frame::Head::LEN, 0);
         self.encoder
@@ -727,6 +744,7 @@ impl Connection {
             st.send_window.consume_send(n as u32);
             self.conn_send.consume_send(n as u32);
             let last = st.queue.is_empty() && st.end_queued && st.trailers.is_none();
+            frame_room(&mut self.scratch, frame::Head::LEN);
             encode_data_head(sid, n, last, &mut self.scratch);
             out.push(self.scratch.split().freeze());
             out.push(chunk);
@@ -749,6 +767,7 @@ impl Connection {
                 &mut self.scratch,
             );
         } else {
+            frame_room(&mut self.scratch, frame::Head::LEN);
             encode_data_head(sid, 0, true, &mut self.scratch);
         }
         out.push(self.scratch.split().freeze());
