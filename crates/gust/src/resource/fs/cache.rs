@@ -23,9 +23,9 @@ use bytes::Bytes;
 use super::FileHeaders;
 use crate::resource::encoding::Coding;
 
-/// What one entry costs besides its bytes and key: the map slot, the entry, its header
-/// values, allocations.
-const ENTRY_OVERHEAD: usize = 256;
+/// What one entry costs besides its bytes and key: the map slot, the entry, its fields (a
+/// `HeaderMap` of six), allocations.
+const ENTRY_OVERHEAD: usize = 512;
 
 /// Which request a cached answer is for. The path is the request's own (relative to the
 /// resource, already normalised), so a hit is found before any file-system path is built
@@ -181,11 +181,12 @@ mod tests {
             content: Bytes::from_static(content),
             modified: None,
             coding: Coding::Identity,
-            headers: FileHeaders {
-                etag: http::HeaderValue::from_static("\"1\""),
-                last_modified: None,
-                content_type: http::HeaderValue::from_static("text/plain"),
-            },
+            headers: FileHeaders::new(
+                http::HeaderValue::from_static("\"1\""),
+                None,
+                http::HeaderValue::from_static("text/plain"),
+                Coding::Identity,
+            ),
         }
     }
 

@@ -276,14 +276,15 @@ impl FsResource {
         } else {
             relative.rsplit('/').next().unwrap_or(relative)
         };
-        let headers = FileHeaders {
+        let headers = FileHeaders::new(
             // Hex digits and quotes: always a valid value.
-            etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("")),
-            last_modified: found
+            HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("")),
+            found
                 .modified
                 .and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok()),
-            content_type: content_type_value(self.types.lookup(name)),
-        };
+            content_type_value(self.types.lookup(name)),
+            found.coding,
+        );
         Served {
             len: found.len,
             modified: found.modified,
@@ -301,63 +302,19 @@ impl FsResource {
         let Served {
             len,
             modified,
-            coding,
-            headers: file_headers,
+            headers: FileHeaders { whole },
             source,
+            ..
         } = served;
-        let mut headers = HeaderMap::new();
-        let etag = file_headers.etag.to_str().unwrap_or_default();
-        headers.insert(header::ETAG, file_headers.etag.clone());
-        if let Some(v) = file_headers.last_modified {
-            headers.insert(header::LAST_MODIFIED, v);
-        }
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-
-        let conditions = conditional::has_conditions(parts);
-
-        if conditions && conditional::precondition_failed(parts, etag, modified) {
-            return conditional::plain(StatusCode::PRECONDITION_FAILED, "the file has changed");
-        }
-        if conditions && conditional::not_modified(parts, etag, modified) {
-            let mut response = Response::new(Body::empty());
-            *response.status_mut() = StatusCode::NOT_MODIFIED;
-            *response.headers_mut() = headers;
-            return response;
-        }
-
-        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        let range = if conditions {
-            conditional::evaluate_range(parts, etag, modified, len)
+        // Most requests carry no conditions: the whole file with the fields made with it.
+        let (status, start, length, headers) = if conditional::has_conditions(parts) {
+            match conditional_answer(parts, whole, modified, len) {
+                Ok(partial) => partial,
+                Err(answered) => return answered,
+            }
         } else {
-            RangeOutcome::Full
+            (StatusCode::OK, 0, len, whole)
         };
-        let (status, start, length) = match range {
-            RangeOutcome::Full => (StatusCode::OK, 0, len),
-            RangeOutcome::NotSatisfiable => {
-                let mut response = conditional::range_not_satisfiable(len);
-                for (name, value) in &headers {
-                    response.headers_mut().insert(name.clone(), value.clone());
-                }
-                return response;
-            }
-            RangeOutcome::Partial {
-                start,
-                end_inclusive,
-            } => {
-                if let Some(v) = conditional::content_range(start, end_inclusive, len) {
-                    headers.insert(header::CONTENT_RANGE, v);
-                }
-                let length = end_inclusive.saturating_sub(start).saturating_add(1);
-                (StatusCode::PARTIAL_CONTENT, start, length)
-            }
-        };
-        headers.insert(header::CONTENT_TYPE, file_headers.content_type);
-        if coding != Coding::Identity {
-            headers.insert(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(coding.token()),
-            );
-        }
         let body = match source {
             _ if length == 0 => Body::empty(),
             Source::Memory(content) => {
@@ -380,6 +337,66 @@ impl FsResource {
     }
 }
 
+/// A request with conditions (RFC 9110 13) against a file whose whole answer would carry
+/// `whole`: the status, range and fields to send the file with (200 or 206), or the answer
+/// already made (304, 412, 416).
+fn conditional_answer(
+    parts: &Parts,
+    mut whole: HeaderMap,
+    modified: Option<SystemTime>,
+    len: u64,
+) -> Result<(StatusCode, u64, u64, HeaderMap), Response<Body>> {
+    let etag_value = whole.get(header::ETAG).cloned();
+    let etag = etag_value
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if conditional::precondition_failed(parts, etag, modified) {
+        return Err(conditional::plain(
+            StatusCode::PRECONDITION_FAILED,
+            "the file has changed",
+        ));
+    }
+    // What a 304 and a 416 carry of the whole answer's fields.
+    let validators = || {
+        let mut kept = HeaderMap::new();
+        for name in [header::ETAG, header::LAST_MODIFIED, header::VARY] {
+            if let Some(v) = whole.get(&name) {
+                kept.insert(name, v.clone());
+            }
+        }
+        kept
+    };
+    if conditional::not_modified(parts, etag, modified) {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        *response.headers_mut() = validators();
+        return Err(response);
+    }
+    match conditional::evaluate_range(parts, etag, modified, len) {
+        RangeOutcome::Full => Ok((StatusCode::OK, 0, len, whole)),
+        RangeOutcome::NotSatisfiable => {
+            let mut response = conditional::range_not_satisfiable(len);
+            let mut kept = validators();
+            kept.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            for (name, value) in &kept {
+                response.headers_mut().insert(name.clone(), value.clone());
+            }
+            Err(response)
+        }
+        RangeOutcome::Partial {
+            start,
+            end_inclusive,
+        } => {
+            if let Some(v) = conditional::content_range(start, end_inclusive, len) {
+                whole.insert(header::CONTENT_RANGE, v);
+            }
+            let length = end_inclusive.saturating_sub(start).saturating_add(1);
+            Ok((StatusCode::PARTIAL_CONTENT, start, length, whole))
+        }
+    }
+}
+
 /// A file ready to be answered with, from the file system or the cache.
 struct Served {
     len: u64,
@@ -389,13 +406,40 @@ struct Served {
     source: Source,
 }
 
-/// The header values of a file's answers that depend on the file alone: made once when the
-/// file is found, and kept with it in the cache.
+/// The fields of a file's whole answer, which depend on the file alone: made once when the
+/// file is found and kept with it in the cache, so that an answer from the cache takes a
+/// copy of the map rather than building one (other answers, 304, 206, 416, take what they
+/// need from it).
 #[derive(Clone, Debug)]
 pub(super) struct FileHeaders {
-    pub(super) etag: HeaderValue,
-    pub(super) last_modified: Option<HeaderValue>,
-    pub(super) content_type: HeaderValue,
+    /// ETag, Last-Modified, Vary, Accept-Ranges, Content-Type and, for a precompressed
+    /// sibling, Content-Encoding, in the order they are sent.
+    pub(super) whole: HeaderMap,
+}
+
+impl FileHeaders {
+    pub(super) fn new(
+        etag: HeaderValue,
+        last_modified: Option<HeaderValue>,
+        content_type: HeaderValue,
+        coding: Coding,
+    ) -> Self {
+        let mut whole = HeaderMap::with_capacity(6);
+        whole.insert(header::ETAG, etag);
+        if let Some(v) = last_modified {
+            whole.insert(header::LAST_MODIFIED, v);
+        }
+        whole.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        whole.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        whole.insert(header::CONTENT_TYPE, content_type);
+        if coding != Coding::Identity {
+            whole.insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(coding.token()),
+            );
+        }
+        FileHeaders { whole }
+    }
 }
 
 /// Where a served file's bytes come from.
