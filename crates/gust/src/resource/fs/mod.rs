@@ -309,8 +309,13 @@ impl FsResource {
         // Most requests carry no conditions: the whole file with the fields made with it.
         let (status, start, length, headers) = if conditional::has_conditions(parts) {
             match conditional_answer(parts, whole, modified, len) {
-                Ok(partial) => partial,
-                Err(answered) => return answered,
+                Conditional::Send {
+                    status,
+                    start,
+                    length,
+                    headers,
+                } => (status, start, length, headers),
+                Conditional::Answered(answer) => return answer,
             }
         } else {
             (StatusCode::OK, 0, len, whole)
@@ -337,22 +342,34 @@ impl FsResource {
     }
 }
 
+/// What a request with conditions gets.
+enum Conditional {
+    /// The file, or `length` bytes of it from `start`, with these fields (200 or 206).
+    Send {
+        status: StatusCode,
+        start: u64,
+        length: u64,
+        headers: HeaderMap,
+    },
+    /// An answer without the file (304, 412, 416).
+    Answered(Response<Body>),
+}
+
 /// A request with conditions (RFC 9110 13) against a file whose whole answer would carry
-/// `whole`: the status, range and fields to send the file with (200 or 206), or the answer
-/// already made (304, 412, 416).
+/// `whole`.
 fn conditional_answer(
     parts: &Parts,
     mut whole: HeaderMap,
     modified: Option<SystemTime>,
     len: u64,
-) -> Result<(StatusCode, u64, u64, HeaderMap), Response<Body>> {
+) -> Conditional {
     let etag_value = whole.get(header::ETAG).cloned();
     let etag = etag_value
         .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if conditional::precondition_failed(parts, etag, modified) {
-        return Err(conditional::plain(
+        return Conditional::Answered(conditional::plain(
             StatusCode::PRECONDITION_FAILED,
             "the file has changed",
         ));
@@ -371,10 +388,15 @@ fn conditional_answer(
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         *response.headers_mut() = validators();
-        return Err(response);
+        return Conditional::Answered(response);
     }
     match conditional::evaluate_range(parts, etag, modified, len) {
-        RangeOutcome::Full => Ok((StatusCode::OK, 0, len, whole)),
+        RangeOutcome::Full => Conditional::Send {
+            status: StatusCode::OK,
+            start: 0,
+            length: len,
+            headers: whole,
+        },
         RangeOutcome::NotSatisfiable => {
             let mut response = conditional::range_not_satisfiable(len);
             let mut kept = validators();
@@ -382,7 +404,7 @@ fn conditional_answer(
             for (name, value) in &kept {
                 response.headers_mut().insert(name.clone(), value.clone());
             }
-            Err(response)
+            Conditional::Answered(response)
         }
         RangeOutcome::Partial {
             start,
@@ -392,7 +414,12 @@ fn conditional_answer(
                 whole.insert(header::CONTENT_RANGE, v);
             }
             let length = end_inclusive.saturating_sub(start).saturating_add(1);
-            Ok((StatusCode::PARTIAL_CONTENT, start, length, whole))
+            Conditional::Send {
+                status: StatusCode::PARTIAL_CONTENT,
+                start,
+                length,
+                headers: whole,
+            }
         }
     }
 }

@@ -91,11 +91,13 @@ impl Hasher for StreamIdHasher {
 const STREAM_QUEUE_HIGH: usize = 32 * 1024;
 /// How often streams are checked for stalls.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-/// How long a connection stays idle before it gives its tables and caches back (its
-/// buffers go at once). A busy client leaves gaps between its batches of requests (all
-/// answered, the next not yet read); giving them back in every gap cost making them again
-/// (the stream tables regrown, the HPACK encoder's caches remade) for every batch. Short,
-/// because memory a connection holds meanwhile adds to the peak when many go idle at once.
+/// How long a connection whose client sends in batches stays idle before it gives its
+/// tables and caches back (its buffers go at once). Such a client leaves gaps between its
+/// batches of requests (all answered, the next not yet read); giving them back in every gap
+/// cost making them again (the stream tables regrown, the HPACK encoder's caches remade)
+/// for every batch. Short, because memory a connection holds meanwhile adds to the peak
+/// when many go idle at once; and a connection that has not come back from idle yet (one
+/// request and silence, as most) gives everything back at once.
 const IDLE_RELEASE_DELAY: Duration = Duration::from_millis(5);
 /// How long a closing connection may take to flush its last frames (GOAWAY).
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
@@ -197,6 +199,13 @@ pub(super) struct Driver<R, W> {
     /// The last time a stream or a header block was in progress (or the connection opened):
     /// the idle clock. Frames that open no stream do not move it.
     last_activity: Instant,
+    /// The last wait found the connection idle.
+    waited_idle: bool,
+    /// A request has been started on this connection.
+    started_any: bool,
+    /// The connection has had requests again after being idle: a client that sends in
+    /// batches, whose connection keeps its tables through short gaps (IDLE_RELEASE_DELAY).
+    comes_back: bool,
     /// The last time the socket took bytes, or the outbox was empty.
     last_write: Instant,
     /// Since when a header block has waited for its CONTINUATION frames.
@@ -252,6 +261,9 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             tunnels: Pending::new(),
             releases: None,
             last_activity: now,
+            waited_idle: false,
+            started_any: false,
+            comes_back: false,
             last_write: now,
             block_since: None,
             next_sweep: now + SWEEP_EVERY,
@@ -419,9 +431,11 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         }) && self.outbox.len() < limits.write_buffer_size;
         // A connection with nothing under way waits for bytes without a buffer where the
         // socket allows it (plain TCP), else reads into a small one; either way it gives its
-        // buffers back at once, and its tables and caches once it has stayed idle for
-        // IDLE_RELEASE_DELAY (it wakes for that): an idle connection holds little memory.
+        // buffers back at once, and its tables and caches too, unless its client has come
+        // back after an idle gap before: then once it has stayed idle for
+        // IDLE_RELEASE_DELAY (it wakes for that). An idle connection holds little memory.
         let idle_wait = reading && self.inbuf.is_empty() && self.is_idle();
+        self.waited_idle = idle_wait;
         let unbuffered = idle_wait && self.rd.waits_unbuffered();
         if reading {
             if idle_wait {
@@ -430,7 +444,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 }
                 self.outbox.release_if_empty();
                 let release_at = self.last_activity + IDLE_RELEASE_DELAY;
-                if now >= release_at {
+                if !self.comes_back || now >= release_at {
                     self.release_tables();
                 } else {
                     deadline = deadline.min(release_at);
@@ -650,8 +664,11 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         now: Instant,
     ) {
         // A stream answered at once is gone before the driver looks again: its start is the
-        // connection's last activity.
+        // connection's last activity, and after earlier requests and an idle wait, a
+        // return from idle.
         self.last_activity = now;
+        self.comes_back |= self.waited_idle && self.started_any;
+        self.started_any = true;
         let is_head = head.method == Method::HEAD;
         let (recv, body) = if end_stream {
             (None, RequestBody::empty())
