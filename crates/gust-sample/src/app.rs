@@ -158,6 +158,48 @@ async fn uptime(started: Instant) -> Response {
     reply::no_store(reply::with_type(
         StatusCode::OK,
         "text/plain; charset=utf-8",
-        format!("{millis:>UPTIME_WIDTH$}"),
+        right_aligned(millis),
     ))
+}
+
+/// `n` in decimal, right-aligned with spaces in [`UPTIME_WIDTH`] characters (more if it
+/// has more digits): what `format!("{n:>UPTIME_WIDTH$}")` gives, written by hand because
+/// the formatting machinery took about 1,000 instructions, a twentieth of the whole answer.
+fn right_aligned(mut n: u64) -> Vec<u8> {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[start..];
+    let mut text = vec![b' '; UPTIME_WIDTH.saturating_sub(digits.len())];
+    text.extend_from_slice(digits);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_text_is_what_format_gives() {
+        let mut n = 1u64;
+        let mut values = vec![0, u64::MAX];
+        while let Some(next) = n.checked_mul(10) {
+            values.extend([n - 1, n, n + 1]);
+            n = next;
+        }
+        for n in values {
+            assert_eq!(
+                right_aligned(n),
+                format!("{n:>UPTIME_WIDTH$}").into_bytes(),
+                "{n}"
+            );
+        }
+    }
 }

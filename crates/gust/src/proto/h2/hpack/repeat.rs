@@ -146,21 +146,27 @@ mod tests {
         m
     }
 
+    /// A last block of `b"block"` for a 200 with `headers`, date `d` and length 13.
+    fn remembered(table: TableState, headers: &HeaderMap) -> LastBlock {
+        let mut last = LastBlock::default();
+        last.remember(
+            table,
+            StatusCode::OK,
+            headers,
+            &added(b"d", Some(13)),
+            b"block",
+        );
+        last
+    }
+
     #[test]
     fn the_same_response_in_the_same_table_replays() {
         let table = DynamicTable::new(4096).state();
         let headers = map(&[("content-type", "text/plain"), ("etag", "\"1\"")]);
-        let mut last = LastBlock::default();
-        assert!(last
+        assert!(LastBlock::default()
             .replay(table, StatusCode::OK, &headers, &added(b"d", Some(13)))
             .is_none());
-        last.remember(
-            table,
-            StatusCode::OK,
-            &headers,
-            &added(b"d", Some(13)),
-            b"block",
-        );
+        let last = remembered(table, &headers);
         assert_eq!(
             last.replay(
                 table,
@@ -176,14 +182,7 @@ mod tests {
     fn any_difference_or_a_changed_table_does_not_replay() {
         let table = DynamicTable::new(4096).state();
         let headers = map(&[("content-type", "text/plain"), ("etag", "\"1\"")]);
-        let mut last = LastBlock::default();
-        last.remember(
-            table,
-            StatusCode::OK,
-            &headers,
-            &added(b"d", Some(13)),
-            b"block",
-        );
+        let last = remembered(table, &headers);
         let mut sensitive = headers.clone();
         sensitive
             .get_mut("etag")
