@@ -114,6 +114,15 @@ enum FeedStep {
     Gone,
 }
 
+/// How long a plain connection whose client has come back for more waits for its next
+/// request inside the serving box, buffers kept, before it gives them back and waits
+/// outside (see [`Driver::serve`]). Under load the next request comes within this; leaving
+/// the box and making it again for every request (a box of several KiB copied in, two
+/// buffers allocated) was a twentieth of each small request's instructions. Short, because
+/// memory a connection holds meanwhile adds to the peak when many go idle at once; and a
+/// client that has made only one request gives everything back at once.
+const KEEP_BOX_FOR: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// One HTTP/1.1 connection.
 pub(super) struct Driver<R, W> {
     rd: R,
@@ -121,6 +130,8 @@ pub(super) struct Driver<R, W> {
     inbuf: BytesMut,
     out: BytesMut,
     conn: ConnCtx,
+    /// Requests answered, up to 2: from the second on, the client has come back for more.
+    answered: u8,
 }
 
 impl<R: ReadSide, W: WriteSide> Driver<R, W> {
@@ -134,6 +145,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             inbuf: BytesMut::new(),
             out: BytesMut::new(),
             conn,
+            answered: 0,
         })
     }
 
@@ -206,6 +218,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 NextHead::Request(head) => {
                     *first = false;
                     self.exchange(head).await?;
+                    self.answered = self.answered.saturating_add(1).min(2);
                 }
                 NextHead::Idle => return Ok(Pause::Idle),
                 NextHead::Over => return Ok(Pause::Over),
@@ -263,6 +276,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         };
         // Read only if this call waits: the next head is often in the buffer already.
         let mut idle_deadline = None;
+        let mut keep_box_until = None;
         // The first request's clock starts at accept: a client that connects and says
         // nothing holds a slot for request_head_timeout at most.
         let first = accepted.is_some();
@@ -306,17 +320,23 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     .get_or_insert_with(|| Instant::now() + self.conn.limits.inactivity_timeout)
             });
             let idle = self.inbuf.is_empty() && !self.shutting_down();
+            // A client back for more, on a socket that can be waited on without a buffer:
+            // wait here for KEEP_BOX_FOR, everything kept, before going outside.
+            let keep_until = (idle && self.answered >= 2 && self.rd.waits_unbuffered())
+                .then(|| *keep_box_until.get_or_insert_with(|| Instant::now() + KEEP_BOX_FOR));
             // Waiting for a request to begin: give the buffers back, and read into a small
             // one (most heads fit); a head that does not fit grows it to a full read chunk.
             if self.inbuf.is_empty() {
-                self.release_buffers();
+                if keep_until.is_none() {
+                    self.release_buffers();
+                }
                 read_room(&mut self.inbuf, IDLE_READ_BUFFER);
             } else {
                 read_room(&mut self.inbuf, self.conn.limits.read_chunk_size);
             }
             // Nothing under way on a socket that can be waited on without a buffer: read
             // what is there now, or go and wait outside the box (see `serve`).
-            if self.inbuf.is_empty() && self.rd.waits_unbuffered() {
+            if keep_until.is_none() && self.inbuf.is_empty() && self.rd.waits_unbuffered() {
                 match self.rd.read_buf(&mut self.inbuf).now_or_never() {
                     None => return Ok(NextHead::Idle),
                     Some(Ok(0) | Err(_)) => return Ok(NextHead::Over),
@@ -337,7 +357,11 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(NextHead::Over) } else { Err(End::Abort) },
                     Ok(_) => {}
                 },
-                _ = sleep_until(deadline) => {
+                _ = sleep_until(keep_until.map_or(deadline, |until| until.min(deadline))) => {
+                    if keep_until.is_some_and(|until| until < deadline) {
+                        // Kept long enough: give everything back and wait outside.
+                        return Ok(NextHead::Idle);
+                    }
                     if head_deadline.is_some() {
                         Box::pin(self.send_error(StatusCode::REQUEST_TIMEOUT, "request head not received in time")).await;
                         return Err(End::Close);
