@@ -430,29 +430,29 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 && self.conn.queued_send(StreamId::new(*id)) < STREAM_QUEUE_HIGH
         }) && self.outbox.len() < limits.write_buffer_size;
         // A connection with nothing under way waits for bytes without a buffer where the
-        // socket allows it (plain TCP), else reads into a small one; either way it gives its
-        // buffers back at once, and its tables and caches too, unless its client has come
-        // back after an idle gap before: then once it has stayed idle for
-        // IDLE_RELEASE_DELAY (it wakes for that). An idle connection holds little memory.
+        // socket allows it (plain TCP), else reads into a small one, and gives its buffers,
+        // tables and caches back: an idle connection holds little memory. Unless its client
+        // has come back after an idle gap before: then it keeps everything, reading as when
+        // busy, until it has stayed idle for IDLE_RELEASE_DELAY (it wakes for that).
         let idle_wait = reading && self.inbuf.is_empty() && self.is_idle();
         self.waited_idle = idle_wait;
-        let unbuffered = idle_wait && self.rd.waits_unbuffered();
+        let release_at = self.last_activity + IDLE_RELEASE_DELAY;
+        let keep = idle_wait && self.comes_back && now < release_at;
+        let unbuffered = idle_wait && !keep && self.rd.waits_unbuffered();
         if reading {
-            if idle_wait {
+            if idle_wait && !keep {
                 if unbuffered || self.inbuf.capacity() > IDLE_READ_BUFFER {
                     self.inbuf = BytesMut::new();
                 }
                 self.outbox.release_if_empty();
-                let release_at = self.last_activity + IDLE_RELEASE_DELAY;
-                if !self.comes_back || now >= release_at {
-                    self.release_tables();
-                } else {
-                    deadline = deadline.min(release_at);
-                }
+                self.release_tables();
                 if !unbuffered {
                     super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
                 }
             } else {
+                if keep {
+                    deadline = deadline.min(release_at);
+                }
                 super::read_room(&mut self.inbuf, limits.read_chunk_size);
             }
         }
