@@ -345,8 +345,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             }
             // Waiting for a request, everything sent: a full listener may close this
             // connection to make room for a new client. A head under way counts from its
-            // start, so trickling bytes does not make a slowloris young again.
-            let mut waiting = (!self.shutting_down()).then(|| {
+            // start, so trickling bytes does not make a slowloris young again. Not while
+            // kept in the box: it would be the youngest on the list, the last to go, and
+            // it leaves the box (and waits on the list) within KEEP_BOX_FOR anyway.
+            let mut waiting = (!self.shutting_down() && keep_until.is_none()).then(|| {
                 let since = head_began.map_or_else(std::time::Instant::now, Instant::into_std);
                 self.conn.idle.enter_since(since, OnStop::Keep)
             });
