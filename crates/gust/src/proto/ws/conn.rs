@@ -27,6 +27,11 @@ use super::WsError;
 /// leaves as one piece.
 const JOIN_UP_TO: usize = 1024;
 
+/// Frame heads (and small payloads joined to them) are written into a block of this size
+/// and split off frame by frame, so that one allocation serves several frames rather than
+/// one each; the pieces split off keep a block alive only until they are written.
+const FRAME_BLOCK: usize = 4096;
+
 /// The bounds of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Config {
@@ -78,6 +83,8 @@ pub(crate) struct Session {
     state: State,
     out: VecDeque<Bytes>,
     out_len: usize,
+    /// Where the next frames are written before they are split off into `out`.
+    frames: BytesMut,
     /// The UTF-8 check of the text frame still arriving at the front of the buffer.
     early_utf8: Option<EarlyUtf8>,
 }
@@ -100,6 +107,7 @@ impl Session {
             state: State::Open,
             out: VecDeque::new(),
             out_len: 0,
+            frames: BytesMut::new(),
             early_utf8: None,
         }
     }
@@ -305,13 +313,19 @@ impl Session {
     }
 
     fn queue_frame(&mut self, opcode: Opcode, rsv: u8, payload: Bytes) {
-        let mut head = BytesMut::with_capacity(frame::MAX_HEAD_LEN + payload.len().min(JOIN_UP_TO));
-        encode_head(&mut head, true, rsv, opcode, payload.len());
-        if payload.len() <= JOIN_UP_TO {
-            head.extend_from_slice(&payload);
-            self.push(head.freeze());
+        let joined = payload.len() <= JOIN_UP_TO;
+        let room = frame::MAX_HEAD_LEN + if joined { payload.len() } else { 0 };
+        if self.frames.capacity() - self.frames.len() < room {
+            self.frames.reserve(room.max(FRAME_BLOCK));
+        }
+        encode_head(&mut self.frames, true, rsv, opcode, payload.len());
+        if joined {
+            self.frames.extend_from_slice(&payload);
+            let frame = self.frames.split().freeze();
+            self.push(frame);
         } else {
-            self.push(head.freeze());
+            let head = self.frames.split().freeze();
+            self.push(head);
             self.push(payload);
         }
     }
