@@ -31,6 +31,20 @@ pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
+/// Frames are written into a buffer and split off one by one as they are queued (HTTP/2
+/// frame heads, WebSocket frames); room is taken a block of this size at a time, so that one
+/// allocation serves many frames. The pieces split off keep a block alive only until they
+/// are written.
+pub(crate) const FRAME_BLOCK: usize = 4096;
+
+/// Makes sure `buf` has room for `n` more bytes, taking at least a whole [`FRAME_BLOCK`]
+/// when it must allocate.
+pub(crate) fn frame_room(buf: &mut bytes::BytesMut, n: usize) {
+    if buf.capacity() - buf.len() < n {
+        buf.reserve(n.max(FRAME_BLOCK));
+    }
+}
+
 #[cfg(test)]
 mod roundtrip;
 

@@ -27,11 +27,6 @@ use super::WsError;
 /// leaves as one piece.
 const JOIN_UP_TO: usize = 1024;
 
-/// Frame heads (and small payloads joined to them) are written into a block of this size
-/// and split off frame by frame, so that one allocation serves several frames rather than
-/// one each; the pieces split off keep a block alive only until they are written.
-const FRAME_BLOCK: usize = 4096;
-
 /// The bounds of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Config {
@@ -315,9 +310,7 @@ impl Session {
     fn queue_frame(&mut self, opcode: Opcode, rsv: u8, payload: Bytes) {
         let joined = payload.len() <= JOIN_UP_TO;
         let room = frame::MAX_HEAD_LEN + if joined { payload.len() } else { 0 };
-        if self.frames.capacity() - self.frames.len() < room {
-            self.frames.reserve(room.max(FRAME_BLOCK));
-        }
+        crate::proto::frame_room(&mut self.frames, room);
         encode_head(&mut self.frames, true, rsv, opcode, payload.len());
         if joined {
             self.frames.extend_from_slice(&payload);

@@ -22,7 +22,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -375,19 +375,18 @@ fn conditional_answer(
         ));
     }
     // What a 304 and a 416 carry of the whole answer's fields.
-    let validators = || {
-        let mut kept = HeaderMap::new();
-        for name in [header::ETAG, header::LAST_MODIFIED, header::VARY] {
-            if let Some(v) = whole.get(&name) {
-                kept.insert(name, v.clone());
+    let copy_fields = |names: &[HeaderName], into: &mut HeaderMap| {
+        for name in names {
+            if let Some(v) = whole.get(name) {
+                into.insert(name.clone(), v.clone());
             }
         }
-        kept
     };
+    let validators = [header::ETAG, header::LAST_MODIFIED, header::VARY];
     if conditional::not_modified(parts, etag, modified) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
-        *response.headers_mut() = validators();
+        copy_fields(&validators, response.headers_mut());
         return Conditional::Answered(response);
     }
     match conditional::evaluate_range(parts, etag, modified, len) {
@@ -399,11 +398,8 @@ fn conditional_answer(
         },
         RangeOutcome::NotSatisfiable => {
             let mut response = conditional::range_not_satisfiable(len);
-            let mut kept = validators();
-            kept.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            for (name, value) in &kept {
-                response.headers_mut().insert(name.clone(), value.clone());
-            }
+            copy_fields(&validators, response.headers_mut());
+            copy_fields(&[header::ACCEPT_RANGES], response.headers_mut());
             Conditional::Answered(response)
         }
         RangeOutcome::Partial {
@@ -1081,7 +1077,11 @@ mod tests {
         .await;
         assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(header(&r, header::ETAG), Some(etag.as_str()));
+        assert_eq!(header(&r, header::LAST_MODIFIED), Some(lm.as_str()));
         assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
+        // A 304 carries the validators, not the representation's other fields.
+        assert_eq!(header(&r, header::CONTENT_TYPE), None);
+        assert_eq!(header(&r, header::ACCEPT_RANGES), None);
         assert_eq!(body(r).await.unwrap(), b"");
         // The br tag does not validate the identity representation.
         let r = get(&fs, "/app.js", &[("if-none-match", &etag)]).await;
@@ -1183,6 +1183,9 @@ mod tests {
         let r = get(&fs, "/data.txt", &[("range", "bytes=10-")]).await;
         assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
         assert_eq!(header(&r, header::CONTENT_RANGE), Some("bytes */10"));
+        assert!(header(&r, header::ETAG).is_some_and(|t| t.starts_with('"')));
+        assert_eq!(header(&r, header::ACCEPT_RANGES), Some("bytes"));
+        assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
         assert_eq!(
             header(&r, header::CONTENT_TYPE),
             Some("text/plain; charset=utf-8")

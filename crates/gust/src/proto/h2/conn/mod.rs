@@ -44,6 +44,7 @@ use super::frame::{
 use super::hpack::{DecodeError, Decoder, Encoder, ServerFields, DEFAULT_TABLE_SIZE};
 use super::request::{RequestBuilder, RequestHead2, RequestLimits, TrailersBuilder};
 use super::state::{State, StateError, Verdict};
+use crate::proto::frame_room;
 
 mod streams;
 #[cfg(test)]
@@ -337,21 +338,9 @@ pub(crate) struct Connection {
     reset_by_us: VecDeque<u32>,
 }
 
-/// Frames are written into `ctrl` and `scratch` and split off as they are queued; each
-/// takes room in blocks of this size, so that one allocation serves many frames (the bytes
-/// split off keep a block alive until written; an idle connection gives both back).
-const FRAME_BLOCK: usize = 4096;
 /// The room a response HEADERS frame usually needs: the frame head and a block whose fields
 /// are mostly indexed. A larger block reserves more as it is encoded.
 const HEADERS_ROOM: usize = 256;
-
-/// Makes sure `buf` has room for `n` more bytes, taking a whole [`FRAME_BLOCK`] when it
-/// must allocate.
-fn frame_room(buf: &mut BytesMut, n: usize) {
-    if buf.capacity() - buf.len() < n {
-        buf.reserve(n.max(FRAME_BLOCK));
-    }
-}
 
 /// How many of the streams we reset are remembered, so that frames in flight on them are
 /// ignored. Older ones are treated as any closed stream (DATA: RST_STREAM STREAM_CLOSED;
