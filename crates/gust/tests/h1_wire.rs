@@ -640,3 +640,66 @@ async fn a_stalled_body_gets_408() {
     assert!(seen.closed);
     server.stop().await;
 }
+
+/// Reads one answer of `/hello` (a short body ending in "hello\n"), within 5 s.
+async fn read_answer_of_hello(stream: &mut TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.ends_with(b"\r\n\r\nhello\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(seen).expect("text")
+}
+
+/// Keep-alive connections waiting between requests hold no task of their own (they are
+/// parked with the listener): each is served again when its client sends, more than once,
+/// and all close at once when the server stops, without waiting for the grace period.
+#[tokio::test]
+async fn many_connections_between_requests_are_served_again_and_closed_on_stop() {
+    const CONNECTIONS: usize = 40;
+    let limits = Limits {
+        shutdown_grace: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        clients.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    for round in 0..3 {
+        for client in &mut clients {
+            client
+                .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+        }
+        for client in &mut clients {
+            let answer = read_answer_of_hello(client).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 200 "),
+                "round {round}: {answer}"
+            );
+        }
+        // Long past the time a connection keeps its buffers between requests.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stopped = tokio::spawn(server.stop());
+    for client in &mut clients {
+        let closed = read_all(client, Duration::from_secs(10)).await;
+        assert!(
+            closed.closed && closed.bytes.is_empty(),
+            "an idle connection outlived the stop: {}",
+            closed.text()
+        );
+    }
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the stop did not wait for the grace period")
+        .unwrap();
+}

@@ -1,5 +1,6 @@
 //! One service's accept loop: the client limit, connection tasks, graceful shutdown.
 
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +12,10 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::idle::{Asked, IdleList};
+use super::park::Park;
 use super::{h1, h2, ConnCtx};
 use crate::service::Service;
-use crate::stats::{CountingIo, Layer};
+use crate::stats::{CountingIo, Layer, OpenGuard};
 use crate::tls::{TlsAcceptor, TlsInfo};
 
 /// Once an idle connection was asked to close to make room, how long the newcomer waits for
@@ -21,6 +23,14 @@ use crate::tls::{TlsAcceptor, TlsInfo};
 const ROOM_WAIT: Duration = Duration::from_secs(1);
 /// With no idle connection to close, how often a full listener looks again.
 const ROOM_POLL: Duration = Duration::from_millis(100);
+
+/// What a plain connection holds for its life: its count in the statistics and its slot.
+type Held = (OpenGuard, OwnedSemaphorePermit);
+/// A plain connection between requests, to be parked.
+type Between = h1::Between<CountingIo<OwnedReadHalf>, CountingIo<OwnedWriteHalf>, Held>;
+/// The connections' tasks; a plain connection's task ends with the connection given back
+/// when it waits for its next request.
+type Tasks = JoinSet<Option<Between>>;
 
 /// The accept loop of one started service.
 pub(super) struct AcceptLoop {
@@ -46,40 +56,27 @@ impl AcceptLoop {
         let limits = self.service.limits.clone();
         let slots = Arc::new(Semaphore::new(limits.max_clients));
         let idle = Arc::new(IdleList::default());
-        let mut connections = JoinSet::new();
+        let mut park = Park::new(limits.inactivity_timeout);
+        let mut connections = Tasks::new();
         loop {
-            // Accept when a slot is free. When all are taken, the next client is accepted
-            // anyway and the connection idle longest is asked to close to make room for it
-            // (see idle.rs); with none idle, the newcomer waits for a slot, and the clients
-            // behind it wait in the kernel's backlog. (The original closes a newcomer at
-            // once when its slots are full; here it is served, late if it must be.)
-            let full = slots.available_permits() == 0;
-            let (permit, accepted) = tokio::select! {
+            // Accept, then take a slot. When all are taken, the connection idle longest is
+            // asked to close to make room for the newcomer (see idle.rs); with none idle,
+            // the newcomer waits for a slot, and the clients behind it wait in the kernel's
+            // backlog. (The original closes a newcomer at once when its slots are full;
+            // here it is served, late if it must be.) Meanwhile this loop also serves the
+            // parked connections: every wait here watches them.
+            let accepted = tokio::select! {
                 biased;
                 _ = self.shutdown.changed() => break,
-                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(p) => (Some(p), None),
-                    Err(_) => break,
-                },
-                accepted = self.listener.accept(), if full => (None, Some(accepted)),
-            };
-            let (permit, accepted) = match (permit, accepted) {
-                (Some(permit), _) => {
-                    let accepted = tokio::select! {
-                        biased;
-                        _ = self.shutdown.changed() => break,
-                        accepted = self.listener.accept() => accepted,
-                    };
-                    (permit, accepted)
+                Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                    park_if_given_back(joined, &mut park, &mut connections);
+                    continue;
                 }
-                (None, Some(accepted)) => {
-                    let Some(permit) = self.make_room(&slots, &idle).await else {
-                        break;
-                    };
-                    (permit, accepted)
+                resumed = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => {
+                    connections.spawn(resumed.resume());
+                    continue;
                 }
-                (None, None) => continue,
+                accepted = self.listener.accept() => accepted,
             };
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
@@ -89,6 +86,19 @@ impl AcceptLoop {
                     tracing::warn!(service = %self.service.name, error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
+                }
+            };
+            // Only this loop takes slots, so one seen free is still free.
+            let permit = match slots.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    let made = self
+                        .make_room(&slots, &idle, &mut park, &mut connections)
+                        .await;
+                    match made {
+                        Some(permit) => permit,
+                        None => break,
+                    }
                 }
             };
             let _ = stream.set_nodelay(true);
@@ -109,17 +119,22 @@ impl AcceptLoop {
             match self.service.tls.clone() {
                 // Made here and spawned as it is: wrapping it in another async fn would
                 // keep a second copy of what it holds in the task.
-                None => connections.spawn(plain_connection(ctx, stream).serve((open, permit))),
+                None => connections.spawn(
+                    plain_connection(ctx, stream).serve((open, permit), h1::WhenIdle::GiveBack),
+                ),
                 Some(tls) => connections.spawn(async move {
                     serve_tls(ctx, tls, stream).await;
                     drop(open);
                     drop(permit);
+                    None
                 }),
             };
         }
-        // Stop: the listener closes now; connections waiting between requests close (they
-        // learn it from the idle list), the others get the grace period to finish.
+        // Stop: the listener closes now; connections waiting between requests close (parked
+        // ones here, the others learn it from the idle list, and those given back from now
+        // on are dropped as they end), the others get the grace period to finish.
         drop(self.listener);
+        drop(park);
         idle.stop();
         let grace = tokio::time::sleep(limits.shutdown_grace);
         tokio::pin!(grace);
@@ -145,13 +160,17 @@ impl AcceptLoop {
     /// longest to close (once it has been idle for `idle::MIN_IDLE`), and the next one if
     /// the slot has not come within [`ROOM_WAIT`]; with none idle, waits for any connection
     /// to end. None: the server is stopping.
+    /// Meanwhile parked connections whose clients send are served, and connections that
+    /// wait are parked.
     async fn make_room(
         &mut self,
         slots: &Arc<Semaphore>,
         idle: &IdleList,
+        park: &mut Park<Between>,
+        connections: &mut Tasks,
     ) -> Option<OwnedSemaphorePermit> {
         loop {
-            let again = match idle.close_oldest() {
+            let again = match close_oldest(idle, park) {
                 Asked::Closed => {
                     tracing::debug!(service = %self.service.name, "max_clients reached; closing the longest idle connection");
                     ROOM_WAIT
@@ -159,13 +178,54 @@ impl AcceptLoop {
                 Asked::TooSoon(left) => left.min(ROOM_POLL),
                 Asked::NoneIdle => ROOM_POLL,
             };
-            tokio::select! {
-                biased;
-                _ = self.shutdown.changed() => return None,
-                permit = slots.clone().acquire_owned() => return permit.ok(),
-                _ = tokio::time::sleep(again) => {}
+            let wait = tokio::time::sleep(again);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = self.shutdown.changed() => return None,
+                    permit = slots.clone().acquire_owned() => return permit.ok(),
+                    Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                        park_if_given_back(joined, park, connections);
+                    }
+                    resumed = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => {
+                        connections.spawn(resumed.resume());
+                    }
+                    _ = &mut wait => break,
+                }
             }
         }
+    }
+}
+
+/// Parks a connection its task gave back, or serves it again at once if its client has
+/// sent meanwhile. (A task that panicked has dropped its connection.)
+fn park_if_given_back(
+    joined: Result<Option<Between>, tokio::task::JoinError>,
+    park: &mut Park<Between>,
+    connections: &mut Tasks,
+) {
+    if let Ok(Some(between)) = joined {
+        if let Err(readable) = park.insert(between) {
+            connections.spawn(readable.resume());
+        }
+    }
+}
+
+/// Asks the connection idle longest to close, parked or waiting in a task of its own.
+fn close_oldest(idle: &IdleList, park: &mut Park<Between>) -> Asked {
+    let parked_longer = match (park.oldest_since(), idle.oldest_since()) {
+        (Some(parked), Some(listed)) => parked <= listed,
+        (parked, _) => parked.is_some(),
+    };
+    if parked_longer {
+        let asked = park.close_oldest();
+        if asked == Asked::Closed {
+            tracing::debug!("parked idle connection closed to make room");
+        }
+        asked
+    } else {
+        idle.close_oldest()
     }
 }
 
@@ -202,7 +262,9 @@ async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
             .await;
     } else {
         let (rd, wr) = tokio::io::split(stream);
-        h1::Driver::new(ctx, rd, wr).serve(()).await;
+        h1::Driver::new(ctx, rd, wr)
+            .serve((), h1::WhenIdle::Wait)
+            .await;
     }
 }
 

@@ -123,6 +123,40 @@ enum FeedStep {
 /// client that has made only one request gives everything back at once.
 const KEEP_BOX_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 
+/// What [`Driver::serve`] does when its connection waits for the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WhenIdle {
+    /// Waits in its own task.
+    Wait,
+    /// Gives the connection back to be parked (plain TCP, after the first request).
+    GiveBack,
+}
+
+/// A plain connection between requests, given back by [`Driver::serve`]: the driver (no
+/// buffers) and what the connection holds for its life (its slot).
+pub(super) struct Between<R, W, H> {
+    driver: Box<Driver<R, W>>,
+    held: H,
+}
+
+impl<R: ReadSide, W: WriteSide, H: Send> Between<R, W, H> {
+    /// Serves the connection again, from its next request on.
+    pub(super) fn resume(self) -> impl std::future::Future<Output = Option<Self>> {
+        self.driver.serve(self.held, WhenIdle::GiveBack)
+    }
+}
+
+impl<R, W, H> super::park::Parkable for Between<R, W, H>
+where
+    R: ReadSide + 'static,
+    W: Send + 'static,
+    H: Send + 'static,
+{
+    fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.driver.rd.poll_read_ready(cx).map(|_| ())
+    }
+}
+
 /// One HTTP/1.1 connection.
 pub(super) struct Driver<R, W> {
     rd: R,
@@ -152,7 +186,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// Serves requests on the connection until the client leaves, a request asks to close,
     /// an error closes the connection, or the server stops; then drops `held` (the
     /// connection's slot). The connection may turn into HTTP/2 (prior knowledge, h2c
-    /// upgrade) or a WebSocket session.
+    /// upgrade) or a WebSocket session. With [`WhenIdle::GiveBack`], a connection that has
+    /// been answered and waits for its next request on a socket that can be waited on
+    /// without a buffer (plain TCP) is given back instead, buffers released, for the caller
+    /// to park (see `park.rs`); [`Between::resume`] serves it again.
     ///
     /// What the connection's task holds for its whole life is this future, so everything
     /// larger than waiting lives in boxes for as long as it runs: a connection between
@@ -161,11 +198,25 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// is already in the socket when a response is out, and the box serves it without
     /// leaving. The driver comes boxed: an async fn keeps its arguments and a copy of
     /// them it moves into locals, so a driver passed by value would take its room twice.
-    pub(super) async fn serve<H: Send>(mut self: Box<Self>, held: H) {
+    pub(super) async fn serve<H: Send>(
+        mut self: Box<Self>,
+        held: H,
+        when_idle: WhenIdle,
+    ) -> Option<Between<R, W, H>> {
         let accepted = Instant::now();
-        let mut first = true;
+        // A connection given back comes here again once its socket is readable.
+        let mut first = self.answered == 0;
+        let mut readable = !first;
         loop {
-            if self.rd.waits_unbuffered() {
+            if !std::mem::take(&mut readable) && self.rd.waits_unbuffered() {
+                if !first && when_idle == WhenIdle::GiveBack {
+                    if self.shutting_down() {
+                        break;
+                    }
+                    self.inbuf = BytesMut::new();
+                    self.out = BytesMut::new();
+                    return Some(Between { driver: self, held });
+                }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
                 // would live through the arms' awaits and take room of their own.
                 let waited = self.wait_for_request(first.then_some(accepted)).await;
@@ -179,7 +230,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                         ))
                         .await;
                         Box::pin((*self).linger_close()).await;
-                        return drop(held);
+                        drop(held);
+                        return None;
                     }
                 }
             }
@@ -189,17 +241,20 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 Ok(Pause::Over) | Err(End::Abort) => break,
                 Err(End::Close) => {
                     Box::pin((*self).linger_close()).await;
-                    return drop(held);
+                    drop(held);
+                    return None;
                 }
                 Err(End::ToH2(upgraded)) => {
                     // Boxed like the other paths taken once if at all: a connection's
                     // future is as large as its largest path for its whole life.
                     Box::pin(self.into_h2().serve(upgraded)).await;
-                    return drop(held);
+                    drop(held);
+                    return None;
                 }
             }
         }
         drop(held);
+        None
     }
 
     fn limits(&self) -> &Limits {

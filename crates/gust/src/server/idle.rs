@@ -136,6 +136,11 @@ impl IdleList {
         Asked::Closed
     }
 
+    /// Since when the connection on the list longest has waited.
+    pub(crate) fn oldest_since(&self) -> Option<Instant> {
+        self.lock().waiting.keys().next().map(|key| key.0)
+    }
+
     /// The server is stopping: asks every connection waiting between requests to close,
     /// now and as each begins to wait.
     pub(crate) fn stop(&self) {

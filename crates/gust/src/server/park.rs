@@ -1,0 +1,360 @@
+//! Plain HTTP/1.1 connections parked between requests, without a task of their own.
+//!
+//! A keep-alive connection spends most of its life waiting for its client's next request.
+//! Waiting in a task of its own costs tokio's task cell (512 bytes with the wait's future and
+//! timer) and an entry in the listener's task set, for every idle connection. Parked, a
+//! connection is only its driver (no buffers), its socket's registration with the reactor
+//! and an entry here: the accept loop holds one [`Park`], watches every parked socket
+//! through a waker of its own (one small allocation per connection), keeps one timer for
+//! the inactivity timeout of all of them (they are ordered by when they began to wait, and
+//! share the timeout), and gives a connection a new task when its client sends again.
+//!
+//! A parked connection is idle in the sense of `idle.rs`: a full listener may close it to
+//! make room ([`Park::close_oldest`]), and a stopping server closes it by dropping the park.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+use super::idle::{Asked, MIN_IDLE};
+
+/// A connection that can wait in the park.
+pub(super) trait Parkable: Send + 'static {
+    /// Ready once its socket has something to read (bytes, the end, an error; possibly
+    /// spuriously); otherwise `cx`'s waker is woken when it has.
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// When a connection was parked, and a number that tells apart those of the same instant.
+type Key = (Instant, u64);
+
+/// One listener's parked connections, oldest first.
+pub(super) struct Park<T> {
+    parked: BTreeMap<Key, T>,
+    next: u64,
+    /// How long a connection may wait for its next request.
+    inactivity_timeout: Duration,
+    /// Armed for the oldest connection's timeout.
+    timer: Pin<Box<Sleep>>,
+    woken: Arc<Woken>,
+}
+
+/// The connections whose sockets became readable, and who to tell: shared with the wakers.
+#[derive(Default)]
+struct Woken {
+    inner: Mutex<WokenInner>,
+}
+
+#[derive(Default)]
+struct WokenInner {
+    /// Keys of connections to resume. Each parked socket's waker is woken once at most
+    /// (the reactor forgets a waker it has woken), so this holds at most one key per
+    /// connection parked since the park was last polled.
+    keys: Vec<Key>,
+    /// The accept loop's waker, once it has polled the park.
+    park: Option<Waker>,
+}
+
+impl Woken {
+    fn lock(&self) -> MutexGuard<'_, WokenInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The waker a parked socket is watched with: it names its connection.
+struct ConnWaker {
+    key: Key,
+    woken: Arc<Woken>,
+}
+
+impl Wake for ConnWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut inner = self.woken.lock();
+        inner.keys.push(self.key);
+        let park = inner.park.take();
+        drop(inner);
+        if let Some(park) = park {
+            park.wake();
+        }
+    }
+}
+
+impl<T: Parkable> Park<T> {
+    /// An empty park whose connections close after `inactivity_timeout` without a request.
+    pub(super) fn new(inactivity_timeout: Duration) -> Self {
+        Park {
+            parked: BTreeMap::new(),
+            next: 0,
+            inactivity_timeout,
+            timer: Box::pin(tokio::time::sleep(inactivity_timeout)),
+            woken: Arc::default(),
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.parked.is_empty()
+    }
+
+    /// How many connections are parked.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// Parks a connection whose client has nothing under way; gives it back if its socket
+    /// is readable already (serve it at once).
+    pub(super) fn insert(&mut self, conn: T) -> Result<(), T> {
+        if self.parked.is_empty() {
+            // Keys of connections that are gone (closed sockets wake their wakers).
+            self.woken.lock().keys.clear();
+        }
+        let key = (Instant::now(), self.next);
+        self.next += 1;
+        let waker = Waker::from(Arc::new(ConnWaker {
+            key,
+            woken: self.woken.clone(),
+        }));
+        if conn
+            .poll_readable(&mut Context::from_waker(&waker))
+            .is_ready()
+        {
+            return Err(conn);
+        }
+        self.parked.insert(key, conn);
+        Ok(())
+    }
+
+    /// The next parked connection whose socket became readable, to be served; meanwhile
+    /// closes those that waited for the inactivity timeout. Cancel-safe.
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        loop {
+            let key = {
+                let mut inner = self.woken.lock();
+                match inner.keys.pop() {
+                    Some(key) => key,
+                    None => {
+                        if !inner.park.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                            inner.park = Some(cx.waker().clone());
+                        }
+                        break;
+                    }
+                }
+            };
+            // Not there: closed since its waker was woken.
+            if let Some(conn) = self.parked.remove(&key) {
+                return Poll::Ready(conn);
+            }
+        }
+        while let Some(oldest) = self.parked.first_entry() {
+            let deadline = oldest.key().0 + self.inactivity_timeout;
+            if deadline > Instant::now() {
+                if self.timer.deadline() != deadline {
+                    self.timer.as_mut().reset(deadline);
+                }
+                if self.timer.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+            }
+            // Silent for the inactivity timeout: closed (dropped) without a word, as
+            // HTTP/1.1 allows for an idle connection (RFC 9112 9.5).
+            drop(oldest.remove());
+        }
+        Poll::Pending
+    }
+
+    /// Since when the connection parked longest has waited.
+    pub(super) fn oldest_since(&self) -> Option<std::time::Instant> {
+        self.parked.keys().next().map(|key| key.0.into_std())
+    }
+
+    /// Closes the connection parked longest, if it has waited for [`MIN_IDLE`].
+    pub(super) fn close_oldest(&mut self) -> Asked {
+        self.close_oldest_idle_for(MIN_IDLE)
+    }
+
+    fn close_oldest_idle_for(&mut self, min_idle: Duration) -> Asked {
+        let Some(oldest) = self.parked.first_entry() else {
+            return Asked::NoneIdle;
+        };
+        let idle_for = oldest.key().0.elapsed();
+        if idle_for < min_idle {
+            return Asked::TooSoon(min_idle - idle_for);
+        }
+        drop(oldest.remove());
+        Asked::Closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// The server's side of a real loopback connection, counting its drops.
+    struct Conn {
+        stream: TcpStream,
+        dropped: Arc<AtomicUsize>,
+    }
+
+    impl Parkable for Conn {
+        fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()> {
+            self.stream.poll_read_ready(cx).map(|_| ())
+        }
+    }
+
+    impl Drop for Conn {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// `n` connected pairs: (client, server side as a `Conn`).
+    async fn pairs(n: usize, dropped: &Arc<AtomicUsize>) -> Vec<(TcpStream, Conn)> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let client = TcpStream::connect(addr).await.expect("connect");
+            let (stream, _) = listener.accept().await.expect("accept");
+            // As the server parks a connection: after a read that found nothing (a new
+            // socket may first be reported readable).
+            let nothing = stream.try_read(&mut [0u8; 1]).expect_err("nothing sent");
+            assert_eq!(nothing.kind(), std::io::ErrorKind::WouldBlock);
+            out.push((
+                client,
+                Conn {
+                    stream,
+                    dropped: dropped.clone(),
+                },
+            ));
+        }
+        out
+    }
+
+    fn run<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    async fn next(park: &mut Park<Conn>, within: Duration) -> Option<Conn> {
+        tokio::time::timeout(within, poll_fn(|cx| park.poll_next(cx)))
+            .await
+            .ok()
+    }
+
+    #[test]
+    fn the_connection_whose_client_sends_comes_back() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_secs(60));
+            let mut clients = Vec::new();
+            for (client, conn) in pairs(3, &dropped).await {
+                assert!(park.insert(conn).is_ok(), "nothing was sent yet");
+                clients.push(client);
+            }
+            assert!(
+                next(&mut park, Duration::from_millis(50)).await.is_none(),
+                "resumed with nothing sent"
+            );
+            clients[1].write_all(b"GET").await.expect("write");
+            let back = next(&mut park, Duration::from_secs(5))
+                .await
+                .expect("the readable connection comes back");
+            let mut first = [0u8; 3];
+            let n = back.stream.try_read(&mut first).expect("bytes are there");
+            assert_eq!(&first[..n], b"GET");
+            assert_eq!(park.len(), 2);
+            assert_eq!(dropped.load(Ordering::SeqCst), 0, "nobody was closed");
+        });
+    }
+
+    #[test]
+    fn a_connection_readable_already_is_not_parked() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_secs(60));
+            let (mut client, conn) = pairs(1, &dropped).await.pop().expect("pair");
+            client.write_all(b"G").await.expect("write");
+            // Let the byte arrive.
+            conn.stream.readable().await.expect("readable");
+            assert!(park.insert(conn).is_err());
+            assert!(park.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_client_that_closes_wakes_its_connection() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_secs(60));
+            let (client, conn) = pairs(1, &dropped).await.pop().expect("pair");
+            assert!(park.insert(conn).is_ok());
+            drop(client);
+            let back = next(&mut park, Duration::from_secs(5))
+                .await
+                .expect("the end of input is readable");
+            let mut buf = [0u8; 1];
+            assert_eq!(back.stream.try_read(&mut buf).expect("the end"), 0);
+        });
+    }
+
+    #[test]
+    fn silent_connections_close_at_the_inactivity_timeout_oldest_first() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_millis(200));
+            let mut pairs = pairs(2, &dropped).await;
+            let (_late_client, late) = pairs.pop().expect("pair");
+            let (_early_client, early) = pairs.pop().expect("pair");
+            assert!(park.insert(early).is_ok());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(park.insert(late).is_ok());
+            // Polled until the first timeout has passed: the early one goes, alone.
+            assert!(next(&mut park, Duration::from_millis(150)).await.is_none());
+            assert_eq!(dropped.load(Ordering::SeqCst), 1);
+            assert_eq!(park.len(), 1);
+            assert!(next(&mut park, Duration::from_millis(200)).await.is_none());
+            assert_eq!(dropped.load(Ordering::SeqCst), 2);
+            assert!(park.is_empty());
+        });
+    }
+
+    #[test]
+    fn the_oldest_is_closed_to_make_room_once_idle_long_enough() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_secs(60));
+            let mut clients = Vec::new();
+            for (client, conn) in pairs(2, &dropped).await {
+                assert!(park.insert(conn).is_ok());
+                clients.push(client);
+            }
+            match park.close_oldest() {
+                Asked::TooSoon(left) => assert!(left <= MIN_IDLE),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(park.close_oldest_idle_for(Duration::ZERO), Asked::Closed);
+            assert_eq!(dropped.load(Ordering::SeqCst), 1);
+            assert_eq!(park.len(), 1);
+            // The one left is the younger: its client is still heard.
+            clients[1].write_all(b"x").await.expect("write");
+            assert!(next(&mut park, Duration::from_secs(5)).await.is_some());
+            assert_eq!(park.close_oldest_idle_for(Duration::ZERO), Asked::NoneIdle);
+        });
+    }
+}
