@@ -247,12 +247,7 @@ pub(crate) async fn run<R, W>(
                 session.finish();
             }
         }
-        while let Some(piece) = session.poll_transmit() {
-            if outbox.is_empty() {
-                last_written = Instant::now();
-            }
-            outbox.push(piece);
-        }
+        queue_transmit(&mut session, &mut outbox, &mut last_written);
         if session.is_closed() {
             if outbox.is_empty() {
                 break;
@@ -271,7 +266,7 @@ pub(crate) async fn run<R, W>(
         let writing = !outbox.is_empty();
         let deadline = next_deadline(
             limits,
-            last_heard,
+            session.is_open().then_some(last_heard),
             pinged,
             close_deadline.or(ending_deadline),
             writing.then_some(last_written),
@@ -301,7 +296,22 @@ pub(crate) async fn run<R, W>(
                 }
             }
             sent = from_app.recv(), if taking => match sent {
-                Some(sent) => take_from_app(&mut session, sent),
+                Some(sent) => {
+                    take_from_app(&mut session, sent);
+                    // And whatever else the handler has sent, so that one write carries
+                    // the answers to everything one read brought (a pipelining peer's
+                    // whole batch) rather than the first alone: each write is a trip
+                    // through the kernel's TCP stack, the largest cost of a small
+                    // message. Within the same bound as one at a time.
+                    loop {
+                        queue_transmit(&mut session, &mut outbox, &mut last_written);
+                        if !session.is_open() || outbox.len() >= limits.write_buffer_size {
+                            break;
+                        }
+                        let Ok(sent) = from_app.try_recv() else { break };
+                        take_from_app(&mut session, sent);
+                    }
+                }
                 // Every sender is gone, the handler's own included: it is done.
                 None => session.close(CloseCode::NORMAL, ""),
             },
@@ -333,7 +343,9 @@ pub(crate) async fn run<R, W>(
                     tracing::debug!(%peer, "WebSocket peer not reading; dropping");
                     break;
                 }
-                if now >= last_heard + limits.ws_idle_timeout {
+                if !session.is_open() {
+                    // Closing: only the two limits above apply.
+                } else if now >= last_heard + limits.ws_idle_timeout {
                     session.close(CloseCode::GOING_AWAY, "idle timeout");
                 } else if !pinged
                     && !limits.ws_ping_interval.is_zero()
@@ -362,6 +374,17 @@ pub(crate) async fn run<R, W>(
     }
 }
 
+/// Moves the session's frames into the outbox. The write stall clock starts when an empty
+/// outbox gets bytes.
+fn queue_transmit(session: &mut Session, outbox: &mut Outbox, last_written: &mut Instant) {
+    while let Some(piece) = session.poll_transmit() {
+        if outbox.is_empty() {
+            *last_written = Instant::now();
+        }
+        outbox.push(piece);
+    }
+}
+
 /// Queues what the handler sent.
 fn take_from_app(session: &mut Session, sent: Outgoing) {
     match sent {
@@ -380,18 +403,23 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
-/// The earliest of: the idle timeout, the next keep-alive ping, the close handshake's end,
-/// the write stall limit.
+/// The earliest of: the idle timeout and the next keep-alive ping (while the session is
+/// open: `last_heard`), the close handshake's end, the write stall limit. Once the session
+/// closes, the idle timeout has done its work (or no longer matters): counting it still,
+/// past, would wake the timer again at once, for ever.
 fn next_deadline(
     limits: &Limits,
-    last_heard: Instant,
+    last_heard: Option<Instant>,
     pinged: bool,
     close_deadline: Option<Instant>,
     writing_since: Option<Instant>,
 ) -> Instant {
-    let mut deadline = last_heard + limits.ws_idle_timeout;
-    if !pinged && !limits.ws_ping_interval.is_zero() {
-        deadline = deadline.min(last_heard + limits.ws_ping_interval);
+    let mut deadline = far_future();
+    if let Some(last_heard) = last_heard {
+        deadline = deadline.min(last_heard + limits.ws_idle_timeout);
+        if !pinged && !limits.ws_ping_interval.is_zero() {
+            deadline = deadline.min(last_heard + limits.ws_ping_interval);
+        }
     }
     if let Some(d) = close_deadline {
         deadline = deadline.min(d);
