@@ -224,6 +224,20 @@ fn startup_errors_say_what_is_wrong_and_exit_non_zero() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("/nonexistent-dir"), "{err}");
+
+    // A timeout past what the clock can add would have panicked the first connection.
+    let (code, err) = run_to_exit(&[
+        "--no-tls",
+        "--listen",
+        "127.0.0.1:0",
+        "--inactivity-timeout",
+        "18446744073709551615s",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("inactivity_timeout") && err.contains("a year"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_URL_LENGTH: usize = 8 * 1024;
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Default for [`Limits::max_body_size`]: bytes of a body the server buffers for a handler.
 pub const DEFAULT_MAX_BODY_SIZE: u64 = 1024 * 1024;
+/// The longest any timeout of [`Limits`] may be: a year.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Default for [`Limits::inactivity_timeout`].
 pub const DEFAULT_INACTIVITY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`Limits::request_head_timeout`].
@@ -213,6 +215,26 @@ impl Limits {
                 "must be more than zero".into(),
             ));
         }
+        // Deadlines are now + a timeout; one past what the clock can hold would make that
+        // sum panic. No wait here needs to be longer than a year.
+        for (name, value) in [
+            ("inactivity_timeout", self.inactivity_timeout),
+            ("request_head_timeout", self.request_head_timeout),
+            ("shutdown_grace", self.shutdown_grace),
+            ("ws_ping_interval", self.ws_ping_interval),
+            ("ws_idle_timeout", self.ws_idle_timeout),
+        ] {
+            if value > MAX_TIMEOUT {
+                return Err(ConfigError::new(
+                    name,
+                    format!(
+                        "must be at most {} s (a year), got {} s",
+                        MAX_TIMEOUT.as_secs(),
+                        value.as_secs()
+                    ),
+                ));
+            }
+        }
         if self.max_url_length > self.client_buffer_size {
             return Err(ConfigError::new(
                 "max_url_length",
@@ -268,6 +290,26 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(limits.validate().unwrap_err().field(), "max_clients");
+    }
+
+    #[test]
+    fn timeouts_past_a_year_are_refused() {
+        let limits = Limits {
+            inactivity_timeout: Duration::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(limits.validate().unwrap_err().field(), "inactivity_timeout");
+        let limits = Limits {
+            ws_idle_timeout: MAX_TIMEOUT + Duration::from_secs(1),
+            ..Limits::default()
+        };
+        assert_eq!(limits.validate().unwrap_err().field(), "ws_idle_timeout");
+        let limits = Limits {
+            shutdown_grace: MAX_TIMEOUT,
+            request_head_timeout: MAX_TIMEOUT,
+            ..Limits::default()
+        };
+        limits.validate().unwrap();
     }
 
     #[test]

@@ -155,7 +155,10 @@ impl<T: Parkable> Park<T> {
             }
         }
         while let Some(oldest) = self.parked.first_entry() {
-            let deadline = oldest.key().0 + self.inactivity_timeout;
+            // A timeout too long to be a time (Limits allows any) never comes.
+            let Some(deadline) = oldest.key().0.checked_add(self.inactivity_timeout) else {
+                break;
+            };
             if deadline > Instant::now() {
                 if self.timer.deadline() != deadline {
                     self.timer.as_mut().reset(deadline);
@@ -331,6 +334,19 @@ mod tests {
             assert!(next(&mut park, Duration::from_millis(200)).await.is_none());
             assert_eq!(dropped.load(Ordering::SeqCst), 2);
             assert!(park.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_timeout_too_long_for_the_clock_never_comes() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::MAX);
+            let (_client, conn) = pairs(1, &dropped).await.pop().expect("pair");
+            assert!(park.insert(conn).is_ok());
+            assert!(next(&mut park, Duration::from_millis(50)).await.is_none());
+            assert_eq!(park.len(), 1);
+            assert_eq!(dropped.load(Ordering::SeqCst), 0);
         });
     }
 
