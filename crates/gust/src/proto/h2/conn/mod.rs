@@ -336,6 +336,9 @@ pub(crate) struct Connection {
     /// Streams we reset lately, oldest first: frames the peer sent before it saw our
     /// RST_STREAM are ignored (RFC 9113 5.1 "closed"), not answered as errors.
     reset_by_us: VecDeque<u32>,
+    /// [`Connection::poll_transmit`]'s lists of stream ids (the round's order, then those
+    /// that sent), kept between calls rather than allocated twice per call.
+    transmit_ids: Vec<u32>,
 }
 
 /// The room a response HEADERS frame usually needs: the frame head and a block whose fields
@@ -398,6 +401,7 @@ impl Connection {
             flood_counts: [0; 5],
             cursor: 0,
             reset_by_us: VecDeque::new(),
+            transmit_ids: Vec::new(),
         }
     }
 
@@ -628,19 +632,23 @@ impl Connection {
         if self.error.is_some() {
             return;
         }
-        let order: Vec<u32> = self
-            .streams
-            .round_robin_after(self.cursor)
-            .filter(|(_, s)| !s.queue.is_empty() || s.end_queued)
-            .map(|(id, _)| id)
-            .collect();
-        let mut sent = Vec::new();
+        // The round's order first, then the ids that sent something.
+        let mut ids = std::mem::take(&mut self.transmit_ids);
+        ids.clear();
+        ids.extend(
+            self.streams
+                .round_robin_after(self.cursor)
+                .filter(|(_, s)| !s.queue.is_empty() || s.end_queued)
+                .map(|(id, _)| id),
+        );
+        let round = ids.len();
         loop {
             let mut progress = false;
-            for &id in &order {
+            for at in 0..round {
+                let id = ids[at];
                 if self.send_one(id, out) {
                     progress = true;
-                    sent.push(id);
+                    ids.push(id);
                     self.cursor = id;
                 }
             }
@@ -648,9 +656,12 @@ impl Connection {
                 break;
             }
         }
-        sent.sort_unstable();
-        sent.dedup();
-        for id in sent {
+        ids[round..].sort_unstable();
+        let mut previous = None;
+        for &id in &ids[round..] {
+            if previous.replace(id) == Some(id) {
+                continue;
+            }
             let sid = StreamId::new(id);
             match self.streams.get(id) {
                 Some(st) if st.state.can_send() && !st.end_queued => {
@@ -663,6 +674,7 @@ impl Connection {
                 _ => self.maybe_remove(sid),
             }
         }
+        self.transmit_ids = ids;
         // RST_STREAMs queued above go out after the DATA that ended their streams.
         if !self.ctrl.is_empty() {
             out.push(self.ctrl.split().freeze());
@@ -693,6 +705,7 @@ impl Connection {
         if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
         }
+        self.transmit_ids = Vec::new();
         self.encoder.release_idle_memory();
     }
 
