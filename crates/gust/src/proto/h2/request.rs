@@ -53,9 +53,10 @@ pub(crate) struct RequestHead2 {
     /// `:path`: starts with '/', or is "*" for OPTIONS. Empty for plain CONNECT, which has
     /// no `:path`.
     pub(crate) path_and_query: String,
-    /// `:authority`, if sent (always for CONNECT); also the `host` field's value when the
-    /// client sent no `host`.
-    pub(crate) authority: Option<HeaderValue>,
+    /// A plain CONNECT's `:authority`: the tunnel's target. Every other request's
+    /// authority is its `host` field (taken from `:authority` when the client sent no
+    /// `host`), moved there rather than kept twice (a copy would cost an allocation).
+    pub(crate) connect_target: Option<HeaderValue>,
     /// `:scheme`, absent only for plain CONNECT; the two common ones without an allocation.
     pub(crate) scheme: Option<Cow<'static, str>>,
     /// `:protocol` of an extended CONNECT (RFC 8441), e.g. "websocket".
@@ -311,7 +312,13 @@ impl RequestBuilder {
         }
 
         let mut headers = self.regular.finish()?;
-        match (&self.authority, self.host) {
+        let plain_connect = is_connect && self.protocol.is_none();
+        let connect_target = if plain_connect {
+            self.authority.clone()
+        } else {
+            None
+        };
+        match (self.authority, self.host) {
             (Some(authority), Some(host)) => {
                 if !authority.as_bytes().eq_ignore_ascii_case(host.as_bytes()) {
                     return Err(RequestError::HostAuthorityMismatch);
@@ -319,8 +326,7 @@ impl RequestBuilder {
                 headers.insert(header::HOST, host);
             }
             (Some(authority), None) => {
-                // A clone shares the value's bytes.
-                headers.insert(header::HOST, authority.clone());
+                headers.insert(header::HOST, authority);
             }
             (None, Some(host)) => {
                 headers.insert(header::HOST, host);
@@ -338,7 +344,7 @@ impl RequestBuilder {
         Ok(RequestHead2 {
             method,
             path_and_query: self.path.unwrap_or_default(),
-            authority: self.authority,
+            connect_target,
             scheme: self.scheme,
             protocol: self.protocol,
             headers,
@@ -756,7 +762,8 @@ mod tests {
         let head = get_with(&[("accept", "*/*"), ("x-a", "")]).unwrap();
         assert_eq!(head.method, Method::GET);
         assert_eq!(head.path_and_query, "/index.html?q=1");
-        assert_eq!(head.authority.unwrap(), "example.com");
+        assert_eq!(head.headers["host"], "example.com");
+        assert_eq!(head.connect_target, None);
         assert_eq!(head.scheme.as_deref(), Some("https"));
         assert_eq!(head.protocol, None);
         assert_eq!(head.content_length, None);
@@ -1078,7 +1085,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(head.method, Method::CONNECT);
-        assert_eq!(head.authority.unwrap(), "example.com:443");
+        assert_eq!(head.connect_target.unwrap(), "example.com:443");
         assert_eq!(head.scheme, None);
         assert_eq!(head.path_and_query, "");
         assert_eq!(head.headers["host"], "example.com:443");
@@ -1121,7 +1128,8 @@ mod tests {
         assert_eq!(head.protocol.as_deref(), Some("websocket"));
         assert_eq!(head.path_and_query, "/chat");
         assert_eq!(head.scheme.as_deref(), Some("https"));
-        assert_eq!(head.authority.unwrap(), "example.com");
+        assert_eq!(head.headers["host"], "example.com");
+        assert_eq!(head.connect_target, None);
 
         // Each of :scheme, :path, :authority is required.
         for (missing, want) in [

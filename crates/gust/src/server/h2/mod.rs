@@ -994,7 +994,7 @@ fn poll_bodies(
 fn to_dispatch_head(head: RequestHead2) -> Head {
     let target = if head.method == Method::CONNECT && head.path_and_query.is_empty() {
         // Checked against the authority grammar, which is ASCII.
-        head.authority
+        head.connect_target
             .and_then(|a| a.to_str().ok().map(str::to_owned))
             .unwrap_or_default()
     } else {
