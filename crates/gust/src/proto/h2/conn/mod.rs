@@ -46,10 +46,12 @@ use super::request::{RequestBuilder, RequestHead2, RequestLimits, TrailersBuilde
 use super::state::{State, StateError, Verdict};
 use crate::proto::frame_room;
 
+mod send_queue;
 mod streams;
 #[cfg(test)]
 mod tests;
 
+use self::send_queue::SendQueue;
 use self::streams::StreamTable;
 
 /// Bytes of control frames (and response HEADERS) we may owe the peer before we decide it
@@ -242,7 +244,7 @@ struct Stream {
     recv_window: Window,
     /// Body bytes consumed by the handler, not yet given back with WINDOW_UPDATE.
     recv_released: u32,
-    queue: VecDeque<Bytes>,
+    queue: SendQueue,
     queued: usize,
     headers_sent: bool,
     /// END_STREAM (after the queue and any trailers) was asked for.
@@ -1370,7 +1372,7 @@ impl Connection {
             send_window: Window::new(self.peer_initial_window),
             recv_window: Window::new(self.recv_initial),
             recv_released: 0,
-            queue: VecDeque::new(),
+            queue: SendQueue::default(),
             queued: 0,
             headers_sent: false,
             end_queued: false,
