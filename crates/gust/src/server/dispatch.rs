@@ -2,9 +2,13 @@
 //! path, route, check the method, and hand the request to its resource.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::future::CatchUnwind;
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Method, StatusCode, Uri};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -40,10 +44,42 @@ pub(crate) const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
+/// A response on its way: ready at once (errors, static content, cached files), which
+/// costs no allocation, or a handler's future.
+pub(crate) enum Answer {
+    /// Taken by the first poll.
+    Ready(Option<Response>),
+    /// A handler's future: a panic in it answers 500 and the server lives on.
+    Handler(CatchUnwind<AssertUnwindSafe<BoxFuture<Response>>>),
+    /// One of ours that may wait (a file read).
+    Pending(BoxFuture<Response>),
+}
+
+impl Future for Answer {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.get_mut() {
+            Answer::Ready(response) => Poll::Ready(response.take().unwrap_or_else(|| {
+                // Polled again after its answer: a bug of ours, answered as one.
+                debug_assert!(false, "an answer was polled after completion");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "answered twice")
+            })),
+            Answer::Handler(future) => future.poll_unpin(cx).map(|result| {
+                result.unwrap_or_else(|_| {
+                    tracing::error!("handler panicked; answering 500");
+                    error_response(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
+                })
+            }),
+            Answer::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
 /// What the connection must do with a request.
 pub(crate) struct Dispatched {
     /// The response, once ready.
-    pub(crate) response: BoxFuture<Response>,
+    pub(crate) response: Answer,
     /// False when the request was answered without anyone reading its body (an error, a
     /// static file): the connection discards the body or closes.
     pub(crate) reads_body: bool,
@@ -78,7 +114,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
     } = ctx;
     stats.request(head.version);
     let immediate = |response: Response| Dispatched {
-        response: Box::pin(std::future::ready(response)),
+        response: Answer::Ready(Some(response)),
         reads_body: false,
         websocket: None,
     };
@@ -187,12 +223,16 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
             immediate(content.respond(&parts))
         }
         ResourceKind::Fs(dir) => {
-            let dir = dir.clone();
             let (parts, _) = request.into_parts();
+            // A cached file (or a refused path) is answered here, without a future.
+            if let Some(response) = dir.respond_now(&parts, &fs_relative, had_encoded_slash) {
+                return immediate(response);
+            }
+            let dir = dir.clone();
             Dispatched {
-                response: Box::pin(async move {
+                response: Answer::Pending(Box::pin(async move {
                     dir.respond(&parts, &fs_relative, had_encoded_slash).await
-                }),
+                })),
                 reads_body: false,
                 websocket: None,
             }
@@ -221,7 +261,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
                 handler.call(request)
             };
             Dispatched {
-                response: catch_panics(response),
+                response: Answer::Handler(AssertUnwindSafe(response).catch_unwind()),
                 reads_body: true,
                 websocket: None,
             }
@@ -244,12 +284,12 @@ fn open_websocket(
 ) -> Dispatched {
     match accept_websocket(ctx, endpoint, request, protocol) {
         Ok((response, upgrade)) => Dispatched {
-            response: Box::pin(std::future::ready(response)),
+            response: Answer::Ready(Some(response)),
             reads_body: true,
             websocket: Some(upgrade),
         },
         Err(refusal) => Dispatched {
-            response: Box::pin(std::future::ready(*refusal)),
+            response: Answer::Ready(Some(*refusal)),
             reads_body: false,
             websocket: None,
         },
@@ -328,16 +368,6 @@ fn handshake_refusal(error: HandshakeError) -> Response {
         );
     }
     response
-}
-
-/// A handler that panics answers 500 and the server lives on.
-fn catch_panics(response: BoxFuture<Response>) -> BoxFuture<Response> {
-    Box::pin(AssertUnwindSafe(response).catch_unwind().map(|result| {
-        result.unwrap_or_else(|_| {
-            tracing::error!("handler panicked; answering 500");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
-        })
-    }))
 }
 
 fn options_response(methods: &MethodSet) -> Response {

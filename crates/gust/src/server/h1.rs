@@ -22,14 +22,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::dispatch::{self, error_response, Dispatched, Head};
+use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::h2;
 use super::idle::{asked_to_close, OnStop};
 use super::transport::{send_from_page_cache, sendfile_refused, ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{date, read_room, within, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::file::FileRange;
-use crate::body::{report, BodyError, BodyKind, BodyMessage, BoxFuture, Outcome, RequestBody};
+use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
     encode_chunk_header, encode_head, parse_head, BodyDecoder, ChunkLimits, Decoded, Framing,
@@ -1053,7 +1053,7 @@ fn buffered_body_is_malformed(decoder: &BodyDecoder, inbuf: &BytesMut) -> bool {
 /// Lets a handler whose client went away run on by itself, so that it reads the aborted
 /// signal from its body and cleans up as it chooses, instead of being dropped mid-await.
 /// Its eventual response goes nowhere; the response's completion hook hears `Aborted`.
-fn abandon(response: BoxFuture<Response>, end: End) -> End {
+fn abandon(response: Answer, end: End) -> End {
     tokio::spawn(response);
     end
 }

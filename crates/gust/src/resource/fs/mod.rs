@@ -184,31 +184,49 @@ impl FsResource {
     /// with `/` or is empty); `had_encoded_slash` comes from [`super::path::normalize`].
     /// HEAD gets the same head as GET and a body that is never read: the connection layer
     /// only takes its length for `Content-Length`.
-    pub(crate) async fn respond(
+    /// The answer when it needs nothing from the file system: a path refused at sight, or
+    /// a file in the cache. `None`: [`FsResource::respond`] must look.
+    pub(crate) fn respond_now(
         &self,
         parts: &Parts,
         relative: &str,
         had_encoded_slash: bool,
-    ) -> Response<Body> {
+    ) -> Option<Response<Body>> {
         // A decoded %2F would become a separator here: a name the client did not ask for.
         if had_encoded_slash {
-            return not_found("encoded slash in a file path");
+            return Some(not_found("encoded slash in a file path"));
         }
-        let wants_directory =
-            relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'));
+        let wants_directory = wants_directory(parts, relative);
         let accept = encoding::accept_encoding(&parts.headers);
         let key = Key {
             relative,
             wants_directory,
             accepted: accepted_codings(accept.as_ref()),
         };
+        // Only paths that passed the checks of `respond` and found a file are kept, so a
+        // hit needs neither the checks nor the file-system path.
+        let hit = self.cache.get(&key, Instant::now())?;
+        Some(self.serve_file(parts, Served::from(hit)))
+    }
+
+    pub(crate) async fn respond(
+        &self,
+        parts: &Parts,
+        relative: &str,
+        had_encoded_slash: bool,
+    ) -> Response<Body> {
         // Taken before the look-up: an entry is trusted from before the file was read.
         let now = Instant::now();
-        // Only paths that passed the checks below and found a file are kept, so a hit
-        // needs neither the checks nor the file-system path.
-        if let Some(hit) = self.cache.get(&key, now) {
-            return self.serve_file(parts, Served::from(hit));
+        if let Some(answer) = self.respond_now(parts, relative, had_encoded_slash) {
+            return answer;
         }
+        let wants_directory = wants_directory(parts, relative);
+        let accept = encoding::accept_encoding(&parts.headers);
+        let key = Key {
+            relative,
+            wants_directory,
+            accepted: accepted_codings(accept.as_ref()),
+        };
         let mut requested = self.root.to_path_buf();
         for segment in relative.split('/').filter(|s| !s.is_empty()) {
             if !is_plain_name(segment) {
@@ -340,6 +358,11 @@ impl FsResource {
         *response.headers_mut() = headers;
         response
     }
+}
+
+/// Whether the request names a directory (its path ends with '/').
+fn wants_directory(parts: &Parts, relative: &str) -> bool {
+    relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'))
 }
 
 /// What a request with conditions gets.

@@ -41,7 +41,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use self::pending::Pending;
 use self::recv::{RecvBuffer, Release};
 use super::date;
-use super::dispatch::{self, error_response, Dispatched, Head};
+use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::idle::asked_to_close;
 use super::outbox::Outbox;
 use super::transport::ReadSide;
@@ -707,11 +707,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
     /// Starts the WebSocket session of an accepted extended CONNECT: the 200 gets a body
     /// the session feeds, and the session reads the stream's DATA; both run under the
     /// stream's flow control.
-    fn start_websocket(
-        &mut self,
-        response: BoxFuture<Response>,
-        mut upgrade: Box<WsUpgrade>,
-    ) -> BoxFuture<Response> {
+    fn start_websocket(&mut self, response: Answer, mut upgrade: Box<WsUpgrade>) -> Answer {
         let (tx, rx) = mpsc::channel(2);
         let input = ws::Input::<tokio::io::Empty>::Body(std::mem::replace(
             &mut upgrade.body,
@@ -726,7 +722,9 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        Box::pin(response.map(move |r| r.map(|_| Body::from_stream(stream))))
+        Answer::Pending(Box::pin(
+            response.map(move |r| r.map(|_| Body::from_stream(stream))),
+        ))
     }
 
     /// The handler will not read the rest of the request body.
