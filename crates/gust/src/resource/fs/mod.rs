@@ -196,13 +196,7 @@ impl FsResource {
         if had_encoded_slash {
             return Some(not_found("encoded slash in a file path"));
         }
-        let wants_directory = wants_directory(parts, relative);
-        let accept = encoding::accept_encoding(&parts.headers);
-        let key = Key {
-            relative,
-            wants_directory,
-            accepted: accepted_codings(accept.as_ref()),
-        };
+        let (key, _) = cache_key(parts, relative);
         // Only paths that passed the checks of `respond` and found a file are kept, so a
         // hit needs neither the checks nor the file-system path.
         let hit = self.cache.get(&key, Instant::now())?;
@@ -220,13 +214,8 @@ impl FsResource {
         if let Some(answer) = self.respond_now(parts, relative, had_encoded_slash) {
             return answer;
         }
-        let wants_directory = wants_directory(parts, relative);
-        let accept = encoding::accept_encoding(&parts.headers);
-        let key = Key {
-            relative,
-            wants_directory,
-            accepted: accepted_codings(accept.as_ref()),
-        };
+        let (key, accept) = cache_key(parts, relative);
+        let wants_directory = key.wants_directory;
         let mut requested = self.root.to_path_buf();
         for segment in relative.split('/').filter(|s| !s.is_empty()) {
             if !is_plain_name(segment) {
@@ -360,9 +349,17 @@ impl FsResource {
     }
 }
 
-/// Whether the request names a directory (its path ends with '/').
-fn wants_directory(parts: &Parts, relative: &str) -> bool {
-    relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'))
+/// The cache key of a request for `relative`, and its `Accept-Encoding`.
+fn cache_key<'a>(parts: &Parts, relative: &'a str) -> (Key<'a>, Option<HeaderValue>) {
+    let wants_directory =
+        relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'));
+    let accept = encoding::accept_encoding(&parts.headers);
+    let key = Key {
+        relative,
+        wants_directory,
+        accepted: accepted_codings(accept.as_ref()),
+    };
+    (key, accept)
 }
 
 /// What a request with conditions gets.
