@@ -1,5 +1,6 @@
 //! One service's accept loop: the client limit, connection tasks, graceful shutdown.
 
+use std::convert::Infallible;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,14 +69,7 @@ impl AcceptLoop {
             let accepted = tokio::select! {
                 biased;
                 _ = self.shutdown.changed() => break,
-                Some(joined) = connections.join_next(), if !connections.is_empty() => {
-                    park_if_given_back(joined, &mut park, &mut connections);
-                    continue;
-                }
-                resumed = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => {
-                    connections.spawn(resumed.resume());
-                    continue;
-                }
+                never = look_after(&mut park, &mut connections) => match never {},
                 accepted = self.listener.accept() => accepted,
             };
             let (stream, peer) = match accepted {
@@ -178,36 +172,38 @@ impl AcceptLoop {
                 Asked::TooSoon(left) => left.min(ROOM_POLL),
                 Asked::NoneIdle => ROOM_POLL,
             };
-            let wait = tokio::time::sleep(again);
-            tokio::pin!(wait);
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = self.shutdown.changed() => return None,
-                    permit = slots.clone().acquire_owned() => return permit.ok(),
-                    Some(joined) = connections.join_next(), if !connections.is_empty() => {
-                        park_if_given_back(joined, park, connections);
-                    }
-                    resumed = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => {
-                        connections.spawn(resumed.resume());
-                    }
-                    _ = &mut wait => break,
-                }
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => return None,
+                permit = slots.clone().acquire_owned() => return permit.ok(),
+                never = look_after(park, connections) => match never {},
+                _ = tokio::time::sleep(again) => {}
             }
         }
     }
 }
 
-/// Parks a connection its task gave back, or serves it again at once if its client has
-/// sent meanwhile. (A task that panicked has dropped its connection.)
-fn park_if_given_back(
-    joined: Result<Option<Between>, tokio::task::JoinError>,
-    park: &mut Park<Between>,
-    connections: &mut Tasks,
-) {
-    if let Ok(Some(between)) = joined {
-        if let Err(readable) = park.insert(between) {
-            connections.spawn(readable.resume());
+/// What the accept loop does while it waits for anything else, for as long as it waits:
+/// reaps ended connection tasks, parks the connections they gave back (or serves one again
+/// at once if its client has sent meanwhile), and serves parked connections whose clients
+/// send. Never finishes; dropped when the wait it runs beside ends.
+async fn look_after(park: &mut Park<Between>, connections: &mut Tasks) -> Infallible {
+    loop {
+        tokio::select! {
+            biased;
+            Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                // A task that panicked has dropped its connection.
+                if let Ok(Some(between)) = joined {
+                    if let Err(readable) = park.insert(between) {
+                        connections.spawn(readable.resume());
+                    }
+                }
+            }
+            resumed = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => {
+                connections.spawn(resumed.resume());
+            }
+            // Nothing to look after: only the caller's wait can change that.
+            else => return std::future::pending().await,
         }
     }
 }

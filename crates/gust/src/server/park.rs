@@ -254,6 +254,17 @@ mod tests {
             .block_on(future)
     }
 
+    /// Parks the server sides (none has been sent anything yet); the clients.
+    fn park_all(park: &mut Park<Conn>, pairs: Vec<(TcpStream, Conn)>) -> Vec<TcpStream> {
+        pairs
+            .into_iter()
+            .map(|(client, conn)| {
+                assert!(park.insert(conn).is_ok(), "nothing was sent yet");
+                client
+            })
+            .collect()
+    }
+
     async fn next(park: &mut Park<Conn>, within: Duration) -> Option<Conn> {
         tokio::time::timeout(within, poll_fn(|cx| park.poll_next(cx)))
             .await
@@ -265,11 +276,7 @@ mod tests {
         run(async {
             let dropped = Arc::new(AtomicUsize::new(0));
             let mut park = Park::new(Duration::from_secs(60));
-            let mut clients = Vec::new();
-            for (client, conn) in pairs(3, &dropped).await {
-                assert!(park.insert(conn).is_ok(), "nothing was sent yet");
-                clients.push(client);
-            }
+            let mut clients = park_all(&mut park, pairs(3, &dropped).await);
             assert!(
                 next(&mut park, Duration::from_millis(50)).await.is_none(),
                 "resumed with nothing sent"
@@ -355,11 +362,7 @@ mod tests {
         run(async {
             let dropped = Arc::new(AtomicUsize::new(0));
             let mut park = Park::new(Duration::from_secs(60));
-            let mut clients = Vec::new();
-            for (client, conn) in pairs(2, &dropped).await {
-                assert!(park.insert(conn).is_ok());
-                clients.push(client);
-            }
+            let mut clients = park_all(&mut park, pairs(2, &dropped).await);
             match park.close_oldest() {
                 Asked::TooSoon(left) => assert!(left <= MIN_IDLE),
                 other => panic!("{other:?}"),
