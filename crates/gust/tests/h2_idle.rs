@@ -135,3 +135,52 @@ async fn a_full_server_closes_an_idle_http2_connection_for_a_new_client() {
     );
     server.stop().await;
 }
+
+/// Connections with no stream wait without a task of their own (parked with the accept
+/// loop): each is served again when its client sends, and a stopping server tells each
+/// one GOAWAY at once (naming its last stream) instead of waiting out the grace period.
+#[tokio::test]
+async fn many_idle_connections_are_served_again_and_told_goaway_on_stop() {
+    const CONNECTIONS: usize = 40;
+    let limits = Limits {
+        shutdown_grace: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        clients.push(H2Raw::handshake(server.addr).await);
+    }
+    let mut last_stream = 0;
+    for round in 0..3 {
+        let stream = 2 * round + 1;
+        for client in &mut clients {
+            client.request(stream, "GET", "/hello", true).await;
+        }
+        for client in &mut clients {
+            let response = client.response(stream).await;
+            assert_eq!(response.status, 200, "round {round}: {response:?}");
+        }
+        last_stream = stream;
+        // Long past the time a connection keeps its task and tables between requests.
+        sleep(Duration::from_millis(100)).await;
+    }
+    // A PING wakes a connection without a request; it is answered, and the connection
+    // goes back to waiting.
+    for client in &mut clients {
+        client.ping_pong().await;
+    }
+    sleep(Duration::from_millis(100)).await;
+    let stopped = tokio::spawn(server.stop());
+    for (i, client) in clients.iter_mut().enumerate() {
+        let goaway = client.expect("GOAWAY on stop", |f| f.kind == GOAWAY).await;
+        assert_eq!(goaway.error_code(), NO_ERROR, "connection {i}");
+        assert_eq!(goaway.last_stream_id(), last_stream, "connection {i}");
+        assert!(client.closed().await, "connection {i} outlived the stop");
+    }
+    drop(clients);
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the stop did not wait for the grace period")
+        .expect("the stop panicked");
+}

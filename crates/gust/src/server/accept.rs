@@ -10,10 +10,10 @@ use bytes::BytesMut;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
 
+use super::between::{self, WhenIdle};
 use super::idle::{Asked, IdleList};
-use super::park::Park;
+use super::park::{Next, Park};
 use super::{h1, h2, ConnCtx};
 use crate::service::Service;
 use crate::stats::{CountingIo, Layer, OpenGuard};
@@ -27,11 +27,11 @@ const ROOM_POLL: Duration = Duration::from_millis(100);
 
 /// What a plain connection holds for its life: its count in the statistics and its slot.
 type Held = (OpenGuard, OwnedSemaphorePermit);
-/// A plain connection between requests, to be parked.
-type Between = h1::Between<CountingIo<OwnedReadHalf>, CountingIo<OwnedWriteHalf>, Held>;
+/// A plain connection with nothing under way, to be parked.
+type Between = between::Between<CountingIo<OwnedReadHalf>, CountingIo<OwnedWriteHalf>, Held>;
 /// The connections' tasks; a plain connection's task ends with the connection given back
-/// when it waits for its next request.
-type Tasks = JoinSet<Option<Between>>;
+/// when it has nothing under way.
+type Tasks = between::Tasks<CountingIo<OwnedReadHalf>, CountingIo<OwnedWriteHalf>, Held>;
 
 /// The accept loop of one started service.
 pub(super) struct AcceptLoop {
@@ -113,9 +113,8 @@ impl AcceptLoop {
             match self.service.tls.clone() {
                 // Made here and spawned as it is: wrapping it in another async fn would
                 // keep a second copy of what it holds in the task.
-                None => connections.spawn(
-                    plain_connection(ctx, stream).serve((open, permit), h1::WhenIdle::GiveBack),
-                ),
+                None => connections
+                    .spawn(plain_connection(ctx, stream).serve((open, permit), WhenIdle::GiveBack)),
                 Some(tls) => connections.spawn(async move {
                     serve_tls(ctx, tls, stream).await;
                     drop(open);
@@ -124,17 +123,24 @@ impl AcceptLoop {
                 }),
             };
         }
-        // Stop: the listener closes now; connections waiting between requests close (parked
-        // ones here, the others learn it from the idle list, and those given back from now
-        // on are dropped as they end), the others get the grace period to finish.
+        // Stop: the listener closes now; connections with nothing under way close (parked
+        // ones here, HTTP/2 ones with GOAWAY; the others learn it from the idle list or the
+        // stop signal, and those given back from now on are closed as they come), the
+        // others get the grace period to finish.
         drop(self.listener);
-        drop(park);
+        for parked in park.into_parked() {
+            parked.close(&mut connections);
+        }
         idle.stop();
         let grace = tokio::time::sleep(limits.shutdown_grace);
         tokio::pin!(grace);
         loop {
             tokio::select! {
-                joined = connections.join_next() => if joined.is_none() { break },
+                joined = connections.join_next() => match joined {
+                    None => break,
+                    Some(Ok(Some(given_back))) => given_back.close(&mut connections),
+                    Some(_) => {}
+                },
                 _ = &mut grace => {
                     tracing::warn!(
                         service = %self.service.name,
@@ -164,7 +170,7 @@ impl AcceptLoop {
         connections: &mut Tasks,
     ) -> Option<OwnedSemaphorePermit> {
         loop {
-            let again = match close_oldest(idle, park) {
+            let again = match close_oldest(idle, park, connections) {
                 Asked::Closed => {
                     tracing::debug!(service = %self.service.name, "max_clients reached; closing the longest idle connection");
                     ROOM_WAIT
@@ -185,8 +191,9 @@ impl AcceptLoop {
 
 /// What the accept loop does while it waits for anything else, for as long as it waits:
 /// reaps ended connection tasks, parks the connections they gave back (or serves one again
-/// at once if its client has sent meanwhile), and serves parked connections whose clients
-/// send. Never finishes; dropped when the wait it runs beside ends.
+/// at once if its client has sent meanwhile), serves parked connections whose clients
+/// send, and closes those idle for the inactivity timeout. Never finishes; dropped when the
+/// wait it runs beside ends.
 async fn look_after(park: &mut Park<Between>, connections: &mut Tasks) -> Infallible {
     loop {
         tokio::select! {
@@ -194,34 +201,39 @@ async fn look_after(park: &mut Park<Between>, connections: &mut Tasks) -> Infall
             Some(joined) = connections.join_next(), if !connections.is_empty() => {
                 // A task that panicked has dropped its connection.
                 if let Ok(Some(between)) = joined {
-                    if let Err(readable) = park.insert(between) {
-                        connections.spawn(readable.resume());
+                    let since = between.idle_since();
+                    if let Err(readable) = park.insert(between, since) {
+                        readable.resume(connections);
                     }
                 }
             }
-            resumed = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => {
-                connections.spawn(resumed.resume());
-            }
+            next = poll_fn(|cx| park.poll_next(cx)), if !park.is_empty() => match next {
+                Next::Readable(conn) => conn.resume(connections),
+                Next::TimedOut(conn) => conn.close(connections),
+            },
             // Nothing to look after: only the caller's wait can change that.
             else => return std::future::pending().await,
         }
     }
 }
 
-/// Asks the connection idle longest to close, parked or waiting in a task of its own.
-fn close_oldest(idle: &IdleList, park: &mut Park<Between>) -> Asked {
+/// Asks the connection idle longest to close, parked (closed here, an HTTP/2 one in a task
+/// of `connections`) or waiting in a task of its own.
+fn close_oldest(idle: &IdleList, park: &mut Park<Between>, connections: &mut Tasks) -> Asked {
     let parked_longer = match (park.oldest_since(), idle.oldest_since()) {
         (Some(parked), Some(listed)) => parked <= listed,
         (parked, _) => parked.is_some(),
     };
-    if parked_longer {
-        let asked = park.close_oldest();
-        if asked == Asked::Closed {
+    if !parked_longer {
+        return idle.close_oldest();
+    }
+    match park.take_oldest() {
+        Ok(oldest) => {
             tracing::debug!("parked idle connection closed to make room");
+            oldest.close(connections);
+            Asked::Closed
         }
-        asked
-    } else {
-        idle.close_oldest()
+        Err(asked) => asked,
     }
 }
 
@@ -254,13 +266,11 @@ async fn serve_tls(mut ctx: ConnCtx, tls: TlsAcceptor, stream: TcpStream) {
     if h2 {
         let (rd, wr) = tokio::io::split(stream);
         h2::Driver::new(ctx, rd, wr, BytesMut::new())
-            .serve(None)
+            .serve(None, (), WhenIdle::Wait)
             .await;
     } else {
         let (rd, wr) = tokio::io::split(stream);
-        h1::Driver::new(ctx, rd, wr)
-            .serve((), h1::WhenIdle::Wait)
-            .await;
+        h1::Driver::new(ctx, rd, wr).serve((), WhenIdle::Wait).await;
     }
 }
 

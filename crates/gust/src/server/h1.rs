@@ -22,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
+use super::between::{Between, WhenIdle};
 use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::h2;
 use super::idle::{asked_to_close, OnStop};
@@ -123,40 +124,6 @@ enum FeedStep {
 /// client that has made only one request gives everything back at once.
 const KEEP_BOX_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// What [`Driver::serve`] does when its connection waits for the next request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum WhenIdle {
-    /// Waits in its own task.
-    Wait,
-    /// Gives the connection back to be parked (plain TCP, after the first request).
-    GiveBack,
-}
-
-/// A plain connection between requests, given back by [`Driver::serve`]: the driver (no
-/// buffers) and what the connection holds for its life (its slot).
-pub(super) struct Between<R, W, H> {
-    driver: Box<Driver<R, W>>,
-    held: H,
-}
-
-impl<R: ReadSide, W: WriteSide, H: Send> Between<R, W, H> {
-    /// Serves the connection again, from its next request on.
-    pub(super) fn resume(self) -> impl std::future::Future<Output = Option<Self>> {
-        self.driver.serve(self.held, WhenIdle::GiveBack)
-    }
-}
-
-impl<R, W, H> super::park::Parkable for Between<R, W, H>
-where
-    R: ReadSide + 'static,
-    W: Send + 'static,
-    H: Send + 'static,
-{
-    fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        self.driver.rd.poll_read_ready(cx).map(|_| ())
-    }
-}
-
 /// One HTTP/1.1 connection.
 pub(super) struct Driver<R, W> {
     rd: R,
@@ -166,6 +133,13 @@ pub(super) struct Driver<R, W> {
     conn: ConnCtx,
     /// Requests answered, up to 2: from the second on, the client has come back for more.
     answered: u8,
+}
+
+impl<R: ReadSide, W> Driver<R, W> {
+    /// Ready once its socket has something to read (see [`super::park::Parkable`]).
+    pub(super) fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.rd.poll_read_ready(cx).map(|_| ())
+    }
 }
 
 impl<R: ReadSide, W: WriteSide> Driver<R, W> {
@@ -189,7 +163,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// upgrade) or a WebSocket session. With [`WhenIdle::GiveBack`], a connection that has
     /// been answered and waits for its next request on a socket that can be waited on
     /// without a buffer (plain TCP) is given back instead, buffers released, for the caller
-    /// to park (see `park.rs`); [`Between::resume`] serves it again.
+    /// to park (see `park.rs`); [`Between::resume`] serves it again. A connection that has
+    /// turned into HTTP/2 is given back the same way (see [`h2::Driver::serve`]).
     ///
     /// What the connection's task holds for its whole life is this future, so everything
     /// larger than waiting lives in boxes for as long as it runs: a connection between
@@ -215,7 +190,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     }
                     self.inbuf = BytesMut::new();
                     self.out = BytesMut::new();
-                    return Some(Between { driver: self, held });
+                    return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
                 // would live through the arms' awaits and take room of their own.
@@ -247,9 +222,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 Err(End::ToH2(upgraded)) => {
                     // Boxed like the other paths taken once if at all: a connection's
                     // future is as large as its largest path for its whole life.
-                    Box::pin(self.into_h2().serve(upgraded)).await;
-                    drop(held);
-                    return None;
+                    return Box::pin(self.into_h2().serve(upgraded, held, when_idle)).await;
                 }
             }
         }

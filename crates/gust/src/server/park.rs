@@ -1,16 +1,20 @@
-//! Plain HTTP/1.1 connections parked between requests, without a task of their own.
+//! Plain connections parked while they have nothing under way, without a task of their own.
 //!
-//! A keep-alive connection spends most of its life waiting for its client's next request.
-//! Waiting in a task of its own costs tokio's task cell (512 bytes with the wait's future and
-//! timer) and an entry in the listener's task set, for every idle connection. Parked, a
+//! A keep-alive connection spends most of its life waiting for its client's next request
+//! (HTTP/1.1) or stream (HTTP/2). Waiting in a task of its own costs tokio's task cell (512
+//! bytes with the wait's future and timer; an HTTP/2 connection's serving future adds about
+//! 550) and an entry in the listener's task set, for every idle connection. Parked, a
 //! connection is only its driver (no buffers), its socket's registration with the reactor
 //! and an entry here: the accept loop holds one [`Park`], watches every parked socket
 //! through a waker of its own (one small allocation per connection), keeps one timer for
-//! the inactivity timeout of all of them (they are ordered by when they began to wait, and
+//! the inactivity timeout of all of them (they are ordered by when they became idle, and
 //! share the timeout), and gives a connection a new task when its client sends again.
 //!
 //! A parked connection is idle in the sense of `idle.rs`: a full listener may close it to
-//! make room ([`Park::close_oldest`]), and a stopping server closes it by dropping the park.
+//! make room ([`Park::take_oldest`]). The park only hands connections back; closing them is
+//! the caller's (an HTTP/2 connection says GOAWAY first), for those whose inactivity timeout
+//! has passed ([`Next::TimedOut`]) as for those left when the server stops
+//! ([`Park::into_parked`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -30,8 +34,18 @@ pub(super) trait Parkable: Send + 'static {
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
-/// When a connection was parked, and a number that tells apart those of the same instant.
+/// Since when a connection has been idle, and a number that tells apart those of the same
+/// instant.
 type Key = (Instant, u64);
+
+/// Why the park hands a connection back.
+#[derive(Debug)]
+pub(super) enum Next<T> {
+    /// Its socket became readable (bytes, the end, an error; possibly spuriously): serve it.
+    Readable(T),
+    /// It has been idle for the inactivity timeout: close it.
+    TimedOut(T),
+}
 
 /// One listener's parked connections, oldest first.
 pub(super) struct Park<T> {
@@ -110,14 +124,15 @@ impl<T: Parkable> Park<T> {
         self.parked.len()
     }
 
-    /// Parks a connection whose client has nothing under way; gives it back if its socket
-    /// is readable already (serve it at once).
-    pub(super) fn insert(&mut self, conn: T) -> Result<(), T> {
+    /// Parks a connection whose client has nothing under way, idle since `since` (its
+    /// inactivity timeout counts from then); gives it back if its socket is readable
+    /// already (serve it at once).
+    pub(super) fn insert(&mut self, conn: T, since: Instant) -> Result<(), T> {
         if self.parked.is_empty() {
             // Keys of connections that are gone (closed sockets wake their wakers).
             self.woken.lock().keys.clear();
         }
-        let key = (Instant::now(), self.next);
+        let key = (since, self.next);
         self.next += 1;
         let waker = Waker::from(Arc::new(ConnWaker {
             key,
@@ -133,9 +148,9 @@ impl<T: Parkable> Park<T> {
         Ok(())
     }
 
-    /// The next parked connection whose socket became readable, to be served; meanwhile
-    /// closes those that waited for the inactivity timeout. Cancel-safe.
-    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+    /// The next parked connection whose socket became readable, to be served, or whose
+    /// inactivity timeout has passed, to be closed. Cancel-safe.
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next<T>> {
         loop {
             let key = {
                 let mut inner = self.woken.lock();
@@ -151,25 +166,23 @@ impl<T: Parkable> Park<T> {
             };
             // Not there: closed since its waker was woken.
             if let Some(conn) = self.parked.remove(&key) {
-                return Poll::Ready(conn);
+                return Poll::Ready(Next::Readable(conn));
             }
         }
-        while let Some(oldest) = self.parked.first_entry() {
+        if let Some(oldest) = self.parked.first_entry() {
             // A timeout too long to be a time (Limits allows any) never comes.
             let Some(deadline) = oldest.key().0.checked_add(self.inactivity_timeout) else {
-                break;
+                return Poll::Pending;
             };
             if deadline > Instant::now() {
                 if self.timer.deadline() != deadline {
                     self.timer.as_mut().reset(deadline);
                 }
                 if self.timer.as_mut().poll(cx).is_pending() {
-                    break;
+                    return Poll::Pending;
                 }
             }
-            // Silent for the inactivity timeout: closed (dropped) without a word, as
-            // HTTP/1.1 allows for an idle connection (RFC 9112 9.5).
-            drop(oldest.remove());
+            return Poll::Ready(Next::TimedOut(oldest.remove()));
         }
         Poll::Pending
     }
@@ -179,21 +192,26 @@ impl<T: Parkable> Park<T> {
         self.parked.keys().next().map(|key| key.0.into_std())
     }
 
-    /// Closes the connection parked longest, if it has waited for [`MIN_IDLE`].
-    pub(super) fn close_oldest(&mut self) -> Asked {
-        self.close_oldest_idle_for(MIN_IDLE)
+    /// Takes the connection idle longest, to be closed to make room, if it has been idle
+    /// for [`MIN_IDLE`]; else says why not (never [`Asked::Closed`]).
+    pub(super) fn take_oldest(&mut self) -> Result<T, Asked> {
+        self.take_oldest_idle_for(MIN_IDLE)
     }
 
-    fn close_oldest_idle_for(&mut self, min_idle: Duration) -> Asked {
+    fn take_oldest_idle_for(&mut self, min_idle: Duration) -> Result<T, Asked> {
         let Some(oldest) = self.parked.first_entry() else {
-            return Asked::NoneIdle;
+            return Err(Asked::NoneIdle);
         };
         let idle_for = oldest.key().0.elapsed();
         if idle_for < min_idle {
-            return Asked::TooSoon(min_idle - idle_for);
+            return Err(Asked::TooSoon(min_idle - idle_for));
         }
-        drop(oldest.remove());
-        Asked::Closed
+        Ok(oldest.remove())
+    }
+
+    /// Every parked connection, oldest first: the server stops.
+    pub(super) fn into_parked(self) -> impl Iterator<Item = T> {
+        self.parked.into_values()
     }
 }
 
@@ -254,21 +272,42 @@ mod tests {
             .block_on(future)
     }
 
-    /// Parks the server sides (none has been sent anything yet); the clients.
+    /// Parks the server sides (none has been sent anything yet), idle from now; the clients.
     fn park_all(park: &mut Park<Conn>, pairs: Vec<(TcpStream, Conn)>) -> Vec<TcpStream> {
         pairs
             .into_iter()
             .map(|(client, conn)| {
-                assert!(park.insert(conn).is_ok(), "nothing was sent yet");
+                assert!(
+                    park.insert(conn, Instant::now()).is_ok(),
+                    "nothing was sent yet"
+                );
                 client
             })
             .collect()
     }
 
-    async fn next(park: &mut Park<Conn>, within: Duration) -> Option<Conn> {
+    async fn next(park: &mut Park<Conn>, within: Duration) -> Option<Next<Conn>> {
         tokio::time::timeout(within, poll_fn(|cx| park.poll_next(cx)))
             .await
             .ok()
+    }
+
+    /// The next connection the park hands back within `within`, which must be readable.
+    async fn next_readable(park: &mut Park<Conn>, within: Duration) -> Conn {
+        match next(park, within).await {
+            Some(Next::Readable(conn)) => conn,
+            Some(Next::TimedOut(_)) => panic!("timed out instead of readable"),
+            None => panic!("nothing came back within {within:?}"),
+        }
+    }
+
+    /// The next connection the park hands back within `within`, which must have timed out.
+    async fn next_timed_out(park: &mut Park<Conn>, within: Duration) -> Conn {
+        match next(park, within).await {
+            Some(Next::TimedOut(conn)) => conn,
+            Some(Next::Readable(_)) => panic!("readable instead of timed out"),
+            None => panic!("nothing came back within {within:?}"),
+        }
     }
 
     #[test]
@@ -279,12 +318,10 @@ mod tests {
             let mut clients = park_all(&mut park, pairs(3, &dropped).await);
             assert!(
                 next(&mut park, Duration::from_millis(50)).await.is_none(),
-                "resumed with nothing sent"
+                "handed back with nothing sent"
             );
             clients[1].write_all(b"GET").await.expect("write");
-            let back = next(&mut park, Duration::from_secs(5))
-                .await
-                .expect("the readable connection comes back");
+            let back = next_readable(&mut park, Duration::from_secs(5)).await;
             let mut first = [0u8; 3];
             let n = back.stream.try_read(&mut first).expect("bytes are there");
             assert_eq!(&first[..n], b"GET");
@@ -302,7 +339,7 @@ mod tests {
             client.write_all(b"G").await.expect("write");
             // Let the byte arrive.
             conn.stream.readable().await.expect("readable");
-            assert!(park.insert(conn).is_err());
+            assert!(park.insert(conn, Instant::now()).is_err());
             assert!(park.is_empty());
         });
     }
@@ -313,34 +350,53 @@ mod tests {
             let dropped = Arc::new(AtomicUsize::new(0));
             let mut park = Park::new(Duration::from_secs(60));
             let (client, conn) = pairs(1, &dropped).await.pop().expect("pair");
-            assert!(park.insert(conn).is_ok());
+            assert!(park.insert(conn, Instant::now()).is_ok());
             drop(client);
-            let back = next(&mut park, Duration::from_secs(5))
-                .await
-                .expect("the end of input is readable");
+            let back = next_readable(&mut park, Duration::from_secs(5)).await;
             let mut buf = [0u8; 1];
             assert_eq!(back.stream.try_read(&mut buf).expect("the end"), 0);
         });
     }
 
     #[test]
-    fn silent_connections_close_at_the_inactivity_timeout_oldest_first() {
+    fn silent_connections_time_out_oldest_first() {
         run(async {
             let dropped = Arc::new(AtomicUsize::new(0));
             let mut park = Park::new(Duration::from_millis(200));
             let mut pairs = pairs(2, &dropped).await;
             let (_late_client, late) = pairs.pop().expect("pair");
             let (_early_client, early) = pairs.pop().expect("pair");
-            assert!(park.insert(early).is_ok());
+            let early_port = early.stream.peer_addr().expect("addr").port();
+            assert!(park.insert(early, Instant::now()).is_ok());
             tokio::time::sleep(Duration::from_millis(100)).await;
-            assert!(park.insert(late).is_ok());
-            // Polled until the first timeout has passed: the early one goes, alone.
-            assert!(next(&mut park, Duration::from_millis(150)).await.is_none());
-            assert_eq!(dropped.load(Ordering::SeqCst), 1);
+            assert!(park.insert(late, Instant::now()).is_ok());
+            // The early one comes back alone, about 100 ms from now.
+            let first = next_timed_out(&mut park, Duration::from_millis(150)).await;
+            assert_eq!(first.stream.peer_addr().expect("addr").port(), early_port);
             assert_eq!(park.len(), 1);
-            assert!(next(&mut park, Duration::from_millis(200)).await.is_none());
-            assert_eq!(dropped.load(Ordering::SeqCst), 2);
+            drop(first);
+            next_timed_out(&mut park, Duration::from_millis(200)).await;
             assert!(park.is_empty());
+            assert_eq!(dropped.load(Ordering::SeqCst), 2, "closing is the caller's");
+        });
+    }
+
+    #[test]
+    fn the_timeout_counts_from_when_the_connection_became_idle() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_millis(300));
+            let mut pairs = pairs(2, &dropped).await;
+            let (_young_client, young) = pairs.pop().expect("pair");
+            let (_old_client, old) = pairs.pop().expect("pair");
+            let old_port = old.stream.peer_addr().expect("addr").port();
+            // Parked after the younger one, but idle for longer: it goes first, early.
+            assert!(park.insert(young, Instant::now()).is_ok());
+            let since = Instant::now() - Duration::from_millis(250);
+            assert!(park.insert(old, since).is_ok());
+            let first = next_timed_out(&mut park, Duration::from_millis(200)).await;
+            assert_eq!(first.stream.peer_addr().expect("addr").port(), old_port);
+            assert_eq!(park.len(), 1);
         });
     }
 
@@ -350,7 +406,7 @@ mod tests {
             let dropped = Arc::new(AtomicUsize::new(0));
             let mut park = Park::new(Duration::MAX);
             let (_client, conn) = pairs(1, &dropped).await.pop().expect("pair");
-            assert!(park.insert(conn).is_ok());
+            assert!(park.insert(conn, Instant::now()).is_ok());
             assert!(next(&mut park, Duration::from_millis(50)).await.is_none());
             assert_eq!(park.len(), 1);
             assert_eq!(dropped.load(Ordering::SeqCst), 0);
@@ -358,22 +414,37 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_is_closed_to_make_room_once_idle_long_enough() {
+    fn the_oldest_is_taken_to_make_room_once_idle_long_enough() {
         run(async {
             let dropped = Arc::new(AtomicUsize::new(0));
             let mut park = Park::new(Duration::from_secs(60));
             let mut clients = park_all(&mut park, pairs(2, &dropped).await);
-            match park.close_oldest() {
-                Asked::TooSoon(left) => assert!(left <= MIN_IDLE),
-                other => panic!("{other:?}"),
+            match park.take_oldest() {
+                Err(Asked::TooSoon(left)) => assert!(left <= MIN_IDLE),
+                Err(other) => panic!("{other:?}"),
+                Ok(_) => panic!("taken before MIN_IDLE"),
             }
-            assert_eq!(park.close_oldest_idle_for(Duration::ZERO), Asked::Closed);
-            assert_eq!(dropped.load(Ordering::SeqCst), 1);
+            let oldest = park.take_oldest_idle_for(Duration::ZERO);
+            assert!(oldest.is_ok());
             assert_eq!(park.len(), 1);
             // The one left is the younger: its client is still heard.
             clients[1].write_all(b"x").await.expect("write");
-            assert!(next(&mut park, Duration::from_secs(5)).await.is_some());
-            assert_eq!(park.close_oldest_idle_for(Duration::ZERO), Asked::NoneIdle);
+            next_readable(&mut park, Duration::from_secs(5)).await;
+            assert!(matches!(
+                park.take_oldest_idle_for(Duration::ZERO),
+                Err(Asked::NoneIdle)
+            ));
+        });
+    }
+
+    #[test]
+    fn a_stopping_server_gets_every_parked_connection_back() {
+        run(async {
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut park = Park::new(Duration::from_secs(60));
+            let _clients = park_all(&mut park, pairs(3, &dropped).await);
+            assert_eq!(park.into_parked().count(), 3);
+            assert_eq!(dropped.load(Ordering::SeqCst), 3);
         });
     }
 }

@@ -2,8 +2,11 @@
 //! (`proto::h2::conn`), runs a handler per stream through the same dispatch as HTTP/1.1,
 //! and writes what the connection produces.
 //!
-//! One task per connection. Handlers run concurrently inside it (a `FuturesUnordered`), so
-//! a slow handler on one stream never holds up the others; a handler that answers at once
+//! One task per connection while it has anything under way; a plain connection with no
+//! stream and nothing to send is given back to its accept loop to be parked without a task
+//! (`park.rs`), and served again in a new task when its client sends. Handlers run
+//! concurrently inside the task (a `FuturesUnordered`), so a slow handler on one stream
+//! never holds up the others; a handler that answers at once
 //! (static content, errors) is polled inline and never allocated a slot. Response bodies
 //! are pulled only while the stream has less than [`STREAM_QUEUE_HIGH`] bytes waiting for
 //! flow-control credit and the socket has less than `write_buffer_size` waiting, so a peer
@@ -34,17 +37,18 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, Stream, StreamExt};
 use http::{Method, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use self::pending::Pending;
 use self::recv::{RecvBuffer, Release};
+use super::between::{Between, WhenIdle};
 use super::date;
 use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::idle::asked_to_close;
 use super::outbox::Outbox;
-use super::transport::ReadSide;
+use super::transport::{ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{ConnCtx, IDLE_READ_BUFFER};
 use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
@@ -227,6 +231,14 @@ async fn read_or_readable<R: ReadSide>(rd: &mut R, inbuf: &mut BytesMut, unbuffe
     }
 }
 
+/// How [`Driver::run`] ended.
+enum Ran {
+    /// The connection is closed.
+    Ended,
+    /// The connection has nothing under way and can be parked.
+    Parkable,
+}
+
 /// What woke the driver.
 enum Wake {
     Read(std::io::Result<usize>),
@@ -243,7 +255,14 @@ enum Wake {
     AskedToClose,
 }
 
-impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
+impl<R: ReadSide, W> Driver<R, W> {
+    /// Ready once its socket has something to read (see [`super::park::Parkable`]).
+    pub(super) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.rd.poll_read_ready(cx).map(|_| ())
+    }
+}
+
+impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// HTTP/2 on a connection whose first bytes (`inbuf`, starting with the client preface,
     /// possibly incomplete) are already read.
     pub(super) fn new(ctx: ConnCtx, rd: R, wr: W, inbuf: BytesMut) -> Box<Self> {
@@ -271,11 +290,19 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         })
     }
 
-    /// Serves the connection until it ends. `upgraded`: the connection came from an h2c
-    /// upgrade, and its request is stream 1. The driver comes boxed: an async fn keeps its
-    /// arguments and a copy of them it moves into locals, so a driver passed by value
+    /// Serves the connection until it ends, then drops `held` (the connection's slot).
+    /// `upgraded`: the connection came from an h2c upgrade, and its request is stream 1.
+    /// With [`WhenIdle::GiveBack`], a connection with nothing under way whose socket can be
+    /// waited on without a buffer is given back instead, buffers and tables released, to be
+    /// parked; [`Driver::resume`] serves it again. The driver comes boxed: an async fn keeps
+    /// its arguments and a copy of them it moves into locals, so a driver passed by value
     /// would take its room twice.
-    pub(super) async fn serve(mut self: Box<Self>, upgraded: Option<Box<Upgraded>>) {
+    pub(super) async fn serve<H: Send>(
+        mut self: Box<Self>,
+        upgraded: Option<Box<Upgraded>>,
+        held: H,
+        when_idle: WhenIdle,
+    ) -> Option<Between<R, W, H>> {
         if let Some(up) = upgraded {
             let Upgraded { settings, head } = *up;
             match self.conn.accept_upgrade(&settings) {
@@ -283,7 +310,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 Err(e) => {
                     tracing::debug!(peer = %self.ctx.peer, error = %e, "bad h2c upgrade settings");
                     self.close().await;
-                    return;
+                    return None;
                 }
             }
         }
@@ -294,13 +321,47 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             if let Err(e) = self.conn.handle_input(&mut self.inbuf, now) {
                 tracing::debug!(peer = %self.ctx.peer, error = %e, "h2 connection closed");
                 self.close().await;
-                return;
+                return None;
             }
         }
-        self.run().await;
+        self.run_and_give_back(held, when_idle, false).await
     }
 
-    async fn run(&mut self) {
+    /// Serves a parked connection again: its socket is readable.
+    pub(super) async fn resume<H: Send>(self: Box<Self>, held: H) -> Option<Between<R, W, H>> {
+        self.run_and_give_back(held, WhenIdle::GiveBack, true).await
+    }
+
+    /// Closes a parked connection with GOAWAY (NO_ERROR): its inactivity timeout has passed,
+    /// a full listener makes room, or the server stops.
+    pub(super) async fn close_idle(mut self: Box<Self>) {
+        self.conn.go_away();
+        self.close().await;
+    }
+
+    /// Since when the connection has had no stream: its idle clock.
+    pub(super) fn idle_since(&self) -> Instant {
+        self.last_activity
+    }
+
+    async fn run_and_give_back<H: Send>(
+        mut self: Box<Self>,
+        held: H,
+        when_idle: WhenIdle,
+        readable: bool,
+    ) -> Option<Between<R, W, H>> {
+        match self.run(when_idle, readable).await {
+            Ran::Parkable => Some(Between::H2 { driver: self, held }),
+            Ran::Ended => {
+                drop(held);
+                None
+            }
+        }
+    }
+
+    /// Serves until the connection ends (closing it), or with [`WhenIdle::GiveBack`] until
+    /// it can be parked. `readable`: it comes from the park, its socket readable.
+    async fn run(&mut self, when_idle: WhenIdle, mut readable: bool) -> Ran {
         // Read once per wake and handed down: the work of one wake takes microseconds, and
         // a clock read per request was a measurable share of serving small ones.
         let mut now = Instant::now();
@@ -316,7 +377,15 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 // The peer is gone; nothing we still send can reach it.
                 break;
             }
-            let waited = self.wait(now).await;
+            let waited = if std::mem::take(&mut readable) {
+                Wake::Readable
+            } else if when_idle == WhenIdle::GiveBack && self.parkable(now) {
+                self.waited_idle = true;
+                self.release_idle_memory(true);
+                return Ran::Parkable;
+            } else {
+                self.wait(now).await
+            };
             // Before anything else: a stale readiness below goes round the loop again.
             now = Instant::now();
             let wake = match waited {
@@ -345,7 +414,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
                 Wake::Wrote(Ok(n)) if n > 0 => self.last_write = now,
                 Wake::Wrote(_) => {
                     self.abort_all();
-                    return;
+                    return Ran::Ended;
                 }
                 Wake::Answered(id, response) => self.respond(id, response),
                 Wake::TunnelEnded | Wake::Readable => {}
@@ -368,6 +437,25 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             }
         }
         self.close().await;
+        Ran::Ended
+    }
+
+    /// Whether the connection can wait in the park: nothing under way (no stream, handler,
+    /// tunnel or unfinished header block; nothing read or to send), no clock of its own
+    /// running but the idle one (an unacknowledged SETTINGS has its deadline), a socket
+    /// that can be waited on without a buffer, and not stopping (that GOAWAY is sent from
+    /// the task). A client that has come back after an idle gap keeps its task and tables
+    /// for [`IDLE_RELEASE_DELAY`] first, as in [`Driver::wait`].
+    fn parkable(&self, now: Instant) -> bool {
+        self.is_idle()
+            && self.tunnels.is_empty()
+            && self.inbuf.is_empty()
+            && self.outbox.is_empty()
+            && !self.read_closed
+            && self.rd.waits_unbuffered()
+            && self.conn.poll_timeout().is_none()
+            && !(self.comes_back && now < self.last_activity + IDLE_RELEASE_DELAY)
+            && !*self.ctx.shutdown.borrow()
     }
 
     /// Moves events and output along until nothing changes; `now` is the time of the wake.
@@ -441,11 +529,7 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
         let unbuffered = idle_wait && !keep && self.rd.waits_unbuffered();
         if reading {
             if idle_wait && !keep {
-                if unbuffered || self.inbuf.capacity() > IDLE_READ_BUFFER {
-                    self.inbuf = BytesMut::new();
-                }
-                self.outbox.release_if_empty();
-                self.release_tables();
+                self.release_idle_memory(unbuffered);
                 if !unbuffered {
                     super::read_room(&mut self.inbuf, IDLE_READ_BUFFER);
                 }
@@ -485,6 +569,17 @@ impl<R: ReadSide, W: AsyncWrite + Unpin + Send> Driver<R, W> {
             _ = ctx.shutdown.changed(), if !going_away => Wake::Shutdown,
             _ = asked_to_close(&mut waiting) => Wake::AskedToClose,
         }
+    }
+
+    /// Gives back what an idle connection need not hold: its read buffer (all of it where
+    /// it waits `unbuffered`, else any growth past [`IDLE_READ_BUFFER`]), its emptied output
+    /// buffers, tables and caches.
+    fn release_idle_memory(&mut self, unbuffered: bool) {
+        if unbuffered || self.inbuf.capacity() > IDLE_READ_BUFFER {
+            self.inbuf = BytesMut::new();
+        }
+        self.outbox.release_if_empty();
+        self.release_tables();
     }
 
     /// Gives back the memory of the tables of streams that were (all empty now) and the
