@@ -184,9 +184,14 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
         }),
     };
     let prefix_len = route.info.prefix_len;
-    let fs_relative = match &resource.kind {
-        ResourceKind::Fs(_) => normalized.path.get(prefix_len..).unwrap_or("").to_owned(),
-        _ => String::new(),
+    // A file resource's path below its prefix: a copy of the normalised path where that is
+    // not the target's own path; else (most requests) a slice of the request's URI, taken
+    // below without a copy.
+    let fs_relative_copy = match (&resource.kind, &rebuilt_target) {
+        (ResourceKind::Fs(_), Some(_)) => {
+            Some(normalized.path.get(prefix_len..).unwrap_or("").to_owned())
+        }
+        _ => None,
     };
     let had_encoded_slash = normalized.had_encoded_slash;
     let protocol = head.protocol;
@@ -224,10 +229,16 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
         }
         ResourceKind::Fs(dir) => {
             let (parts, _) = request.into_parts();
+            // With no copy made, the target was normal and is the URI's path as it was sent.
+            let relative = match &fs_relative_copy {
+                Some(copy) => copy.as_str(),
+                None => parts.uri.path().get(prefix_len..).unwrap_or(""),
+            };
             // A cached file (or a refused path) is answered here, without a future.
-            if let Some(response) = dir.respond_now(&parts, &fs_relative, had_encoded_slash) {
+            if let Some(response) = dir.respond_now(&parts, relative, had_encoded_slash) {
                 return immediate(response);
             }
+            let fs_relative = relative.to_owned();
             let dir = dir.clone();
             Dispatched {
                 response: Answer::Pending(Box::pin(async move {

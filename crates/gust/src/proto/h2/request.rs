@@ -237,7 +237,15 @@ pub(crate) struct RequestBuilder {
 
 impl RequestBuilder {
     /// A builder for one request head.
+    #[cfg(test)]
     pub(crate) fn new(limits: RequestLimits) -> Self {
+        Self::with_fields(limits, HeaderMap::new())
+    }
+
+    /// A builder for one request head whose regular fields go into `fields`: an empty map,
+    /// possibly with room already made (a recycled one).
+    pub(crate) fn with_fields(limits: RequestLimits, fields: HeaderMap) -> Self {
+        debug_assert!(fields.is_empty());
         Self {
             limits,
             error: None,
@@ -247,7 +255,7 @@ impl RequestBuilder {
             path: None,
             protocol: None,
             seen_regular: false,
-            regular: RegularFields::new(limits.max_headers),
+            regular: RegularFields::with_fields(limits.max_headers, fields),
             host: None,
             content_length: None,
         }
@@ -514,10 +522,14 @@ struct RegularFields {
 
 impl RegularFields {
     fn new(max_headers: usize) -> Self {
+        Self::with_fields(max_headers, HeaderMap::new())
+    }
+
+    fn with_fields(max_headers: usize, headers: HeaderMap) -> Self {
         Self {
             max_headers,
             count: 0,
-            headers: HeaderMap::new(),
+            headers,
             cookie: None,
         }
     }

@@ -885,15 +885,17 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 server: super::SERVER_NAME.as_bytes(),
                 content_length: if no_body_status { None } else { length },
             };
-            self.send_response(id, parts, kind, completion, &added, no_body_status);
+            self.send_response(id, &parts, kind, completion, &added, no_body_status);
         });
+        // Its fields are encoded: the map holds the next request's.
+        self.conn.recycle_fields(parts.headers);
     }
 
     /// [`Driver::respond`]'s second half: the head (with `added`) and the body queued.
     fn send_response(
         &mut self,
         id: StreamId,
-        parts: http::response::Parts,
+        parts: &http::response::Parts,
         kind: BodyKind,
         completion: Option<Completion>,
         added: &ServerFields<'_>,

@@ -341,7 +341,15 @@ pub(crate) struct Connection {
     /// [`Connection::poll_transmit`]'s lists of stream ids (the round's order, then those
     /// that sent), kept between calls rather than allocated twice per call.
     transmit_ids: Vec<u32>,
+    /// An emptied header map given back by the caller ([`Connection::recycle_fields`]),
+    /// which the next request's fields fill: a new map costs two allocations, and
+    /// dropping one two frees, in every request.
+    spare_fields: HeaderMap,
 }
+
+/// The most fields a map given back may have room for and still be kept: a handler's
+/// unusually large map is not held for the connection's life.
+const SPARE_FIELDS_MAX: usize = 64;
 
 /// The room a response HEADERS frame usually needs: the frame head and a block whose fields
 /// are mostly indexed. A larger block reserves more as it is encoded.
@@ -404,6 +412,7 @@ impl Connection {
             cursor: 0,
             reset_by_us: VecDeque::new(),
             transmit_ids: Vec::new(),
+            spare_fields: HeaderMap::new(),
         }
     }
 
@@ -708,7 +717,18 @@ impl Connection {
             self.events = VecDeque::new();
         }
         self.transmit_ids = Vec::new();
+        self.spare_fields = HeaderMap::new();
         self.encoder.release_idle_memory();
+    }
+
+    /// Takes a header map that is no longer needed (a response's, once its HEADERS are
+    /// queued) to hold the next request's fields, unless one is kept already or it is
+    /// unusually large.
+    pub(crate) fn recycle_fields(&mut self, mut map: HeaderMap) {
+        if self.spare_fields.capacity() == 0 && map.capacity() <= SPARE_FIELDS_MAX {
+            map.clear();
+            self.spare_fields = map;
+        }
     }
 
     /// The connection is done: after a connection error, or after a GOAWAY either way once
@@ -1272,7 +1292,8 @@ impl Connection {
         let limits = self.config.request_limits;
         match kind {
             BlockKind::Request => {
-                let mut b = RequestBuilder::new(limits);
+                let spare = std::mem::take(&mut self.spare_fields);
+                let mut b = RequestBuilder::with_fields(limits, spare);
                 let decoded = self
                     .decoder
                     .decode(block, max_list, |n, v, _| b.field(n, v));

@@ -32,12 +32,26 @@ impl<T> StreamTable<T> {
     fn position(&self, id: u32) -> Result<usize, usize> {
         // New streams are the common case of a miss, and the newest the common case of a
         // hit: check the end before searching.
-        match self.entries.back() {
-            None => Err(0),
-            Some(&(last, _)) if id > last => Err(self.entries.len()),
-            Some(&(last, _)) if id == last => Ok(self.entries.len() - 1),
-            Some(_) => self.entries.binary_search_by_key(&id, |&(k, _)| k),
+        let (first, last) = match (self.entries.front(), self.entries.back()) {
+            (Some(&(first, _)), Some(&(last, _))) => (first, last),
+            _ => return Err(0),
+        };
+        if id > last {
+            return Err(self.entries.len());
         }
+        if id == last {
+            return Ok(self.entries.len() - 1);
+        }
+        // A client numbers its streams 1, 3, 5, ... and they mostly end in order, so the
+        // open ones are usually a run without gaps: where `id` would be in such a run is a
+        // guess worth one comparison before a search (about 400 instructions of every small
+        // request when 32 streams are open).
+        if let Some(guess) = id.checked_sub(first).map(|d| (d / 2) as usize) {
+            if self.entries.get(guess).is_some_and(|&(at, _)| at == id) {
+                return Ok(guess);
+            }
+        }
+        self.entries.binary_search_by_key(&id, |&(k, _)| k)
     }
 
     pub(super) fn get(&self, id: u32) -> Option<&T> {

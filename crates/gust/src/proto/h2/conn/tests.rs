@@ -765,3 +765,30 @@ fn header_list_too_large_is_431_and_keeps_hpack_in_sync() {
     p.request(3, "GET", true).unwrap();
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(3)));
 }
+
+/// A header map given back holds the next request's fields, and only those: what it held
+/// before is gone, and a map too large to keep is not kept.
+#[test]
+fn a_recycled_field_map_starts_empty() {
+    let mut p = Peer::new(config());
+    let mut used = HeaderMap::new();
+    used.insert(http::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+    used.insert(http::header::ETAG, "\"abc\"".parse().unwrap());
+    p.conn.recycle_fields(used);
+    assert!(p.conn.spare_fields.capacity() > 0, "kept");
+    p.request_with(1, "GET", true, &[("user-agent", "test")])
+        .unwrap();
+    let ev = p.events();
+    let [Event::Request { head, .. }] = &ev[..] else {
+        panic!("{ev:?}");
+    };
+    let mut names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["host", "user-agent"]);
+    assert_eq!(p.conn.spare_fields.capacity(), 0, "taken by the request");
+
+    let mut large = HeaderMap::with_capacity(SPARE_FIELDS_MAX * 2);
+    large.insert(http::header::ETAG, "\"abc\"".parse().unwrap());
+    p.conn.recycle_fields(large);
+    assert_eq!(p.conn.spare_fields.capacity(), 0, "too large to keep");
+}
