@@ -341,15 +341,20 @@ pub(crate) struct Connection {
     /// [`Connection::poll_transmit`]'s lists of stream ids (the round's order, then those
     /// that sent), kept between calls rather than allocated twice per call.
     transmit_ids: Vec<u32>,
-    /// An emptied header map given back by the caller ([`Connection::recycle_fields`]),
-    /// which the next request's fields fill: a new map costs two allocations, and
+    /// Emptied header maps given back by the caller ([`Connection::recycle_fields`]),
+    /// which the next requests' fields fill: a new map costs two allocations, and
     /// dropping one two frees, in every request.
-    spare_fields: HeaderMap,
+    spare_fields: Vec<HeaderMap>,
 }
 
 /// The most fields a map given back may have room for and still be kept: a handler's
-/// unusually large map is not held for the connection's life.
+/// unusually large map is not held while the connection is busy.
 const SPARE_FIELDS_MAX: usize = 64;
+/// The most maps kept for reuse. A client that sends its requests in batches (a browser
+/// loading a page's resources, a load generator) has a batch's worth of requests decoded
+/// before the first answer gives its map back, so one spare would serve one request of
+/// each batch. Kept only while the connection is busy.
+const SPARE_FIELDS_KEPT: usize = 32;
 
 /// The room a response HEADERS frame usually needs: the frame head and a block whose fields
 /// are mostly indexed. A larger block reserves more as it is encoded.
@@ -412,7 +417,7 @@ impl Connection {
             cursor: 0,
             reset_by_us: VecDeque::new(),
             transmit_ids: Vec::new(),
-            spare_fields: HeaderMap::new(),
+            spare_fields: Vec::new(),
         }
     }
 
@@ -717,17 +722,18 @@ impl Connection {
             self.events = VecDeque::new();
         }
         self.transmit_ids = Vec::new();
-        self.spare_fields = HeaderMap::new();
+        self.spare_fields = Vec::new();
         self.encoder.release_idle_memory();
     }
 
     /// Takes a header map that is no longer needed (a response's, once its HEADERS are
-    /// queued) to hold the next request's fields, unless one is kept already or it is
-    /// unusually large.
+    /// queued) to hold a later request's fields, unless [`SPARE_FIELDS_KEPT`] are kept
+    /// already or it is unusually large.
     pub(crate) fn recycle_fields(&mut self, mut map: HeaderMap) {
-        if self.spare_fields.capacity() == 0 && map.capacity() <= SPARE_FIELDS_MAX {
+        let room = map.capacity();
+        if room > 0 && room <= SPARE_FIELDS_MAX && self.spare_fields.len() < SPARE_FIELDS_KEPT {
             map.clear();
-            self.spare_fields = map;
+            self.spare_fields.push(map);
         }
     }
 
@@ -1292,7 +1298,7 @@ impl Connection {
         let limits = self.config.request_limits;
         match kind {
             BlockKind::Request => {
-                let spare = std::mem::take(&mut self.spare_fields);
+                let spare = self.spare_fields.pop().unwrap_or_default();
                 let mut b = RequestBuilder::with_fields(limits, spare);
                 let decoded = self
                     .decoder

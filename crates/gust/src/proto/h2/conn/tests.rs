@@ -766,8 +766,8 @@ fn header_list_too_large_is_431_and_keeps_hpack_in_sync() {
     assert!(matches!(&p.events()[..], [Event::Request { stream, .. }] if *stream == sid(3)));
 }
 
-/// A header map given back holds the next request's fields, and only those: what it held
-/// before is gone, and a map too large to keep is not kept.
+/// A header map given back holds a later request's fields, and only those: what it held
+/// before is gone. A map too large is not kept, nor more than SPARE_FIELDS_KEPT.
 #[test]
 fn a_recycled_field_map_starts_empty() {
     let mut p = Peer::new(config());
@@ -775,7 +775,7 @@ fn a_recycled_field_map_starts_empty() {
     used.insert(http::header::CONTENT_TYPE, "text/plain".parse().unwrap());
     used.insert(http::header::ETAG, "\"abc\"".parse().unwrap());
     p.conn.recycle_fields(used);
-    assert!(p.conn.spare_fields.capacity() > 0, "kept");
+    assert_eq!(p.conn.spare_fields.len(), 1, "kept");
     p.request_with(1, "GET", true, &[("user-agent", "test")])
         .unwrap();
     let ev = p.events();
@@ -785,10 +785,17 @@ fn a_recycled_field_map_starts_empty() {
     let mut names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["host", "user-agent"]);
-    assert_eq!(p.conn.spare_fields.capacity(), 0, "taken by the request");
+    assert!(p.conn.spare_fields.is_empty(), "taken by the request");
 
     let mut large = HeaderMap::with_capacity(SPARE_FIELDS_MAX * 2);
     large.insert(http::header::ETAG, "\"abc\"".parse().unwrap());
     p.conn.recycle_fields(large);
-    assert_eq!(p.conn.spare_fields.capacity(), 0, "too large to keep");
+    assert!(p.conn.spare_fields.is_empty(), "too large to keep");
+
+    for _ in 0..SPARE_FIELDS_KEPT + 5 {
+        p.conn.recycle_fields(HeaderMap::with_capacity(4));
+    }
+    assert_eq!(p.conn.spare_fields.len(), SPARE_FIELDS_KEPT);
+    p.conn.release_idle_memory();
+    assert_eq!(p.conn.spare_fields.capacity(), 0, "given back when idle");
 }
