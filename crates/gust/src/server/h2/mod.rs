@@ -416,7 +416,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     self.abort_all();
                     return Ran::Ended;
                 }
-                Wake::Answered(id, response) => self.respond(id, response),
+                Wake::Answered(id, response) => self.respond(id, response, now),
                 Wake::TunnelEnded | Wake::Readable => {}
                 Wake::Bodies(items) => {
                     for (id, item) in items {
@@ -739,7 +739,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             } => {
                 self.streams
                     .insert(stream.value(), Entry::new(None, false, now));
-                self.respond(stream, error_response(status, reason_text));
+                self.respond(stream, error_response(status, reason_text), now);
             }
             Event::WindowOpened { stream } => {
                 if let Some(entry) = self.streams.get_mut(&stream.value()) {
@@ -794,7 +794,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         // Most answers are ready at once: no slot, no extra wake-up.
         let waker = futures_util::task::noop_waker();
         match response.poll_unpin(&mut Context::from_waker(&waker)) {
-            Poll::Ready(r) => self.respond(id, r),
+            Poll::Ready(r) => self.respond(id, r, now),
             Poll::Pending => self.handlers.push(Box::pin(response.map(move |r| (id, r)))),
         }
     }
@@ -865,7 +865,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     }
 
     /// Sends a handler's answer.
-    fn respond(&mut self, id: StreamId, response: Response) {
+    /// Queues a response; `now` is the time of the wake that led here.
+    fn respond(&mut self, id: StreamId, response: Response, now: Instant) {
         if !self.streams.contains_key(&id.value()) {
             // Reset while the handler worked: dropping the response reports it aborted.
             return;
@@ -879,7 +880,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         let length = kind.exact_length();
         let no_body_status =
             parts.status == StatusCode::NO_CONTENT || parts.status == StatusCode::NOT_MODIFIED;
-        date::with_date(|date| {
+        date::with_date_at(now.into_std(), |date| {
             let added = ServerFields {
                 date,
                 server: super::SERVER_NAME.as_bytes(),
