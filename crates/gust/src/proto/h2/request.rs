@@ -31,6 +31,8 @@ use std::borrow::Cow;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
+use super::hpack::Stored;
+
 /// Bounds on one request head, the HTTP/2 counterpart of `h1::head::HeadLimits`. The
 /// bytes of the whole block are bounded earlier, by SETTINGS_MAX_HEADER_LIST_SIZE in the
 /// HPACK decoder.
@@ -263,11 +265,18 @@ impl RequestBuilder {
 
     /// One decoded field, in order. Records the first error and ignores later fields (the
     /// HPACK block must still be fully decoded by the caller to keep the table in sync).
+    #[cfg(test)]
     pub(crate) fn field(&mut self, name: &[u8], value: &[u8]) {
+        self.field_stored(name, value, None);
+    }
+
+    /// [`RequestBuilder::field`] for a field that may be a dynamic table entry, whose
+    /// value is then kept without a copy.
+    pub(crate) fn field_stored(&mut self, name: &[u8], value: &[u8], stored: Option<Stored<'_>>) {
         if self.error.is_some() {
             return;
         }
-        if let Err(e) = self.try_field(name, value) {
+        if let Err(e) = self.try_field(name, value, stored) {
             tracing::trace!(error = %e, "h2 request field refused");
             self.error = Some(e);
         }
@@ -360,17 +369,22 @@ impl RequestBuilder {
         })
     }
 
-    fn try_field(&mut self, name: &[u8], value: &[u8]) -> Result<(), RequestError> {
+    fn try_field(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        stored: Option<Stored<'_>>,
+    ) -> Result<(), RequestError> {
         check_name_case(name)?;
         check_value(value)?;
         if let Some(pseudo) = name.strip_prefix(b":") {
             if self.seen_regular {
                 return Err(RequestError::PseudoHeaderAfterRegular);
             }
-            return self.pseudo(pseudo, value);
+            return self.pseudo(pseudo, value, stored);
         }
         self.seen_regular = true;
-        let Some((name, value)) = self.regular.check(name, value)? else {
+        let Some((name, value)) = self.regular.check(name, value, stored)? else {
             return Ok(());
         };
         if name == header::CONTENT_LENGTH {
@@ -396,7 +410,12 @@ impl RequestBuilder {
         Ok(())
     }
 
-    fn pseudo(&mut self, name: &[u8], value: &[u8]) -> Result<(), RequestError> {
+    fn pseudo(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        stored: Option<Stored<'_>>,
+    ) -> Result<(), RequestError> {
         match name {
             b"method" => {
                 if self.method.is_some() {
@@ -424,9 +443,8 @@ impl RequestBuilder {
                 if !is_authority(value) {
                     return Err(RequestError::InvalidAuthority);
                 }
-                self.authority = Some(
-                    HeaderValue::from_bytes(value).map_err(|_| RequestError::InvalidAuthority)?,
-                );
+                self.authority =
+                    Some(field_value(value, stored).map_err(|_| RequestError::InvalidAuthority)?);
             }
             b"path" => {
                 if self.path.is_some() {
@@ -502,7 +520,7 @@ impl TrailersBuilder {
         if name.first() == Some(&b':') {
             return Err(RequestError::PseudoHeaderInTrailers);
         }
-        if let Some((name, value)) = self.regular.check(name, value)? {
+        if let Some((name, value)) = self.regular.check(name, value, None)? {
             self.regular.headers.append(name, value);
         }
         Ok(())
@@ -540,6 +558,7 @@ impl RegularFields {
         &mut self,
         name: &[u8],
         value: &[u8],
+        stored: Option<Stored<'_>>,
     ) -> Result<Option<(HeaderName, HeaderValue)>, RequestError> {
         self.count += 1;
         if self.count > self.max_headers {
@@ -569,7 +588,7 @@ impl RegularFields {
             _ => {}
         }
         let name = HeaderName::from_bytes(name).map_err(|_| RequestError::InvalidFieldName)?;
-        let value = HeaderValue::from_bytes(value).map_err(|_| RequestError::InvalidFieldValue)?;
+        let value = field_value(value, stored).map_err(|_| RequestError::InvalidFieldValue)?;
         Ok(Some((name, value)))
     }
 
@@ -580,6 +599,18 @@ impl RegularFields {
             self.headers.insert(header::COOKIE, value);
         }
         Ok(self.headers)
+    }
+}
+
+/// `value` as a field value: shared with its dynamic table entry where it is one (the
+/// fields a client repeats in every request are), else copied.
+fn field_value(
+    value: &[u8],
+    stored: Option<Stored<'_>>,
+) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    match stored {
+        Some(stored) => HeaderValue::from_maybe_shared(stored.value(value)),
+        None => HeaderValue::from_bytes(value),
     }
 }
 

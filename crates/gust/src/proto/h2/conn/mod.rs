@@ -1302,7 +1302,9 @@ impl Connection {
                 let mut b = RequestBuilder::with_fields(limits, spare);
                 let decoded = self
                     .decoder
-                    .decode(block, max_list, |n, v, _| b.field(n, v));
+                    .decode_stored(block, max_list, |n, v, _, stored| {
+                        b.field_stored(n, v, stored)
+                    });
                 let outcome = match decoded {
                     Ok(()) => b.finish(end_stream).map_err(|e| (e.status(), e.reason())),
                     Err(e) if e.is_compression_error() => {

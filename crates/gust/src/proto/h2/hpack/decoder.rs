@@ -7,8 +7,22 @@
 //! Because the rest of the block is still applied to the dynamic table, a list that is too
 //! large costs the peer its stream, not the connection.
 
+use bytes::Bytes;
+
 use super::table::{entry_size, static_entry, DynamicTable, ENTRY_OVERHEAD, STATIC_LEN};
 use super::{huffman, DecodeError};
+
+/// A decoded field that is a dynamic table entry (indexed, or just inserted): the entry's
+/// buffer, which its value can share instead of being copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stored<'a>(&'a Bytes);
+
+impl Stored<'_> {
+    /// The field's value, `value` being the slice the decoder emitted with this.
+    pub(crate) fn value(self, value: &[u8]) -> Bytes {
+        self.0.slice(self.0.len() - value.len()..)
+    }
+}
 
 /// Continuation bytes allowed after a full prefix: 4 x 7 = 28 bits, enough for any size
 /// or length we accept and few enough that a run of 0x80 bytes is rejected at once.
@@ -82,15 +96,25 @@ fn materialise<'s>(
 
 /// The field at `index` in the combined index space (RFC 7541 2.3.3).
 fn lookup(table: &DynamicTable, index: usize) -> Result<(&[u8], &[u8]), DecodeError> {
+    lookup_stored(table, index).map(|(name, value, _)| (name, value))
+}
+
+/// A field found by its index: name, value and, for a dynamic entry, its buffer.
+type Found<'t> = (&'t [u8], &'t [u8], Option<Stored<'t>>);
+
+/// [`lookup`], and for a dynamic entry its buffer.
+fn lookup_stored(table: &DynamicTable, index: usize) -> Result<Found<'_>, DecodeError> {
     if index == 0 {
         return Err(DecodeError::InvalidIndex);
     }
     if index <= STATIC_LEN {
-        return static_entry(index).ok_or(DecodeError::InvalidIndex);
+        let (name, value) = static_entry(index).ok_or(DecodeError::InvalidIndex)?;
+        return Ok((name, value, None));
     }
-    table
-        .get(index - STATIC_LEN - 1)
-        .ok_or(DecodeError::InvalidIndex)
+    let (name, value, stored) = table
+        .get_stored(index - STATIC_LEN - 1)
+        .ok_or(DecodeError::InvalidIndex)?;
+    Ok((name, value, Some(Stored(stored))))
 }
 
 /// How a literal field representation treats the dynamic table (RFC 7541 6.2).
@@ -197,6 +221,19 @@ impl Decoder {
         max_list_size: usize,
         mut emit: impl FnMut(&[u8], &[u8], bool),
     ) -> Result<(), DecodeError> {
+        self.decode_stored(block, max_list_size, |name, value, sensitive, _| {
+            emit(name, value, sensitive);
+        })
+    }
+
+    /// [`Decoder::decode`], also telling `emit` where a field is a dynamic table entry
+    /// ([`Stored`]), whose value it can keep without a copy.
+    pub(crate) fn decode_stored(
+        &mut self,
+        block: &[u8],
+        max_list_size: usize,
+        mut emit: impl FnMut(&[u8], &[u8], bool, Option<Stored<'_>>),
+    ) -> Result<(), DecodeError> {
         let mut buf = block;
         let mut budget = ListBudget {
             max: max_list_size,
@@ -226,9 +263,9 @@ impl Decoder {
                 // Indexed header field (RFC 7541 6.1): 1xxxxxxx. Lent from the table, never
                 // copied, so repeating a large entry costs nothing but the count.
                 let index = decode_int(&mut buf, 7)?;
-                let (name, value) = lookup(&self.table, index)?;
+                let (name, value, stored) = lookup_stored(&self.table, index)?;
                 if budget.admit(entry_size(name.len(), value.len())) {
-                    emit(name, value, false);
+                    emit(name, value, false, stored);
                 }
             } else if first & 0x40 != 0 {
                 // Literal with incremental indexing (RFC 7541 6.2.1): 01xxxxxx.
@@ -257,7 +294,7 @@ impl Decoder {
         prefix_bits: u8,
         kind: Literal,
         budget: &mut ListBudget,
-        emit: &mut impl FnMut(&[u8], &[u8], bool),
+        emit: &mut impl FnMut(&[u8], &[u8], bool, Option<Stored<'_>>),
     ) -> Result<(), DecodeError> {
         let name_index = decode_int(buf, prefix_bits)?;
         // A string is written out only if the field can still be emitted or must enter the
@@ -287,14 +324,16 @@ impl Decoder {
                 let mut data = Vec::with_capacity(name_len + value_len);
                 data.extend_from_slice(name);
                 data.extend_from_slice(value);
+                let data = Bytes::from(data);
                 if admitted {
-                    emit(&data[..name_len], &data[name_len..], false);
+                    let stored = Some(Stored(&data));
+                    emit(&data[..name_len], &data[name_len..], false, stored);
                 }
-                self.table.insert_entry(data.into_boxed_slice(), name_len);
+                self.table.insert_entry(data, name_len);
             }
             (Some(name), Some(value)) => {
                 if admitted {
-                    emit(name, value, kind == Literal::NeverIndexed);
+                    emit(name, value, kind == Literal::NeverIndexed, None);
                 }
             }
             // The caps cover the list's room and the table's maximum, so a string is left
@@ -479,6 +518,49 @@ mod tests {
             ])
         );
         assert_eq!(d.table().size(), 164);
+    }
+
+    /// Which fields come with their dynamic table entry, and what a value shared with it
+    /// holds: (name, the shared value if any).
+    fn stored_values(d: &mut Decoder, block: &[u8]) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        d.decode_stored(block, usize::MAX, |n, v, _, stored| {
+            let shared = stored.map(|s| String::from_utf8(s.value(v).to_vec()).unwrap());
+            out.push((String::from_utf8(n.to_vec()).unwrap(), shared));
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn dynamic_entries_lend_their_values() {
+        let mut d = Decoder::new(4096);
+        // RFC 7541 C.3.1: static fields, then :authority inserted.
+        let first = hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d");
+        let www = Some("www.example.com".to_owned());
+        assert_eq!(
+            stored_values(&mut d, &first),
+            [
+                (":method".to_owned(), None),
+                (":scheme".to_owned(), None),
+                (":path".to_owned(), None),
+                (":authority".to_owned(), www.clone()),
+            ]
+        );
+        // C.3.2: :authority indexed from the dynamic table, cache-control inserted.
+        let second = hex("8286 84be 5808 6e6f 2d63 6163 6865");
+        let fields = stored_values(&mut d, &second);
+        assert_eq!(fields[3], (":authority".to_owned(), www));
+        assert_eq!(
+            fields[4],
+            ("cache-control".to_owned(), Some("no-cache".to_owned()))
+        );
+        // C.2.2: a literal that does not enter the table has no entry to lend.
+        let not_indexed = hex("040c 2f73 616d 706c 652f 7061 7468");
+        assert_eq!(
+            stored_values(&mut d, &not_indexed),
+            [(":path".to_owned(), None)]
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod table;
 
 use core::fmt;
 
-pub(crate) use decoder::Decoder;
+pub(crate) use decoder::{Decoder, Stored};
 pub(crate) use encoder::{Encoder, ServerFields};
 
 /// SETTINGS_HEADER_TABLE_SIZE before any SETTINGS frame is acknowledged (RFC 9113 6.5.2):

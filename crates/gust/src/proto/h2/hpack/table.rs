@@ -5,6 +5,8 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
+
 /// What RFC 7541 4.1 adds to each entry's name and value length when sizing the table: an
 /// estimate of the per-entry bookkeeping, so a table of tiny entries is still bounded.
 pub(crate) const ENTRY_OVERHEAD: usize = 32;
@@ -200,11 +202,12 @@ pub(crate) fn entry_size(name_len: usize, value_len: usize) -> usize {
         .saturating_add(ENTRY_OVERHEAD)
 }
 
-/// One dynamic entry: name and value in a single allocation, with the hashes
+/// One dynamic entry: name and value in a single allocation (shared: a decoded request's
+/// field values are slices of it rather than copies), with the hashes
 /// [`DynamicTable::find`] compares before any bytes.
 #[derive(Debug)]
 struct Entry {
-    data: Box<[u8]>,
+    data: Bytes,
     name_len: usize,
     name_hash: u32,
     value_hash: u32,
@@ -299,6 +302,11 @@ impl DynamicTable {
         self.entries.get(i).map(|e| (e.name(), e.value()))
     }
 
+    /// Entry `i` as `(name, value)` and the buffer that holds both (name, then value).
+    pub(crate) fn get_stored(&self, i: usize) -> Option<(&[u8], &[u8], &Bytes)> {
+        self.entries.get(i).map(|e| (e.name(), e.value(), &e.data))
+    }
+
     /// Entries from newest to oldest.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
@@ -327,11 +335,11 @@ impl DynamicTable {
         let mut data = Vec::with_capacity(name.len() + value.len());
         data.extend_from_slice(name);
         data.extend_from_slice(value);
-        self.insert_entry(data.into_boxed_slice(), name.len());
+        self.insert_entry(Bytes::from(data), name.len());
     }
 
     /// Like [`DynamicTable::insert`] with `data = name ++ value` already built.
-    pub(crate) fn insert_entry(&mut self, data: Box<[u8]>, name_len: usize) {
+    pub(crate) fn insert_entry(&mut self, data: Bytes, name_len: usize) {
         let entry = Entry {
             name_hash: field_hash(&data[..name_len]),
             value_hash: field_hash(&data[name_len..]),
