@@ -184,3 +184,44 @@ async fn many_idle_connections_are_served_again_and_told_goaway_on_stop() {
         .expect("the stop did not wait for the grace period")
         .expect("the stop panicked");
 }
+
+/// A connection that became HTTP/2 by an h2c upgrade waits in the park like any other
+/// (its slot held through the switch): after gaps it is served again, and at stop it is
+/// told GOAWAY naming its last stream.
+#[tokio::test]
+async fn an_upgraded_connection_is_parked_and_served_again() {
+    const UPGRADE: &[u8] = b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\
+        Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\n";
+    let limits = Limits {
+        shutdown_grace: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let (mut c, head) = H2Raw::h2c_upgrade(server.addr, UPGRADE).await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    let mut hello = PREFACE.to_vec();
+    hello.extend(frame(SETTINGS, 0, 0, &[]));
+    c.send(&hello).await;
+    c.expect("server SETTINGS", |f| f.kind == SETTINGS && !f.has(ACK))
+        .await;
+    c.send_frame(SETTINGS, ACK, 0, &[]).await;
+    assert_eq!(c.response(1).await.status, 200);
+    for stream in [3, 5, 7] {
+        // Long past the time a connection keeps its task between requests.
+        sleep(Duration::from_millis(100)).await;
+        c.request(stream, "GET", "/hello", true).await;
+        let response = c.response(stream).await;
+        assert_eq!(response.status, 200, "stream {stream}: {response:?}");
+        assert_eq!(response.body, b"hello\n");
+    }
+    sleep(Duration::from_millis(100)).await;
+    let stopped = tokio::spawn(server.stop());
+    let goaway = c.expect_goaway(NO_ERROR).await;
+    assert_eq!(goaway.last_stream_id(), 7);
+    assert!(c.closed().await, "the connection outlived the stop");
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the stop did not wait for the grace period")
+        .expect("the stop panicked");
+}
