@@ -347,9 +347,11 @@ pub(crate) struct Connection {
     spare_fields: Vec<HeaderMap>,
 }
 
-/// The most fields a map given back may have room for and still be kept: a handler's
-/// unusually large map is not held while the connection is busy.
-const SPARE_FIELDS_MAX: usize = 64;
+/// The most fields a map given back may have room for and still be kept (a file answer's
+/// map has room for 6, a request's usually needs fewer than 16): a handler's unusually
+/// large map is not held while the connection is busy. With [`SPARE_FIELDS_KEPT`] this
+/// bounds the maps kept to about 48 KiB per busy connection.
+const SPARE_FIELDS_MAX: usize = 16;
 /// The most maps kept for reuse. A client that sends its requests in batches (a browser
 /// loading a page's resources, a load generator) has a batch's worth of requests decoded
 /// before the first answer gives its map back, so one spare would serve one request of
