@@ -5,7 +5,9 @@
 //! them, so one path (the sample's `/`) can carry both a page and a socket.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
+use super::path::PathHasher;
 use super::{glob, Resource, RouteInfo};
 use crate::config::ConfigError;
 
@@ -14,8 +16,9 @@ use crate::config::ConfigError;
 pub(crate) struct Router {
     resources: Vec<Resource>,
     /// Exact path -> indices in `resources`: [page, websocket]. Keyed by `str` so a lookup
-    /// borrows the request path instead of allocating.
-    exact: HashMap<Box<str>, [Option<usize>; 2]>,
+    /// borrows the request path instead of allocating; hashed unkeyed, the keys being the
+    /// service's own.
+    exact: HashMap<Box<str>, [Option<usize>; 2], BuildHasherDefault<PathHasher>>,
     /// Indices of pattern resources, in insertion order.
     patterns: Vec<usize>,
     fallback: Option<Resource>,

@@ -15,7 +15,7 @@
 //! requests for missing paths never fill it.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -23,6 +23,7 @@ use bytes::Bytes;
 
 use super::FileHeaders;
 use crate::resource::encoding::Coding;
+use crate::resource::path::PathHasher;
 
 /// What one entry costs besides its bytes and key: the map slot, the entry, its fields (a
 /// `HeaderMap` of six), allocations.
@@ -70,33 +71,12 @@ pub(super) struct FileCache {
 struct State {
     /// By request path, the answers kept for it (one per [`Key::variant`]; rarely more
     /// than one).
+    /// Hashed with [`PathHasher`], unkeyed: only paths that found a file are stored, and at
+    /// most `max_bytes / 512` of them, so no client can fill the map with colliding keys
+    /// beyond that bound.
     entries: HashMap<Box<str>, Vec<Kept>, BuildHasherDefault<PathHasher>>,
     /// The sum of [`cost`] over the entries.
     bytes: usize,
-}
-
-/// FNV-1a over a path's bytes, for the map of kept files: every request that may hit
-/// the cache hashes its path, and SipHash cost several times more. Not keyed, which is
-/// safe here: only paths that found a file are stored, and at most `max_bytes / 512` of
-/// them, so no client can fill the map with colliding keys beyond that bound.
-#[derive(Debug, Default)]
-struct PathHasher(u64);
-
-impl Hasher for PathHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut hash = if self.0 == 0 { OFFSET } else { self.0 };
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(PRIME);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 #[derive(Debug)]
