@@ -31,7 +31,7 @@ use std::borrow::Cow;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use super::hpack::Stored;
+use super::hpack::StoredField;
 
 /// Bounds on one request head, the HTTP/2 counterpart of `h1::head::HeadLimits`. The
 /// bytes of the whole block are bounded earlier, by SETTINGS_MAX_HEADER_LIST_SIZE in the
@@ -272,7 +272,12 @@ impl RequestBuilder {
 
     /// [`RequestBuilder::field`] for a field that may be a dynamic table entry, whose
     /// value is then kept without a copy.
-    pub(crate) fn field_stored(&mut self, name: &[u8], value: &[u8], stored: Option<Stored<'_>>) {
+    pub(crate) fn field_stored(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        stored: Option<StoredField<'_>>,
+    ) {
         if self.error.is_some() {
             return;
         }
@@ -373,18 +378,42 @@ impl RequestBuilder {
         &mut self,
         name: &[u8],
         value: &[u8],
-        stored: Option<Stored<'_>>,
+        stored: Option<StoredField<'_>>,
     ) -> Result<(), RequestError> {
-        check_name_case(name)?;
-        check_value(value)?;
+        // A table entry accepted before has the same bytes: its byte-level checks (case,
+        // value bytes, token characters, authority and path syntax) hold, and only what
+        // depends on the rest of the request is checked again.
+        let known_good = stored.is_some_and(StoredField::checked);
+        if !known_good {
+            check_name_case(name)?;
+            check_value(value)?;
+        }
         if let Some(pseudo) = name.strip_prefix(b":") {
             if self.seen_regular {
                 return Err(RequestError::PseudoHeaderAfterRegular);
             }
-            return self.pseudo(pseudo, value, stored);
+            self.pseudo(pseudo, value, stored, known_good)?;
+        } else {
+            self.seen_regular = true;
+            self.regular_field(name, value, stored, known_good)?;
         }
-        self.seen_regular = true;
-        let Some((name, value)) = self.regular.check(name, value, stored)? else {
+        // Every check of this field passed, its bytes' included.
+        if let Some(stored) = stored {
+            stored.mark_checked();
+        }
+        Ok(())
+    }
+
+    /// A regular field (`name` not a pseudo-header); `known_good`: its byte-level checks
+    /// passed before (see [`RequestBuilder::try_field`]).
+    fn regular_field(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        stored: Option<StoredField<'_>>,
+        known_good: bool,
+    ) -> Result<(), RequestError> {
+        let Some((name, value)) = self.regular.check(name, value, stored, known_good)? else {
             return Ok(());
         };
         if name == header::CONTENT_LENGTH {
@@ -399,7 +428,7 @@ impl RequestBuilder {
             if self.host.is_some() {
                 return Err(RequestError::DuplicateHost);
             }
-            if !is_authority(value.as_bytes()) {
+            if !known_good && !is_authority(value.as_bytes()) {
                 return Err(RequestError::InvalidHost);
             }
             // Kept aside: finish() compares it with :authority, then inserts it.
@@ -410,11 +439,14 @@ impl RequestBuilder {
         Ok(())
     }
 
+    /// A pseudo-header (`name` without its colon); `known_good` as for
+    /// [`RequestBuilder::regular_field`].
     fn pseudo(
         &mut self,
         name: &[u8],
         value: &[u8],
-        stored: Option<Stored<'_>>,
+        stored: Option<StoredField<'_>>,
+        known_good: bool,
     ) -> Result<(), RequestError> {
         match name {
             b"method" => {
@@ -427,7 +459,7 @@ impl RequestBuilder {
                 if self.scheme.is_some() {
                     return Err(RequestError::DuplicatePseudoHeader);
                 }
-                if !is_scheme(value) {
+                if !known_good && !is_scheme(value) {
                     return Err(RequestError::InvalidScheme);
                 }
                 self.scheme = Some(match value {
@@ -440,7 +472,7 @@ impl RequestBuilder {
                 if self.authority.is_some() {
                     return Err(RequestError::DuplicatePseudoHeader);
                 }
-                if !is_authority(value) {
+                if !known_good && !is_authority(value) {
                     return Err(RequestError::InvalidAuthority);
                 }
                 self.authority =
@@ -453,7 +485,7 @@ impl RequestBuilder {
                 if value.len() > self.limits.max_url_length {
                     return Err(RequestError::UriTooLong);
                 }
-                if !is_path(value) {
+                if !known_good && !is_path(value) {
                     return Err(RequestError::InvalidPath);
                 }
                 self.path = Some(ascii_string(value, RequestError::InvalidPath)?);
@@ -520,7 +552,7 @@ impl TrailersBuilder {
         if name.first() == Some(&b':') {
             return Err(RequestError::PseudoHeaderInTrailers);
         }
-        if let Some((name, value)) = self.regular.check(name, value, None)? {
+        if let Some((name, value)) = self.regular.check(name, value, None, false)? {
             self.regular.headers.append(name, value);
         }
         Ok(())
@@ -554,17 +586,19 @@ impl RegularFields {
 
     /// Checks one regular field (case and value already checked). `Ok(None)`: absorbed
     /// here (a cookie crumb); `Ok(Some(..))`: the caller decides where it goes.
+    /// `known_good`: the name's characters were accepted before (a table entry's).
     fn check(
         &mut self,
         name: &[u8],
         value: &[u8],
-        stored: Option<Stored<'_>>,
+        stored: Option<StoredField<'_>>,
+        known_good: bool,
     ) -> Result<Option<(HeaderName, HeaderValue)>, RequestError> {
         self.count += 1;
         if self.count > self.max_headers {
             return Err(RequestError::TooManyHeaders);
         }
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        if !known_good && (name.is_empty() || !name.iter().all(|&b| is_tchar(b))) {
             return Err(RequestError::InvalidFieldName);
         }
         match name {
@@ -606,7 +640,7 @@ impl RegularFields {
 /// fields a client repeats in every request are), else copied.
 fn field_value(
     value: &[u8],
-    stored: Option<Stored<'_>>,
+    stored: Option<StoredField<'_>>,
 ) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
     match stored {
         Some(stored) => HeaderValue::from_maybe_shared(stored.value(value)),

@@ -799,3 +799,47 @@ fn a_recycled_field_map_starts_empty() {
     p.conn.release_idle_memory();
     assert_eq!(p.conn.spare_fields.capacity(), 0, "given back when idle");
 }
+
+/// A field the request checks refused is refused again when the client repeats it from
+/// the dynamic table: only an accepted entry skips its byte-level checks. (An uppercase
+/// name is refused by those checks alone: `http` would take it, lowercased.)
+#[test]
+fn a_table_entry_refused_once_is_refused_again() {
+    let mut p = Peer::new(config());
+    for id in [1, 3] {
+        p.request_with(id, "GET", true, &[("X-Bad", "v")]).unwrap();
+        assert!(p.events().is_empty(), "request {id} was let through");
+        assert_eq!(rst(&p.frames()), [(id, Reason::PROTOCOL_ERROR)]);
+    }
+    assert!(
+        p.conn
+            .decoder
+            .table()
+            .iter()
+            .any(|(n, v)| n == b"X-Bad" && v == b"v"),
+        "the field went into the table, so the second request indexed it"
+    );
+}
+
+/// An accepted entry still answers to the request around it: sent twice in one request,
+/// it is a repeated pseudo-header however often it was accepted before.
+#[test]
+fn an_accepted_entry_is_still_checked_against_its_request() {
+    let mut p = Peer::new(config());
+    p.request(1, "GET", true).unwrap();
+    assert!(matches!(&p.events()[..], [Event::Request { .. }]));
+    p.request_with(3, "GET", true, &[(":authority", "example.com")])
+        .unwrap();
+    assert!(
+        p.events().is_empty(),
+        "a repeated :authority was let through"
+    );
+    assert_eq!(rst(&p.frames()), [(3, Reason::PROTOCOL_ERROR)]);
+    // And the entry still serves a well-formed request.
+    p.request(5, "GET", true).unwrap();
+    let ev = p.events();
+    let [Event::Request { head, .. }] = &ev[..] else {
+        panic!("{ev:?}");
+    };
+    assert_eq!(head.headers[http::header::HOST], "example.com");
+}

@@ -9,20 +9,10 @@
 
 use bytes::Bytes;
 
-use super::table::{entry_size, static_entry, DynamicTable, ENTRY_OVERHEAD, STATIC_LEN};
+use super::table::{
+    entry_size, static_entry, DynamicTable, StoredField, ENTRY_OVERHEAD, STATIC_LEN,
+};
 use super::{huffman, DecodeError};
-
-/// A decoded field that is a dynamic table entry (indexed, or just inserted): the entry's
-/// buffer, which its value can share instead of being copied.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Stored<'a>(&'a Bytes);
-
-impl Stored<'_> {
-    /// The field's value, `value` being the slice the decoder emitted with this.
-    pub(crate) fn value(self, value: &[u8]) -> Bytes {
-        self.0.slice(self.0.len() - value.len()..)
-    }
-}
 
 /// Continuation bytes allowed after a full prefix: 4 x 7 = 28 bits, enough for any size
 /// or length we accept and few enough that a run of 0x80 bytes is rejected at once.
@@ -99,8 +89,8 @@ fn lookup(table: &DynamicTable, index: usize) -> Result<(&[u8], &[u8]), DecodeEr
     lookup_stored(table, index).map(|(name, value, _)| (name, value))
 }
 
-/// A field found by its index: name, value and, for a dynamic entry, its buffer.
-type Found<'t> = (&'t [u8], &'t [u8], Option<Stored<'t>>);
+/// A field found by its index: name, value and, for a dynamic entry, the entry.
+type Found<'t> = (&'t [u8], &'t [u8], Option<StoredField<'t>>);
 
 /// [`lookup`], and for a dynamic entry its buffer.
 fn lookup_stored(table: &DynamicTable, index: usize) -> Result<Found<'_>, DecodeError> {
@@ -114,7 +104,7 @@ fn lookup_stored(table: &DynamicTable, index: usize) -> Result<Found<'_>, Decode
     let (name, value, stored) = table
         .get_stored(index - STATIC_LEN - 1)
         .ok_or(DecodeError::InvalidIndex)?;
-    Ok((name, value, Some(Stored(stored))))
+    Ok((name, value, Some(stored)))
 }
 
 /// How a literal field representation treats the dynamic table (RFC 7541 6.2).
@@ -227,12 +217,12 @@ impl Decoder {
     }
 
     /// [`Decoder::decode`], also telling `emit` where a field is a dynamic table entry
-    /// ([`Stored`]), whose value it can keep without a copy.
+    /// ([`StoredField`]), whose value it can keep without a copy.
     pub(crate) fn decode_stored(
         &mut self,
         block: &[u8],
         max_list_size: usize,
-        mut emit: impl FnMut(&[u8], &[u8], bool, Option<Stored<'_>>),
+        mut emit: impl FnMut(&[u8], &[u8], bool, Option<StoredField<'_>>),
     ) -> Result<(), DecodeError> {
         let mut buf = block;
         let mut budget = ListBudget {
@@ -294,7 +284,7 @@ impl Decoder {
         prefix_bits: u8,
         kind: Literal,
         budget: &mut ListBudget,
-        emit: &mut impl FnMut(&[u8], &[u8], bool, Option<Stored<'_>>),
+        emit: &mut impl FnMut(&[u8], &[u8], bool, Option<StoredField<'_>>),
     ) -> Result<(), DecodeError> {
         let name_index = decode_int(buf, prefix_bits)?;
         // A string is written out only if the field can still be emitted or must enter the
@@ -324,12 +314,13 @@ impl Decoder {
                 let mut data = Vec::with_capacity(name_len + value_len);
                 data.extend_from_slice(name);
                 data.extend_from_slice(value);
-                let data = Bytes::from(data);
+                self.table.insert_entry(Bytes::from(data), name_len);
                 if admitted {
-                    let stored = Some(Stored(&data));
-                    emit(&data[..name_len], &data[name_len..], false, stored);
+                    // The newest entry is the one just made: it fits the table.
+                    if let Some((name, value, stored)) = self.table.newest_stored() {
+                        emit(name, value, false, Some(stored));
+                    }
                 }
-                self.table.insert_entry(data, name_len);
             }
             (Some(name), Some(value)) => {
                 if admitted {

@@ -26,8 +26,9 @@ mod table;
 
 use core::fmt;
 
-pub(crate) use decoder::{Decoder, Stored};
+pub(crate) use decoder::Decoder;
 pub(crate) use encoder::{Encoder, ServerFields};
+pub(crate) use table::StoredField;
 
 /// SETTINGS_HEADER_TABLE_SIZE before any SETTINGS frame is acknowledged (RFC 9113 6.5.2):
 /// both sides' tables start at this size.

@@ -4,8 +4,37 @@
 //! newest dynamic entry, counting up towards the oldest.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
+
+/// A dynamic table entry as a decoded field may keep it: its buffer (name, then value),
+/// which the field's value can share instead of copying, and a mark the request checks set
+/// once they have accepted the entry as a field, so that the fields a client repeats in
+/// every request are checked byte by byte once per connection, not once per request.
+/// Entries never change, so the mark stays true for as long as the entry lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredField<'a> {
+    data: &'a Bytes,
+    checked: &'a AtomicBool,
+}
+
+impl StoredField<'_> {
+    /// The field's value, `value` being the slice the decoder emitted with this.
+    pub(crate) fn value(self, value: &[u8]) -> Bytes {
+        self.data.slice(self.data.len() - value.len()..)
+    }
+
+    /// Whether the request checks have accepted this entry as a field before.
+    pub(crate) fn checked(self) -> bool {
+        self.checked.load(Ordering::Relaxed)
+    }
+
+    /// Records that the request checks accepted this entry as a field.
+    pub(crate) fn mark_checked(self) {
+        self.checked.store(true, Ordering::Relaxed);
+    }
+}
 
 /// What RFC 7541 4.1 adds to each entry's name and value length when sizing the table: an
 /// estimate of the per-entry bookkeeping, so a table of tiny entries is still bounded.
@@ -208,18 +237,22 @@ pub(crate) fn entry_size(name_len: usize, value_len: usize) -> usize {
 #[derive(Debug)]
 struct Entry {
     data: Bytes,
-    name_len: usize,
+    /// Below the table's maximum size, which SETTINGS_HEADER_TABLE_SIZE (32 bits) bounds.
+    name_len: u32,
     name_hash: u32,
     value_hash: u32,
+    /// The request checks have accepted this entry as a field (see [`StoredField`]). Atomic
+    /// only so that a connection can be shared while its task waits; one task uses it.
+    checked: AtomicBool,
 }
 
 impl Entry {
     fn name(&self) -> &[u8] {
-        &self.data[..self.name_len]
+        &self.data[..self.name_len as usize]
     }
 
     fn value(&self) -> &[u8] {
-        &self.data[self.name_len..]
+        &self.data[self.name_len as usize..]
     }
 
     fn size(&self) -> usize {
@@ -302,9 +335,20 @@ impl DynamicTable {
         self.entries.get(i).map(|e| (e.name(), e.value()))
     }
 
-    /// Entry `i` as `(name, value)` and the buffer that holds both (name, then value).
-    pub(crate) fn get_stored(&self, i: usize) -> Option<(&[u8], &[u8], &Bytes)> {
-        self.entries.get(i).map(|e| (e.name(), e.value(), &e.data))
+    /// Entry `i` as `(name, value)` and what a decoded field may keep of it.
+    pub(crate) fn get_stored(&self, i: usize) -> Option<(&[u8], &[u8], StoredField<'_>)> {
+        self.entries.get(i).map(|e| {
+            let stored = StoredField {
+                data: &e.data,
+                checked: &e.checked,
+            };
+            (e.name(), e.value(), stored)
+        })
+    }
+
+    /// The newest entry (just inserted) as [`DynamicTable::get_stored`] gives it.
+    pub(crate) fn newest_stored(&self) -> Option<(&[u8], &[u8], StoredField<'_>)> {
+        self.get_stored(0)
     }
 
     /// Entries from newest to oldest.
@@ -340,13 +384,18 @@ impl DynamicTable {
 
     /// Like [`DynamicTable::insert`] with `data = name ++ value` already built.
     pub(crate) fn insert_entry(&mut self, data: Bytes, name_len: usize) {
+        let needed = entry_size(data.len(), 0);
+        let Ok(name_len_32) = u32::try_from(name_len) else {
+            self.clear();
+            return;
+        };
         let entry = Entry {
             name_hash: field_hash(&data[..name_len]),
             value_hash: field_hash(&data[name_len..]),
             data,
-            name_len,
+            name_len: name_len_32,
+            checked: AtomicBool::new(false),
         };
-        let needed = entry.size();
         if needed > self.max_size {
             self.clear();
             return;
