@@ -225,3 +225,35 @@ async fn an_upgraded_connection_is_parked_and_served_again() {
         .expect("the stop did not wait for the grace period")
         .expect("the stop panicked");
 }
+
+/// Sends the request head of `stream` (GET /hello) split over HEADERS and CONTINUATION,
+/// with `gap` between the two frames, and expects it answered.
+async fn split_request_is_answered(c: &mut H2Raw, stream: u32, gap: Duration) {
+    let block = c.request_block("GET", "/hello", &[]);
+    c.send_frame(HEADERS, END_STREAM, stream, &block[..1]).await;
+    sleep(gap).await;
+    c.send_frame(CONTINUATION, END_HEADERS, stream, &block[1..])
+        .await;
+    let response = c.response(stream).await;
+    assert_eq!(response.status, 200, "stream {stream}: {response:?}");
+}
+
+/// The head timeout counts from the header block in progress: a block split over
+/// CONTINUATION frames long after an earlier one was is not closed for the earlier one's
+/// age (the connection's clock of the earlier block used to outlive it).
+#[tokio::test]
+async fn a_split_header_block_is_timed_from_its_own_start() {
+    let limits = Limits {
+        request_head_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let server = TestServer::start(basic(limits)).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    // Idle past a sweep: the first split block is seen by a sweep at once.
+    sleep(Duration::from_millis(1200)).await;
+    split_request_is_answered(&mut c, 1, Duration::from_millis(200)).await;
+    // Past the head timeout from the first block, another split block.
+    sleep(Duration::from_millis(1500)).await;
+    split_request_is_answered(&mut c, 3, Duration::from_millis(200)).await;
+    server.stop().await;
+}

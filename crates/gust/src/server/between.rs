@@ -23,7 +23,8 @@ pub(super) enum WhenIdle {
 }
 
 /// A connection given back by [`h1::Driver::serve`] or [`h2::Driver::serve`]: its driver,
-/// holding no buffers, and what the connection holds for its life (`held`: its slot).
+/// its read and write buffers released, and what the connection holds for its life
+/// (`held`: its slot).
 pub(super) enum Between<R, W, H> {
     /// HTTP/1.1, answered, waiting for its next request.
     H1 {

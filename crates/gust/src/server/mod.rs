@@ -8,9 +8,9 @@
 //! its slots are full; here it is served, late if it must be.)
 //! Each connection is a task owned by its service's accept task, except a plain connection
 //! with nothing under way (HTTP/1.1 between requests, HTTP/2 with no stream): its task ends
-//! and the accept task parks it (`park.rs`) until its client sends again. On stop the accept task closes the listener and the
-//! parked connections, lets in-flight requests finish within `shutdown_grace`, then aborts
-//! the rest.
+//! and the accept task parks it (`park.rs`) until its client sends again. On stop the
+//! accept task closes the listener and the parked connections, lets in-flight requests
+//! finish within `shutdown_grace`, then aborts the rest.
 
 mod accept;
 mod between;

@@ -103,7 +103,8 @@ impl Wake for ConnWaker {
 }
 
 impl<T: Parkable> Park<T> {
-    /// An empty park whose connections close after `inactivity_timeout` without a request.
+    /// An empty park whose connections are handed back ([`Next::TimedOut`]) after
+    /// `inactivity_timeout` without a request.
     pub(super) fn new(inactivity_timeout: Duration) -> Self {
         Park {
             parked: BTreeMap::new(),
@@ -170,7 +171,8 @@ impl<T: Parkable> Park<T> {
             }
         }
         if let Some(oldest) = self.parked.first_entry() {
-            // A timeout too long to be a time (Limits allows any) never comes.
+            // A timeout too long to be a time never comes (`Limits` refuses such a
+            // timeout, but a park may be given one directly).
             let Some(deadline) = oldest.key().0.checked_add(self.inactivity_timeout) else {
                 return Poll::Pending;
             };

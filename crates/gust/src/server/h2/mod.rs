@@ -370,6 +370,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             if !self.is_idle() {
                 self.last_activity = now;
             }
+            if !self.conn.header_block_pending() {
+                // The head timeout counts from the block in progress, not an earlier one.
+                self.block_since = None;
+            }
             if self.conn.is_finished() && self.outbox.is_empty() {
                 break;
             }
@@ -441,16 +445,18 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     }
 
     /// Whether the connection can wait in the park: nothing under way (no stream, handler,
-    /// tunnel or unfinished header block; nothing read or to send), no clock of its own
-    /// running but the idle one (an unacknowledged SETTINGS has its deadline), a socket
-    /// that can be waited on without a buffer, and not stopping (that GOAWAY is sent from
-    /// the task). A client that has come back after an idle gap keeps its task and tables
-    /// for [`IDLE_RELEASE_DELAY`] first, as in [`Driver::wait`].
+    /// tunnel or unfinished header block; nothing read or to send, no flow-control credit
+    /// of a finished request body still to give back), no clock of its own running but the
+    /// idle one (an unacknowledged SETTINGS has its deadline), a socket that can be waited
+    /// on without a buffer, and not stopping (that GOAWAY is sent from the task). A client
+    /// that has come back after an idle gap keeps its task and tables for
+    /// [`IDLE_RELEASE_DELAY`] first, as in [`Driver::wait`].
     fn parkable(&self, now: Instant) -> bool {
         self.is_idle()
             && self.tunnels.is_empty()
             && self.inbuf.is_empty()
             && self.outbox.is_empty()
+            && self.releases.as_ref().is_none_or(|(_, rx)| rx.is_empty())
             && !self.read_closed
             && self.rd.waits_unbuffered()
             && self.conn.poll_timeout().is_none()
@@ -646,8 +652,6 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 );
                 return false;
             }
-        } else {
-            self.block_since = None;
         }
         let stall = limits.inactivity_timeout;
         let mut stalled = Vec::new();
@@ -864,8 +868,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         }
     }
 
-    /// Sends a handler's answer.
-    /// Queues a response; `now` is the time of the wake that led here.
+    /// Queues a handler's answer; `now` is the time of the wake that led here.
     fn respond(&mut self, id: StreamId, response: Response, now: Instant) {
         if !self.streams.contains_key(&id.value()) {
             // Reset while the handler worked: dropping the response reports it aborted.

@@ -733,7 +733,10 @@ impl Connection {
     /// already or it is unusually large.
     pub(crate) fn recycle_fields(&mut self, mut map: HeaderMap) {
         let room = map.capacity();
-        if room > 0 && room <= SPARE_FIELDS_MAX && self.spare_fields.len() < SPARE_FIELDS_KEPT {
+        // `len` counts every value: a map with many values under one name keeps their
+        // room after `clear` too, which `capacity` does not count.
+        let small = room > 0 && room <= SPARE_FIELDS_MAX && map.len() <= SPARE_FIELDS_MAX;
+        if small && self.spare_fields.len() < SPARE_FIELDS_KEPT {
             map.clear();
             self.spare_fields.push(map);
         }
