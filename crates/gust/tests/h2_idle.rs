@@ -257,3 +257,55 @@ async fn a_split_header_block_is_timed_from_its_own_start() {
     split_request_is_answered(&mut c, 3, Duration::from_millis(200)).await;
     server.stop().await;
 }
+
+/// The credit of a request body its handler has read comes back (WINDOW_UPDATE on the
+/// connection) without the client sending anything more, even when the connection then
+/// has nothing under way and waits without a task: a client whose window ran out is not
+/// left waiting for a frame it has no reason to send.
+#[tokio::test]
+async fn credit_for_a_read_body_comes_back_before_the_connection_waits() {
+    const WINDOW: usize = 65_535;
+    let limits = Limits {
+        h2_connection_window: WINDOW as u32,
+        h2_stream_window: WINDOW as u32,
+        ..Limits::default()
+    };
+    let service = builder(limits).resource(
+        gust::Resource::dynamic("/sink", |request: gust::Request| async move {
+            let read = request.into_body().collect(1 << 20).await;
+            let status = if read.is_ok_and(|b| b.len() == WINDOW) {
+                http::StatusCode::NO_CONTENT
+            } else {
+                http::StatusCode::BAD_REQUEST
+            };
+            let mut response = gust::Response::new(gust::Body::empty());
+            *response.status_mut() = status;
+            response
+        })
+        .methods([http::Method::POST]),
+    );
+    let server = TestServer::start(service).await;
+    let mut c = H2Raw::handshake(server.addr).await;
+    c.request(1, "POST", "/sink", false).await;
+    let chunk = vec![b'x'; 16_384];
+    let mut left = WINDOW;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        left -= n;
+        let flags = if left == 0 { END_STREAM } else { 0 };
+        c.send_frame(DATA, flags, 1, &chunk[..n]).await;
+    }
+    assert_eq!(c.response(1).await.status, 204);
+    // The whole connection window was spent; all of it must be given back unasked.
+    let mut credit = 0;
+    while credit < WINDOW as u32 {
+        let update = c
+            .expect("WINDOW_UPDATE on the connection", |f| {
+                f.kind == WINDOW_UPDATE && f.stream == 0
+            })
+            .await;
+        credit += update.increment();
+    }
+    drop(c);
+    server.stop().await;
+}
