@@ -136,6 +136,15 @@ async fn a_full_server_closes_an_idle_http2_connection_for_a_new_client() {
     server.stop().await;
 }
 
+/// The server's stop, spawned, ends within 10 s: long before the 60 s grace period the
+/// tests give it, which only connections with something under way could use.
+async fn finishes_before_the_grace_period(stopped: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the stop did not wait for the grace period")
+        .expect("the stop panicked");
+}
+
 /// Connections with no stream wait without a task of their own (parked with the accept
 /// loop): each is served again when its client sends, and a stopping server tells each
 /// one GOAWAY at once (naming its last stream) instead of waiting out the grace period.
@@ -179,10 +188,7 @@ async fn many_idle_connections_are_served_again_and_told_goaway_on_stop() {
         assert!(client.closed().await, "connection {i} outlived the stop");
     }
     drop(clients);
-    tokio::time::timeout(Duration::from_secs(10), stopped)
-        .await
-        .expect("the stop did not wait for the grace period")
-        .expect("the stop panicked");
+    finishes_before_the_grace_period(stopped).await;
 }
 
 /// A connection that became HTTP/2 by an h2c upgrade waits in the park like any other
@@ -220,10 +226,7 @@ async fn an_upgraded_connection_is_parked_and_served_again() {
     assert_eq!(goaway.last_stream_id(), 7);
     assert!(c.closed().await, "the connection outlived the stop");
     drop(c);
-    tokio::time::timeout(Duration::from_secs(10), stopped)
-        .await
-        .expect("the stop did not wait for the grace period")
-        .expect("the stop panicked");
+    finishes_before_the_grace_period(stopped).await;
 }
 
 /// Sends the request head of `stream` (GET /hello) split over HEADERS and CONTINUATION,

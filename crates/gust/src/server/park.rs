@@ -296,19 +296,20 @@ mod tests {
 
     /// The next connection the park hands back within `within`, which must be readable.
     async fn next_readable(park: &mut Park<Conn>, within: Duration) -> Conn {
-        match next(park, within).await {
-            Some(Next::Readable(conn)) => conn,
-            Some(Next::TimedOut(_)) => panic!("timed out instead of readable"),
-            None => panic!("nothing came back within {within:?}"),
-        }
+        next_expected(park, within, true).await
     }
 
     /// The next connection the park hands back within `within`, which must have timed out.
     async fn next_timed_out(park: &mut Park<Conn>, within: Duration) -> Conn {
-        match next(park, within).await {
-            Some(Next::TimedOut(conn)) => conn,
-            Some(Next::Readable(_)) => panic!("readable instead of timed out"),
-            None => panic!("nothing came back within {within:?}"),
+        next_expected(park, within, false).await
+    }
+
+    async fn next_expected(park: &mut Park<Conn>, within: Duration, readable: bool) -> Conn {
+        match (next(park, within).await, readable) {
+            (Some(Next::Readable(conn)), true) | (Some(Next::TimedOut(conn)), false) => conn,
+            (Some(_), true) => panic!("timed out instead of readable"),
+            (Some(_), false) => panic!("readable instead of timed out"),
+            (None, _) => panic!("nothing came back within {within:?}"),
         }
     }
 
