@@ -59,6 +59,7 @@ pub fn h1_encode_response_head(
             status,
             version: Version::HTTP_11,
             headers,
+            shared_lines: &[],
             framing: ResponseFraming::Length(content_length),
             keep_alive: true,
             date,

@@ -646,3 +646,124 @@ async fn large_files_arrive_byte_for_byte_over_plain_http1() {
     );
     server.stop().await;
 }
+
+/// The fields of one HTTP/1.1 answer's head, lower-cased names, in order.
+fn h1_fields(answer: &str) -> Vec<(String, String)> {
+    let head = answer.split("\r\n\r\n").next().unwrap_or("");
+    head.lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(": "))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
+        .collect()
+}
+
+/// Each of `names` appears exactly once among `fields`; the values, in `names`' order.
+fn once_each(fields: &[(String, String)], names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| {
+            let found: Vec<&str> = fields
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(found.len(), 1, "{name} in {fields:?}");
+            found[0].to_owned()
+        })
+        .collect()
+}
+
+/// A cached file's fields are made once and shared by its answers: every answer, the
+/// first (from disk) and the later ones (from the cache), over HTTP/1.1 and HTTP/2, HEAD
+/// and GET, carries each of them exactly once with the same values, beside the fields each
+/// connection writes itself; a conditional request still gets its own answer.
+#[tokio::test]
+async fn a_cached_file_answers_with_the_same_fields_over_both_protocols() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("note.txt"), b"shared fields\n").unwrap();
+    let dir = FsResource::new(root.path()).unwrap();
+    let server =
+        TestServer::start(builder(Limits::default()).resource(Resource::fs("/*", dir))).await;
+    let file_fields = [
+        "etag",
+        "last-modified",
+        "vary",
+        "accept-ranges",
+        "content-type",
+    ];
+    let every = [
+        "etag",
+        "last-modified",
+        "vary",
+        "accept-ranges",
+        "content-type",
+        "content-length",
+        "date",
+        "server",
+    ];
+    let mut seen_values = Vec::new();
+
+    for method in ["GET", "GET", "HEAD", "GET"] {
+        let request =
+            format!("{method} /note.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = raw(server.addr, request.as_bytes(), Duration::from_secs(5)).await;
+        assert_eq!(answer.status(), 200, "{}", answer.text());
+        let fields = h1_fields(&answer.text());
+        assert_eq!(fields.len(), every.len() + 1, "{fields:?}"); // and Connection: close
+        let values = once_each(&fields, &every);
+        assert_eq!(values[5], "14");
+        seen_values.push(once_each(&fields, &file_fields));
+        let body = answer
+            .text()
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned());
+        let expected = if method == "HEAD" {
+            ""
+        } else {
+            "shared fields\n"
+        };
+        assert_eq!(body.as_deref(), Some(expected));
+    }
+
+    let mut h2 = support::h2raw::H2Raw::handshake(server.addr).await;
+    for (stream, method) in [(1, "GET"), (3, "HEAD"), (5, "GET")] {
+        h2.request(stream, method, "/note.txt", true).await;
+        let answer = h2.response(stream).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.headers.len(), every.len(), "{:?}", answer.headers);
+        let values = once_each(&answer.headers, &every);
+        assert_eq!(values[5], "14");
+        seen_values.push(once_each(&answer.headers, &file_fields));
+        let expected: &[u8] = if method == "HEAD" {
+            b""
+        } else {
+            b"shared fields\n"
+        };
+        assert_eq!(answer.body, expected);
+    }
+    assert!(
+        seen_values.windows(2).all(|w| w[0] == w[1]),
+        "{seen_values:?}"
+    );
+
+    // A request with a condition is answered from the same fields, in a map of its own.
+    let etag = &seen_values[0][0];
+    let request = format!(
+        "GET /note.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = raw(server.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    assert_eq!(answer.status(), 304, "{}", answer.text());
+    let fields = h1_fields(&answer.text());
+    assert_eq!(once_each(&fields, &["etag"]), [etag.as_str()]);
+    let request =
+        "GET /note.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-5\r\nConnection: close\r\n\r\n";
+    let answer = raw(server.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    assert_eq!(answer.status(), 206, "{}", answer.text());
+    let fields = h1_fields(&answer.text());
+    assert_eq!(
+        once_each(&fields, &["content-range", "content-length", "etag"]),
+        ["bytes 0-5/14", "6", etag.as_str()]
+    );
+    assert!(answer.text().ends_with("\r\n\r\nshared"));
+    server.stop().await;
+}

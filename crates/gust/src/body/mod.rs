@@ -18,8 +18,10 @@ use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) mod file;
+pub(crate) mod shared_fields;
 
 use self::file::FileRange;
+use self::shared_fields::SharedFields;
 
 /// Why a body stopped before its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +251,9 @@ pub(crate) type BoxStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> 
 pub struct Body {
     kind: BodyKind,
     completion: Option<Completion>,
+    /// Fields of the response made once for many answers (a cached file's), sent after
+    /// the response's own map.
+    shared_fields: Option<SharedFields>,
 }
 
 pub(crate) enum BodyKind {
@@ -293,6 +298,7 @@ impl Body {
         Body {
             kind: BodyKind::Empty,
             completion: None,
+            shared_fields: None,
         }
     }
 
@@ -301,6 +307,7 @@ impl Body {
         Body {
             kind: BodyKind::Full(bytes.into()),
             completion: None,
+            shared_fields: None,
         }
     }
 
@@ -318,6 +325,7 @@ impl Body {
                 length: None,
             },
             completion: None,
+            shared_fields: None,
         }
     }
 
@@ -333,6 +341,7 @@ impl Body {
                 length: Some(length),
             },
             completion: None,
+            shared_fields: None,
         }
     }
 
@@ -342,6 +351,7 @@ impl Body {
         Body {
             kind: BodyKind::File(FileRange::new(file, start, length, chunk)),
             completion: None,
+            shared_fields: None,
         }
     }
 
@@ -372,6 +382,24 @@ impl Body {
 
     pub(crate) fn into_parts(self) -> (BodyKind, Option<Completion>) {
         (self.kind, self.completion)
+    }
+
+    /// The same body, its response to be sent with `fields` after its own map.
+    pub(crate) fn with_shared_fields(mut self, fields: SharedFields) -> Self {
+        self.shared_fields = Some(fields);
+        self
+    }
+
+    /// The shared fields its response is sent with, taken out (see
+    /// [`Body::with_shared_fields`]).
+    pub(crate) fn take_shared_fields(&mut self) -> Option<SharedFields> {
+        self.shared_fields.take()
+    }
+
+    /// The shared fields its response is sent with.
+    #[cfg(test)]
+    pub(crate) fn shared_fields(&self) -> Option<&SharedFields> {
+        self.shared_fields.as_ref()
     }
 }
 

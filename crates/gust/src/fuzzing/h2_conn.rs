@@ -22,6 +22,7 @@ const ADDED: ServerFields<'static> = ServerFields {
     date: b"Thu, 01 Jan 1970 00:00:00 GMT",
     server: b"gust",
     content_length: None,
+    shared: None,
 };
 
 /// The connection window before any WINDOW_UPDATE (RFC 9113 6.9.2).

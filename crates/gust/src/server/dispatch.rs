@@ -86,6 +86,10 @@ pub(crate) struct Dispatched {
     /// An accepted WebSocket opening: `response` is its 101 (HTTP/1.1) or 200 (HTTP/2),
     /// ready at once, and the connection runs the session after sending it.
     pub(crate) websocket: Option<Box<WsUpgrade>>,
+    /// The request's field map, when it was answered at once and the map is no longer
+    /// needed: the connection may fill it with a later request's fields instead of
+    /// allocating a map.
+    pub(crate) spent_fields: Option<http::HeaderMap>,
 }
 
 /// The head of a request as every protocol hands it over.
@@ -117,6 +121,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
         response: Answer::Ready(Some(response)),
         reads_body: false,
         websocket: None,
+        spent_fields: None,
     };
     if head.target == "*" {
         return immediate(if head.method == Method::OPTIONS {
@@ -225,7 +230,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
     match &resource.kind {
         ResourceKind::Static(content) => {
             let (parts, _) = request.into_parts();
-            immediate(content.respond(&parts))
+            answered_at_once(content.respond(&parts), parts)
         }
         ResourceKind::Fs(dir) => {
             let (parts, _) = request.into_parts();
@@ -236,7 +241,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
             };
             // A cached file (or a refused path) is answered here, without a future.
             if let Some(response) = dir.respond_now(&parts, relative, had_encoded_slash) {
-                return immediate(response);
+                return answered_at_once(response, parts);
             }
             let fs_relative = relative.to_owned();
             let dir = dir.clone();
@@ -246,6 +251,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
                 })),
                 reads_body: false,
                 websocket: None,
+                spent_fields: None,
             }
         }
         ResourceKind::Dynamic(handler) => {
@@ -275,6 +281,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
                 response: Answer::Handler(AssertUnwindSafe(response).catch_unwind()),
                 reads_body: true,
                 websocket: None,
+                spent_fields: None,
             }
         }
         ResourceKind::WebSocket(endpoint) => {
@@ -298,12 +305,24 @@ fn open_websocket(
             response: Answer::Ready(Some(response)),
             reads_body: true,
             websocket: Some(upgrade),
+            spent_fields: None,
         },
         Err(refusal) => Dispatched {
             response: Answer::Ready(Some(*refusal)),
             reads_body: false,
             websocket: None,
+            spent_fields: None,
         },
+    }
+}
+
+/// A request answered by a resource that kept nothing of it: its field map is given back.
+fn answered_at_once(response: Response, request: http::request::Parts) -> Dispatched {
+    Dispatched {
+        response: Answer::Ready(Some(response)),
+        reads_body: false,
+        websocket: None,
+        spent_fields: Some(request.headers),
     }
 }
 

@@ -429,6 +429,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     status,
                     version: Version::HTTP_11,
                     headers: &parts.headers,
+                    shared_lines: &[],
                     framing: ResponseFraming::Length(bytes.len() as u64),
                     keep_alive: false,
                     date,
@@ -600,6 +601,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             mut response,
             reads_body,
             websocket,
+            ..
         } = dispatch::dispatch(&self.conn, dispatch_head, body);
         if let Some(upgrade) = websocket {
             return Box::pin(self.run_websocket(response.await, upgrade)).await;
@@ -666,7 +668,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             }
         }
 
-        let (mut parts, body) = response.into_parts();
+        let (mut parts, mut body) = response.into_parts();
+        let shared_fields = body.take_shared_fields();
         if parts.status.is_informational() {
             tracing::error!(status = %parts.status, "handler answered with a 1xx status; sending 500");
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
@@ -722,6 +725,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     status: parts.status,
                     version,
                     headers: &parts.headers,
+                    shared_lines: shared_fields.as_ref().map_or(&[], |f| f.h1_lines()),
                     framing,
                     keep_alive,
                     date,

@@ -36,6 +36,10 @@ pub(crate) struct ResponseHead<'a> {
     pub(crate) version: Version,
     /// The handler's headers; framing and connection headers among them are ignored.
     pub(crate) headers: &'a HeaderMap,
+    /// More fields as header lines, each ending in CRLF, written after `headers` as they
+    /// are: fields made once for many responses, checked when they were made (none of
+    /// them framing, connection, `Date` or `Server`).
+    pub(crate) shared_lines: &'a [u8],
     /// How the body is delimited.
     pub(crate) framing: ResponseFraming,
     /// Whether the connection stays open after this response.
@@ -84,6 +88,7 @@ pub(crate) fn encode_head(head: &ResponseHead<'_>, out: &mut BytesMut) {
         }
         write_field(out, name.as_str().as_bytes(), value.as_bytes());
     }
+    out.extend_from_slice(head.shared_lines);
 
     let code = head.status.as_u16();
     let forbids_length = head.status.is_informational() || code == 204;
@@ -145,7 +150,7 @@ fn is_owned_by_encoder(name: &header::HeaderName) -> bool {
 }
 
 /// CR, LF or NUL in a value would end the field early and start one the handler chose.
-fn could_split_response(value: &[u8]) -> bool {
+pub(crate) fn could_split_response(value: &[u8]) -> bool {
     value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
 
@@ -175,7 +180,16 @@ fn estimate_len(head: &ResponseHead<'_>, reason: &str) -> usize {
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum();
     // Status line, Date, Server, the framing and connection fields, final CRLF.
-    15 + reason.len() + head.date.len() + 8 + head.server.len() + 10 + fields + 40 + 24 + 2
+    15 + reason.len()
+        + head.date.len()
+        + 8
+        + head.server.len()
+        + 10
+        + fields
+        + head.shared_lines.len()
+        + 40
+        + 24
+        + 2
 }
 
 #[cfg(test)]
@@ -198,6 +212,7 @@ mod tests {
                 status: StatusCode::from_u16(status).unwrap(),
                 version,
                 headers,
+                shared_lines: &[],
                 framing,
                 keep_alive,
                 date: DATE,
@@ -270,6 +285,7 @@ mod tests {
                 status: StatusCode::OK,
                 version: Version::HTTP_11,
                 headers: &h,
+                shared_lines: &[],
                 framing: ResponseFraming::Length(0),
                 keep_alive: true,
                 date: b"",
@@ -412,6 +428,7 @@ mod tests {
                 status: StatusCode::NO_CONTENT,
                 version: Version::HTTP_11,
                 headers: &h,
+                shared_lines: &[],
                 framing: ResponseFraming::NoBody {
                     content_length: None,
                 },

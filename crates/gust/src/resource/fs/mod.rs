@@ -32,6 +32,7 @@ use self::lookup::{Found, Lookup, OpenFile};
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
 use super::mime::ContentTypes;
+use crate::body::shared_fields::SharedFields;
 use crate::body::Body;
 
 /// The memory small files may be kept in, unless the application says otherwise.
@@ -313,19 +314,20 @@ impl FsResource {
             source,
             ..
         } = served;
-        // Most requests carry no conditions: the whole file with the fields made with it.
-        let (status, start, length, headers) = if conditional::has_conditions(parts) {
-            match conditional_answer(parts, whole, modified, len) {
+        // Most requests carry no conditions: the whole file with the fields made with it,
+        // shared, not copied; the others get a map of their own.
+        let (status, start, length, headers, shared) = if conditional::has_conditions(parts) {
+            match conditional_answer(parts, whole.map().clone(), modified, len) {
                 Conditional::Send {
                     status,
                     start,
                     length,
                     headers,
-                } => (status, start, length, headers),
+                } => (status, start, length, headers, None),
                 Conditional::Answered(answer) => return answer,
             }
         } else {
-            (StatusCode::OK, 0, len, whole)
+            (StatusCode::OK, 0, len, HeaderMap::new(), Some(whole))
         };
         let body = match source {
             _ if length == 0 => Body::empty(),
@@ -341,6 +343,10 @@ impl FsResource {
                 Body::full(content.slice(start..end))
             }
             Source::File(file) => Body::file(file, start, length, self.chunk_size),
+        };
+        let body = match shared {
+            Some(fields) => body.with_shared_fields(fields),
+            None => body,
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;
@@ -450,14 +456,14 @@ struct Served {
 }
 
 /// The fields of a file's whole answer, which depend on the file alone: made once when the
-/// file is found and kept with it in the cache, so that an answer from the cache takes a
-/// copy of the map rather than building one (other answers, 304, 206, 416, take what they
-/// need from it).
+/// file is found and kept with it in the cache, so that an answer from the cache shares
+/// them rather than building or copying a map (other answers, 304, 206, 416, take what they
+/// need from them).
 #[derive(Clone, Debug)]
 pub(super) struct FileHeaders {
     /// ETag, Last-Modified, Vary, Accept-Ranges, Content-Type and, for a precompressed
     /// sibling, Content-Encoding, in the order they are sent.
-    pub(super) whole: HeaderMap,
+    pub(super) whole: SharedFields,
 }
 
 impl FileHeaders {
@@ -481,7 +487,9 @@ impl FileHeaders {
                 HeaderValue::from_static(coding.token()),
             );
         }
-        FileHeaders { whole }
+        FileHeaders {
+            whole: SharedFields::new(whole),
+        }
     }
 }
 
@@ -682,8 +690,16 @@ mod tests {
         Ok(bytes)
     }
 
+    /// A field of the response, from its own map or the fields its body shares.
     fn header(r: &Response<Body>, name: header::HeaderName) -> Option<&str> {
-        r.headers().get(name).map(|v| v.to_str().unwrap())
+        let shared = r.body().shared_fields().map(SharedFields::map);
+        let own = r.headers().get(&name);
+        assert!(
+            own.is_none() || shared.is_none_or(|m| !m.contains_key(&name)),
+            "{name} in both maps"
+        );
+        own.or_else(|| shared?.get(&name))
+            .map(|v| v.to_str().unwrap())
     }
 
     #[tokio::test]

@@ -51,6 +51,7 @@ use super::outbox::Outbox;
 use super::transport::{ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{ConnCtx, IDLE_READ_BUFFER};
+use crate::body::shared_fields::SharedFields;
 use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h2::conn::{ConnConfig, Connection, Event};
@@ -784,7 +785,11 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             mut response,
             reads_body,
             websocket,
+            spent_fields,
         } = dispatch::dispatch(&self.ctx, head, body);
+        if let Some(map) = spent_fields {
+            self.conn.recycle_fields(map);
+        }
         let tunnel = websocket.is_some();
         let mut entry = Entry::new(recv, is_head, now);
         entry.tunnel = tunnel;
@@ -874,11 +879,12 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             // Reset while the handler worked: dropping the response reports it aborted.
             return;
         }
-        let (mut parts, body) = response.into_parts();
+        let (mut parts, mut body) = response.into_parts();
         if parts.status.is_informational() {
             tracing::error!(status = %parts.status, "handler answered with a 1xx status; sending 500");
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
         }
+        let shared_fields = body.take_shared_fields();
         let (kind, completion) = body.into_parts();
         let length = kind.exact_length();
         let no_body_status =
@@ -888,6 +894,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 date,
                 server: super::SERVER_NAME.as_bytes(),
                 content_length: if no_body_status { None } else { length },
+                shared: shared_fields.as_ref().map(SharedFields::map),
             };
             self.send_response(id, &parts, kind, completion, &added, no_body_status);
         });

@@ -108,6 +108,10 @@ pub(crate) struct ServerFields<'a> {
     pub(crate) server: &'a [u8],
     /// The body's length, when known and the status allows one.
     pub(crate) content_length: Option<u64>,
+    /// Fields made once for many responses (a cached file's), encoded after the handler's
+    /// map; they never hold a field named above or a connection-specific one (see
+    /// `body::shared_fields`).
+    pub(crate) shared: Option<&'a HeaderMap>,
 }
 
 /// Appends an integer with a `prefix_bits`-bit prefix (RFC 7541 5.1); `flags` fills the
@@ -281,6 +285,9 @@ impl Encoder {
         self.begin_block(out);
         self.field(b":status", status.as_str().as_bytes(), false, out);
         let set = self.fields(headers, out);
+        if let Some(shared) = added.shared {
+            self.fields(shared, out);
+        }
         if let Some(n) = added.content_length {
             if !set.content_length {
                 let mut digits = [0u8; 20];
@@ -678,6 +685,7 @@ mod tests {
             date: b"Mon, 21 Oct 2013 20:13:21 GMT",
             server: b"gust",
             content_length: Some(1234567),
+            shared: None,
         };
         let mut e = Encoder::new();
         let mut d = Decoder::new(4096);
@@ -771,6 +779,7 @@ mod tests {
                 date: dates[round / 10 % 2],
                 server: b"gust",
                 content_length: Some(13),
+                shared: None,
             };
             let table = replaying.table.state();
             replayed += usize::from(

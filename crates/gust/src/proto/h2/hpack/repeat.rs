@@ -99,7 +99,7 @@ impl Pieces for Compare<'_> {
 }
 
 /// Visits everything the block depends on, as pieces: the status, each field of the map
-/// (name, value, sensitivity), then the server's fields. Every piece is length-prefixed and
+/// and of the shared fields (name, value, sensitivity), then the server's fields. Every piece is length-prefixed and
 /// the map contributes three per field, so two different responses never give the same
 /// sequence.
 fn walk(
@@ -112,15 +112,23 @@ fn walk(
     let content_length = added
         .content_length
         .map_or(&[][..], |n| decimal(n, &mut digits));
+    // The shared fields are encoded right after the map's, by the same rules: the same
+    // pieces in the same order give the same block, whichever map held them.
     pieces.piece(status.as_str().as_bytes())
-        && headers.iter().all(|(name, value)| {
-            pieces.piece(name.as_str().as_bytes())
-                && pieces.piece(value.as_bytes())
-                && pieces.piece(if value.is_sensitive() { b"s" } else { b"" })
-        })
+        && walk_map(headers, pieces)
+        && added.shared.is_none_or(|shared| walk_map(shared, pieces))
         && pieces.piece(content_length)
         && pieces.piece(added.date)
         && pieces.piece(added.server)
+}
+
+/// A map's pieces for [`walk`]: name, value and sensitivity of each field.
+fn walk_map(map: &HeaderMap, pieces: &mut impl Pieces) -> bool {
+    map.iter().all(|(name, value)| {
+        pieces.piece(name.as_str().as_bytes())
+            && pieces.piece(value.as_bytes())
+            && pieces.piece(if value.is_sensitive() { b"s" } else { b"" })
+    })
 }
 
 #[cfg(test)]
@@ -135,6 +143,7 @@ mod tests {
             date,
             server: b"gust",
             content_length,
+            shared: None,
         }
     }
 
@@ -233,5 +242,30 @@ mod tests {
                 &added(b"d", Some(13))
             )
             .is_none());
+    }
+
+    #[test]
+    fn shared_fields_count_like_the_maps_own() {
+        let table = DynamicTable::new(4096).state();
+        let own = map(&[("x-own", "1")]);
+        let shared = map(&[("content-type", "text/plain"), ("etag", "\"1\"")]);
+        let with = |shared| ServerFields {
+            shared,
+            ..added(b"d", Some(13))
+        };
+        let mut last = LastBlock::default();
+        last.remember(table, StatusCode::OK, &own, &with(Some(&shared)), b"block");
+        let replay = |headers: &HeaderMap, fields: &ServerFields<'_>| {
+            last.replay(table, StatusCode::OK, headers, fields)
+        };
+        assert_eq!(replay(&own, &with(Some(&shared))), Some(&b"block"[..]));
+        // The same fields in the same order, wherever they are held, are the same block.
+        let mut all = own.clone();
+        all.extend(shared.clone());
+        assert_eq!(replay(&all, &with(None)), Some(&b"block"[..]));
+        let other = map(&[("content-type", "text/html"), ("etag", "\"1\"")]);
+        assert!(replay(&own, &with(Some(&other))).is_none());
+        assert!(replay(&own, &with(None)).is_none());
+        assert!(replay(&own, &with(Some(&own))).is_none());
     }
 }
