@@ -18,10 +18,9 @@ use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) mod file;
-pub(crate) mod shared_fields;
 
 use self::file::FileRange;
-use self::shared_fields::SharedFields;
+use crate::proto::shared_fields::SharedFields;
 
 /// Why a body stopped before its end.
 #[derive(Debug, Clone, PartialEq, Eq)]

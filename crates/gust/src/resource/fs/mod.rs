@@ -32,8 +32,8 @@ use self::lookup::{Found, Lookup, OpenFile};
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
 use super::mime::ContentTypes;
-use crate::body::shared_fields::SharedFields;
 use crate::body::Body;
+use crate::proto::shared_fields::SharedFields;
 
 /// The memory small files may be kept in, unless the application says otherwise.
 const DEFAULT_CACHE_BYTES: usize = 1024 * 1024;

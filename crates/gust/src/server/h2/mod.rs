@@ -51,7 +51,6 @@ use super::outbox::Outbox;
 use super::transport::{ReadSide, WriteSide};
 use super::ws::{self, WsUpgrade};
 use super::{ConnCtx, IDLE_READ_BUFFER};
-use crate::body::shared_fields::SharedFields;
 use crate::body::{report, Body, BodyError, BodyKind, BoxFuture, Completion, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h2::conn::{ConnConfig, Connection, Event};
@@ -894,7 +893,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 date,
                 server: super::SERVER_NAME.as_bytes(),
                 content_length: if no_body_status { None } else { length },
-                shared: shared_fields.as_ref().map(SharedFields::map),
+                shared: shared_fields.as_ref(),
             };
             self.send_response(id, &parts, kind, completion, &added, no_body_status);
         });

@@ -15,6 +15,7 @@ use super::table::{
 };
 use super::{huffman, DEFAULT_TABLE_SIZE};
 use crate::proto::decimal;
+use crate::proto::shared_fields::SharedFields;
 
 /// The most our encoder's dynamic table holds, whatever larger size the peer allows:
 /// memory per connection stays bounded, and the protocol default already holds a
@@ -109,9 +110,8 @@ pub(crate) struct ServerFields<'a> {
     /// The body's length, when known and the status allows one.
     pub(crate) content_length: Option<u64>,
     /// Fields made once for many responses (a cached file's), encoded after the handler's
-    /// map; they never hold a field named above or a connection-specific one (see
-    /// `body::shared_fields`).
-    pub(crate) shared: Option<&'a HeaderMap>,
+    /// map; they never hold a field named above or a connection-specific one.
+    pub(crate) shared: Option<&'a SharedFields>,
 }
 
 /// Appends an integer with a `prefix_bits`-bit prefix (RFC 7541 5.1); `flags` fills the
@@ -286,7 +286,7 @@ impl Encoder {
         self.field(b":status", status.as_str().as_bytes(), false, out);
         let set = self.fields(headers, out);
         if let Some(shared) = added.shared {
-            self.fields(shared, out);
+            self.fields(shared.map(), out);
         }
         if let Some(n) = added.content_length {
             if !set.content_length {

@@ -10,12 +10,17 @@
 //! The block is the same bytes only if the table is the same, so it is kept only when
 //! encoding it left the table as it found it, and used only while the table is still in
 //! that state ([`TableState`]).
+//!
+//! Shared fields (a cached file's) are compared by identity, not byte by byte: the block
+//! holds a reference to the ones it was made with, so they cannot be freed and others made
+//! in their place while it is kept.
 
 use http::{HeaderMap, StatusCode};
 
 use super::encoder::ServerFields;
 use super::table::TableState;
 use crate::proto::decimal;
+use crate::proto::shared_fields::SharedFields;
 
 /// A response block and the inputs it was encoded from.
 #[derive(Debug, Default)]
@@ -25,6 +30,8 @@ pub(super) struct LastBlock {
     block: Vec<u8>,
     /// The table the block was encoded against, and left unchanged.
     table: TableState,
+    /// The shared fields the block was made with.
+    shared: Option<SharedFields>,
 }
 
 impl LastBlock {
@@ -38,6 +45,14 @@ impl LastBlock {
         added: &ServerFields<'_>,
     ) -> Option<&[u8]> {
         if table != self.table || self.block.is_empty() {
+            return None;
+        }
+        let same_shared = match (&self.shared, added.shared) {
+            (Some(kept), Some(now)) => kept.same(now),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_shared {
             return None;
         }
         let mut compare = Compare(&self.input);
@@ -60,6 +75,7 @@ impl LastBlock {
         self.block.clear();
         self.block.extend_from_slice(block);
         self.table = table;
+        self.shared = added.shared.cloned();
     }
 }
 
@@ -98,10 +114,10 @@ impl Pieces for Compare<'_> {
     }
 }
 
-/// Visits everything the block depends on, as pieces: the status, each field of the map
-/// and of the shared fields (name, value, sensitivity), then the server's fields. Every piece is length-prefixed and
-/// the map contributes three per field, so two different responses never give the same
-/// sequence.
+/// Visits everything the block depends on but the shared fields, as pieces: the status,
+/// each field of the map (name, value, sensitivity), then the server's fields. Every piece
+/// is length-prefixed and the map contributes three per field, so two different responses
+/// never give the same sequence.
 fn walk(
     status: StatusCode,
     headers: &HeaderMap,
@@ -112,23 +128,15 @@ fn walk(
     let content_length = added
         .content_length
         .map_or(&[][..], |n| decimal(n, &mut digits));
-    // The shared fields are encoded right after the map's, by the same rules: the same
-    // pieces in the same order give the same block, whichever map held them.
     pieces.piece(status.as_str().as_bytes())
-        && walk_map(headers, pieces)
-        && added.shared.is_none_or(|shared| walk_map(shared, pieces))
+        && headers.iter().all(|(name, value)| {
+            pieces.piece(name.as_str().as_bytes())
+                && pieces.piece(value.as_bytes())
+                && pieces.piece(if value.is_sensitive() { b"s" } else { b"" })
+        })
         && pieces.piece(content_length)
         && pieces.piece(added.date)
         && pieces.piece(added.server)
-}
-
-/// A map's pieces for [`walk`]: name, value and sensitivity of each field.
-fn walk_map(map: &HeaderMap, pieces: &mut impl Pieces) -> bool {
-    map.iter().all(|(name, value)| {
-        pieces.piece(name.as_str().as_bytes())
-            && pieces.piece(value.as_bytes())
-            && pieces.piece(if value.is_sensitive() { b"s" } else { b"" })
-    })
 }
 
 #[cfg(test)]
@@ -245,10 +253,11 @@ mod tests {
     }
 
     #[test]
-    fn shared_fields_count_like_the_maps_own() {
+    fn shared_fields_replay_only_when_they_are_the_same_ones() {
         let table = DynamicTable::new(4096).state();
         let own = map(&[("x-own", "1")]);
-        let shared = map(&[("content-type", "text/plain"), ("etag", "\"1\"")]);
+        let fields = map(&[("content-type", "text/plain"), ("etag", "\"1\"")]);
+        let shared = SharedFields::new(fields.clone());
         let with = |shared| ServerFields {
             shared,
             ..added(b"d", Some(13))
@@ -259,13 +268,24 @@ mod tests {
             last.replay(table, StatusCode::OK, headers, fields)
         };
         assert_eq!(replay(&own, &with(Some(&shared))), Some(&b"block"[..]));
-        // The same fields in the same order, wherever they are held, are the same block.
-        let mut all = own.clone();
-        all.extend(shared.clone());
-        assert_eq!(replay(&all, &with(None)), Some(&b"block"[..]));
-        let other = map(&[("content-type", "text/html"), ("etag", "\"1\"")]);
-        assert!(replay(&own, &with(Some(&other))).is_none());
+        let cloned = shared.clone();
+        assert_eq!(replay(&own, &with(Some(&cloned))), Some(&b"block"[..]));
+        // Equal fields made apart are other fields: they are encoded, not compared.
+        let made_again = SharedFields::new(fields.clone());
+        assert!(replay(&own, &with(Some(&made_again))).is_none());
         assert!(replay(&own, &with(None)).is_none());
-        assert!(replay(&own, &with(Some(&own))).is_none());
+        let mut all = own.clone();
+        all.extend(fields);
+        assert!(replay(&all, &with(None)).is_none());
+        // A block made without shared fields does not replay for a response with some.
+        let mut plain = LastBlock::default();
+        plain.remember(table, StatusCode::OK, &own, &with(None), b"plain");
+        assert_eq!(
+            plain.replay(table, StatusCode::OK, &own, &with(None)),
+            Some(&b"plain"[..])
+        );
+        assert!(plain
+            .replay(table, StatusCode::OK, &own, &with(Some(&shared)))
+            .is_none());
     }
 }

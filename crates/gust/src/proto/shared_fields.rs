@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use http::{header, HeaderMap, HeaderName};
 
-use crate::proto::h1::response::could_split_response;
+use super::h1::response::could_split_response;
 
-/// Fields shared by many responses; cloning is one reference count.
+/// Fields shared by many responses; cloning is one reference count, and two are the same
+/// fields when they are the same allocation ([`SharedFields::same`]).
 #[derive(Clone, Debug)]
 pub(crate) struct SharedFields(Arc<Made>);
 
@@ -56,6 +57,12 @@ impl SharedFields {
             map: kept,
             h1_lines: h1_lines.into_boxed_slice(),
         }))
+    }
+
+    /// Whether `self` and `other` were made by the same [`SharedFields::new`] (so hold the
+    /// same fields, without comparing them).
+    pub(crate) fn same(&self, other: &SharedFields) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// The fields as a map.
