@@ -64,24 +64,45 @@ fn read_string<'a>(buf: &mut &'a [u8]) -> Result<RawString<'a>, DecodeError> {
     Ok(RawString { huffman, bytes })
 }
 
+/// Where Huffman strings are decoded, reused across fields and blocks. It remembers the
+/// encoded bytes of the string it holds: a client that sends the same literal without
+/// indexing it (a path polled over and over, as load generators and dashboards do) has it
+/// decoded once, then compared.
+#[derive(Debug, Default)]
+struct Scratch {
+    decoded: Vec<u8>,
+    /// The Huffman input `decoded` is the whole decoding of; empty when it holds none.
+    encoded: Vec<u8>,
+}
+
 /// Returns a string's decoded length and, when it is at most `cap` (or needs no decoding),
 /// its bytes: borrowed from the block when literal, decoded into `scratch` when Huffman.
 fn materialise<'s>(
     raw: RawString<'s>,
-    scratch: &'s mut Vec<u8>,
+    scratch: &'s mut Scratch,
     cap: usize,
 ) -> Result<(usize, Option<&'s [u8]>), DecodeError> {
     if !raw.huffman {
         return Ok((raw.bytes.len(), Some(raw.bytes)));
     }
+    if !raw.bytes.is_empty() && scratch.encoded == raw.bytes {
+        // Decoded (and found valid) before, whole: the cap is all that can differ.
+        let len = scratch.decoded.len();
+        return Ok((len, (len <= cap).then_some(&scratch.decoded[..])));
+    }
+    scratch.encoded.clear();
     // Padding is under 8 bits and no code is longer than 30, so the string decodes to at
     // least this many bytes: one that must exceed `cap` is only validated (HPACK bomb
     // defence: nothing is written for it).
     let at_least = raw.bytes.len().saturating_mul(8).saturating_sub(7) / 30;
     let cap = if at_least > cap { 0 } else { cap };
-    scratch.clear();
-    let len = huffman::decode(raw.bytes, scratch, cap)?;
-    Ok((len, (len <= cap).then_some(&scratch[..])))
+    scratch.decoded.clear();
+    let len = huffman::decode(raw.bytes, &mut scratch.decoded, cap)?;
+    if len > cap {
+        return Ok((len, None));
+    }
+    scratch.encoded.extend_from_slice(raw.bytes);
+    Ok((len, Some(&scratch.decoded[..])))
 }
 
 /// The field at `index` in the combined index space (RFC 7541 2.3.3).
@@ -154,9 +175,9 @@ pub(crate) struct Decoder {
     /// size update (RFC 7541 4.2).
     update_required: bool,
     /// Huffman-decoded names and values, reused across fields and blocks; each holds at most
-    /// `max(max_list_size, table maximum)` bytes.
-    name_buf: Vec<u8>,
-    value_buf: Vec<u8>,
+    /// `max(max_list_size, table maximum)` bytes, and the encoded string as long again.
+    name_buf: Scratch,
+    value_buf: Scratch,
 }
 
 impl Decoder {
@@ -173,8 +194,8 @@ impl Decoder {
             table: DynamicTable::new(max_table_size),
             max_allowed: max_table_size,
             update_required: false,
-            name_buf: Vec::new(),
-            value_buf: Vec::new(),
+            name_buf: Scratch::default(),
+            value_buf: Scratch::default(),
         }
     }
 
@@ -829,11 +850,48 @@ mod tests {
         block.extend(&value);
         let (fields, r) = decode_all(&mut d, &block, 100);
         assert_eq!((fields.len(), r), (0, Err(DecodeError::HeaderListTooLarge)));
-        assert_eq!(d.value_buf.capacity(), 0);
+        assert_eq!(d.value_buf.decoded.capacity(), 0);
+        assert_eq!(d.value_buf.encoded.capacity(), 0);
         // With room, it decodes.
         let (fields, r) = decode_all(&mut d, &block, 4096);
         assert_eq!((fields.len(), r), (1, Ok(())));
         assert_eq!(fields[0].1, [b'0'; 1600]);
+    }
+
+    #[test]
+    fn a_repeated_huffman_literal_decodes_the_same_each_time() {
+        // `:path` (static name 4), not indexed, its value Huffman-coded.
+        let literal = |value: &[u8]| {
+            let mut coded = Vec::new();
+            huffman::encode(value, &mut coded);
+            let mut block = vec![0x04, 0x80 | u8::try_from(coded.len()).unwrap()];
+            block.extend(coded);
+            block
+        };
+        let path = |p: &str| vec![(":path".to_owned(), p.to_owned())];
+        let mut d = Decoder::new(4096);
+        let a = literal(b"/a/b.txt");
+        let c = literal(b"/c");
+        for (block, want) in [
+            (&a, "/a/b.txt"),
+            (&a, "/a/b.txt"),
+            (&c, "/c"),
+            (&a, "/a/b.txt"),
+        ] {
+            assert_eq!(ok(&mut d, block), path(want));
+        }
+        // Over the list's limit a remembered string is refused as the first time was.
+        assert_eq!(
+            decode_all(&mut d, &a, 8).1,
+            Err(DecodeError::HeaderListTooLarge)
+        );
+        assert_eq!(ok(&mut d, &a), path("/a/b.txt"));
+        // A string that does not decode is refused, and forgets the one before.
+        let mut bad = vec![0x04, 0x84];
+        bad.extend([0xff; 4]);
+        assert!(decode_all(&mut d, &bad, usize::MAX).1.is_err());
+        assert!(decode_all(&mut d, &bad, usize::MAX).1.is_err());
+        assert_eq!(ok(&mut d, &a), path("/a/b.txt"));
     }
 
     #[test]
@@ -855,7 +913,7 @@ mod tests {
         assert_eq!(calls, 4);
         assert!(emitted <= 16 * 1024);
         // Nothing grew with the repetitions: the only copy is the table's.
-        assert!(d.name_buf.capacity() == 0 && d.value_buf.capacity() == 0);
+        assert!(d.name_buf.decoded.capacity() == 0 && d.value_buf.decoded.capacity() == 0);
         assert_eq!(d.table().len(), 1);
         // The decoder is still in step: the entry is usable by the next block.
         let (fields, r) = decode_all(&mut d, &[0xbe], 16 * 1024);
