@@ -14,13 +14,15 @@
 //! out: it is busy, not idle.
 
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
 use http::{Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, Instant, Sleep};
 
 use super::between::{Between, WhenIdle};
 use super::dispatch::{self, error_response, Answer, Dispatched, Head};
@@ -124,6 +126,19 @@ enum FeedStep {
 /// client that has made only one request gives everything back at once.
 const KEEP_BOX_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 
+/// `timer`, made if need be, armed to fire at `at`, or at most `slack` before it: one
+/// already armed for a moment in that window is left as it is (re-arming takes it out of
+/// the timer wheel and puts it back). Boxed, because a polled timer must not move, and
+/// kept by the caller across waits.
+fn arm(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant, slack: Duration) -> Pin<&mut Sleep> {
+    let timer = timer.get_or_insert_with(|| Box::pin(sleep_until(at)));
+    let armed = timer.deadline();
+    if armed > at || armed + slack < at {
+        timer.as_mut().reset(at);
+    }
+    timer.as_mut()
+}
+
 /// One HTTP/1.1 connection.
 pub(super) struct Driver<R, W> {
     rd: R,
@@ -133,6 +148,9 @@ pub(super) struct Driver<R, W> {
     conn: ConnCtx,
     /// Requests answered, up to 2: from the second on, the client has come back for more.
     answered: u8,
+    /// The timer of the wait for the next request's bytes, kept across requests while the
+    /// connection is served (see [`arm`]); dropped when it waits outside.
+    wait_timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<R: ReadSide, W> Driver<R, W> {
@@ -154,6 +172,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             out: BytesMut::new(),
             conn,
             answered: 0,
+            wait_timer: None,
         })
     }
 
@@ -190,6 +209,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     }
                     self.inbuf = BytesMut::new();
                     self.out = BytesMut::new();
+                    self.wait_timer = None;
                     return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
@@ -261,6 +281,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     async fn wait_for_request(&mut self, accepted: Option<Instant>) -> Waited {
         self.inbuf = BytesMut::new();
         self.out = BytesMut::new();
+        self.wait_timer = None;
         if self.shutting_down() {
             return Waited::Over;
         }
@@ -380,6 +401,13 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 let since = head_began.map_or_else(std::time::Instant::now, Instant::into_std);
                 self.conn.idle.enter_since(since, OnStop::Keep)
             });
+            // In the box, any moment within KEEP_BOX_FOR of now will do to leave it, so a
+            // timer armed for an earlier request is kept while it is at least half that
+            // away: no timer-wheel insertion and removal per request under load.
+            let wait_timer = match keep_until.filter(|until| *until < deadline) {
+                Some(until) => arm(&mut self.wait_timer, until, KEEP_BOX_FOR / 2),
+                None => arm(&mut self.wait_timer, deadline, Duration::ZERO),
+            };
             tokio::select! {
                 // Bytes already here win over a request to close.
                 biased;
@@ -387,7 +415,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     Ok(0) | Err(_) => return if self.inbuf.is_empty() { Ok(NextHead::Over) } else { Err(End::Abort) },
                     Ok(_) => {}
                 },
-                _ = sleep_until(keep_until.map_or(deadline, |until| until.min(deadline))) => {
+                _ = wait_timer => {
                     if keep_until.is_some_and(|until| until < deadline) {
                         // Kept long enough: give everything back and wait outside.
                         return Ok(NextHead::Idle);
@@ -398,7 +426,9 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     }
                     return Ok(NextHead::Over);
                 }
-                _ = self.conn.shutdown.changed(), if idle => {}
+                // In the box the stop is seen within KEEP_BOX_FOR, when the connection
+                // leaves it: no waiter made and dropped on the channel for each request.
+                _ = self.conn.shutdown.changed(), if idle && keep_until.is_none() => {}
                 _ = asked_to_close(&mut waiting) => {
                     tracing::debug!(peer = %self.conn.peer, "idle connection closed to make room");
                     return if self.inbuf.is_empty() { Ok(NextHead::Over) } else { Err(End::Abort) };
@@ -1089,5 +1119,46 @@ async fn feed_step<R: AsyncRead + Unpin>(
                 return FeedStep::Malformed;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wait_timer_is_rearmed_only_outside_its_slack() {
+        let start = Instant::now() + Duration::from_secs(60);
+        let ms = Duration::from_millis;
+        let mut timer = None;
+        assert_eq!(
+            arm(&mut timer, start + ms(5), ms(2)).deadline(),
+            start + ms(5)
+        );
+        let made = timer.as_ref().map(|t| &**t as *const Sleep);
+        // Wanted a little later, within the slack: the armed moment stays.
+        for wanted in [start + ms(5), start + ms(6), start + ms(7)] {
+            assert_eq!(arm(&mut timer, wanted, ms(2)).deadline(), start + ms(5));
+        }
+        // Later than the slack allows, or earlier than armed: armed again, same timer.
+        assert_eq!(
+            arm(&mut timer, start + ms(8), ms(2)).deadline(),
+            start + ms(8)
+        );
+        assert_eq!(
+            arm(&mut timer, start + ms(6), ms(2)).deadline(),
+            start + ms(6)
+        );
+        let exact = arm(&mut timer, start + ms(7), Duration::ZERO);
+        assert_eq!(exact.deadline(), start + ms(7));
+        assert_eq!(timer.as_ref().map(|t| &**t as *const Sleep), made);
+        // It waits for the moment it is armed for: a minute away, then one gone by.
+        assert!(arm(&mut timer, start, Duration::ZERO)
+            .now_or_never()
+            .is_none());
+        let past = Instant::now() - ms(1);
+        assert!(arm(&mut timer, past, Duration::ZERO)
+            .now_or_never()
+            .is_some());
     }
 }
