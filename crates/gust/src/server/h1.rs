@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
-use http::{Method, StatusCode, Version};
+use http::{HeaderMap, Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant, Sleep};
@@ -35,7 +35,7 @@ use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
-    encode_chunk_header, encode_head, parse_head, BodyDecoder, ChunkLimits, Decoded, Framing,
+    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded, Framing,
     HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END, CONTINUE_100,
     LAST_CHUNK,
 };
@@ -139,6 +139,9 @@ fn arm(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant, slack: Duration) -> Pin
     timer.as_mut()
 }
 
+/// The most fields a kept request map may have room for (see [`Driver::keep_fields`]).
+const SPARE_FIELDS_MAX: usize = 32;
+
 /// One HTTP/1.1 connection.
 pub(super) struct Driver<R, W> {
     rd: R,
@@ -151,6 +154,9 @@ pub(super) struct Driver<R, W> {
     /// The timer of the wait for the next request's bytes, kept across requests while the
     /// connection is served (see [`arm`]); dropped when it waits outside.
     wait_timer: Option<Pin<Box<Sleep>>>,
+    /// The field map of a request answered at once, emptied and filled with the next
+    /// request's fields (boxed: a connection that waits outside holds no map).
+    spare_fields: Option<Box<HeaderMap>>,
 }
 
 impl<R: ReadSide, W> Driver<R, W> {
@@ -173,6 +179,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             conn,
             answered: 0,
             wait_timer: None,
+            spare_fields: None,
         })
     }
 
@@ -210,6 +217,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     self.inbuf = BytesMut::new();
                     self.out = BytesMut::new();
                     self.wait_timer = None;
+                    self.spare_fields = None;
                     return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
@@ -282,6 +290,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         self.inbuf = BytesMut::new();
         self.out = BytesMut::new();
         self.wait_timer = None;
+        self.spare_fields = None;
         if self.shutting_down() {
             return Waited::Over;
         }
@@ -342,7 +351,9 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 }
             }
             if !sniffing && !self.inbuf.is_empty() {
-                match parse_head(&self.inbuf, &limits) {
+                let spare = self.spare_fields.as_deref_mut();
+                match parse_head_into(&self.inbuf, &limits, spare.unwrap_or(&mut HeaderMap::new()))
+                {
                     Ok(Some((head, consumed))) => {
                         self.inbuf.advance(consumed);
                         return Ok(NextHead::Request(head));
@@ -434,6 +445,18 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     return if self.inbuf.is_empty() { Ok(NextHead::Over) } else { Err(End::Abort) };
                 }
             }
+        }
+    }
+
+    /// Keeps `map`, a request's fields no longer needed, for the next request's; one that
+    /// grew large for a rare request is let go.
+    fn keep_fields(&mut self, map: HeaderMap) {
+        if map.capacity() > SPARE_FIELDS_MAX {
+            return;
+        }
+        match &mut self.spare_fields {
+            Some(spare) => **spare = map,
+            None => self.spare_fields = Some(Box::new(map)),
         }
     }
 
@@ -631,8 +654,11 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             mut response,
             reads_body,
             websocket,
-            ..
+            spent_fields,
         } = dispatch::dispatch(&self.conn, dispatch_head, body);
+        if let Some(map) = spent_fields {
+            self.keep_fields(map);
+        }
         if let Some(upgrade) = websocket {
             return Box::pin(self.run_websocket(response.await, upgrade)).await;
         }

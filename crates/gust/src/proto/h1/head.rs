@@ -219,9 +219,21 @@ const STACK_HEADERS: usize = 100;
 /// (body starts there). Leading empty lines are skipped and count in `consumed` and in
 /// `max_head_bytes`. Errors are reported as soon as the bytes seen prove them, so a client
 /// cannot hold a connection by sending an endless bad head.
+#[cfg(any(test, feature = "fuzzing", feature = "bench-internals"))]
 pub(crate) fn parse_head(
     buf: &[u8],
     limits: &HeadLimits,
+) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    parse_head_into(buf, limits, &mut HeaderMap::new())
+}
+
+/// [`parse_head`], the fields of a complete head put in `spare` (taken, emptied first):
+/// a map kept from an earlier request keeps its room, and filling it allocates nothing
+/// but the values.
+pub(crate) fn parse_head_into(
+    buf: &[u8],
+    limits: &HeadLimits,
+    spare: &mut HeaderMap,
 ) -> Result<Option<(RequestHead, usize)>, HeadError> {
     let Some(start) = skip_empty_lines(buf)? else {
         return incomplete(buf, limits);
@@ -241,7 +253,9 @@ pub(crate) fn parse_head(
     };
     let head = area.get(..head_len).unwrap_or(area);
     let parsed = with_httparse(head, limits.max_headers, |req, res| match res {
-        Ok(httparse::Status::Complete(n)) if n == head.len() => build_head(req, limits),
+        Ok(httparse::Status::Complete(n)) if n == head.len() => {
+            build_head(req, limits, std::mem::take(spare))
+        }
         // find_head_end and httparse disagree on where the head ends: refuse rather than guess.
         Ok(_) => Err(HeadError::InvalidRequestLine),
         Err(e) => Err(map_httparse_error(e, head)),
@@ -380,6 +394,7 @@ fn map_httparse_error(e: httparse::Error, area: &[u8]) -> HeadError {
 fn build_head(
     req: &httparse::Request<'_, '_>,
     limits: &HeadLimits,
+    mut headers: HeaderMap,
 ) -> Result<RequestHead, HeadError> {
     let method = match req.method {
         Some(m) => standard_method(m)?,
@@ -394,7 +409,8 @@ fn build_head(
     let raw_target = req.path.ok_or(HeadError::InvalidRequestLine)?;
     let target = parse_target(&method, raw_target, limits.max_url_length)?;
 
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    headers.clear();
+    headers.reserve(req.headers.len());
     // Which of the fields this function looks at are there at all, noted on the way in: a
     // look-up in the map for an absent field costs more than these comparisons (standard
     // names compare by tag).
@@ -737,6 +753,25 @@ mod tests {
                 String::from_utf8_lossy(raw)
             ),
         }
+    }
+
+    #[test]
+    fn a_spare_map_holds_only_the_new_requests_fields() {
+        let first = ok(b"GET / HTTP/1.1\r\nHost: a\r\nX-Old: 1\r\nCookie: c\r\n\r\n");
+        let mut spare = first.headers;
+        let room = spare.capacity();
+        // Incomplete: the map is not taken.
+        assert_eq!(
+            parse_head_into(b"GET / HTTP/1.1\r\nHost: b\r\n", &LIMITS, &mut spare),
+            Ok(None)
+        );
+        assert_eq!(spare.len(), 3);
+        let raw = b"GET /x HTTP/1.1\r\nHost: b\r\n\r\n";
+        let (head, _) = parse_head_into(raw, &LIMITS, &mut spare).unwrap().unwrap();
+        assert_eq!(head.headers.len(), 1);
+        assert_eq!(head.headers[header::HOST], "b");
+        assert!(head.headers.capacity() >= room, "the room is kept");
+        assert_eq!(head, ok(raw));
     }
 
     fn origin(path: &str) -> RequestTarget {

@@ -26,7 +26,9 @@ pub(crate) mod response;
 #[allow(unused_imports)]
 pub(crate) use body::{BodyDecoder, ChunkError, ChunkLimits, Decoded};
 #[allow(unused_imports)]
-pub(crate) use head::{parse_head, Framing, HeadError, HeadLimits, RequestHead, RequestTarget};
+#[cfg(any(test, feature = "fuzzing", feature = "bench-internals"))]
+pub(crate) use head::{parse_head, HeadError};
+pub(crate) use head::{parse_head_into, Framing, HeadLimits, RequestHead, RequestTarget};
 #[allow(unused_imports)]
 pub(crate) use response::{
     encode_chunk_header, encode_head, reason_phrase, ResponseFraming, ResponseHead, CHUNK_END,
