@@ -415,15 +415,20 @@ fn build_head(
     // look-up in the map for an absent field costs more than these comparisons (standard
     // names compare by tag).
     let mut seen = Seen::default();
+    // The Host fields, counted and the last one kept as sent: checked without a look-up.
+    let mut hosts = (0usize, &[][..]);
     for h in req.headers.iter() {
         let name =
             HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| HeadError::InvalidHeaderName)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| HeadError::InvalidHeaderValue)?;
         seen.note(&name);
+        if name == header::HOST {
+            hosts = (hosts.0 + 1, h.value);
+        }
         headers.append(name, value);
     }
 
-    check_host(&headers, version)?;
+    check_host(hosts, version)?;
     let framing = if seen.framing {
         framing(&headers, version)?
     } else {
@@ -591,6 +596,20 @@ fn is_connect_authority(raw: &str) -> bool {
     }
 }
 
+/// The bytes an authority is made of, `%` (which must start an escape) aside: letters,
+/// digits, `-._~`, `:` and the brackets of an IP literal. A table: one load per byte.
+const AUTHORITY_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b':' | b'[' | b']');
+        b += 1;
+    }
+    table
+};
+
 /// The authority characters we accept in Host and in targets: a deliberate subset of RFC
 /// 3986 (unreserved, ':' and IPv6 brackets, and percent-encoding); sub-delims and '@' are
 /// refused because no real host name needs them and they confuse downstream URL parsers.
@@ -598,16 +617,7 @@ fn is_authority_bytes(bytes: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'.'
-            | b'_'
-            | b'~'
-            | b':'
-            | b'['
-            | b']' => i += 1,
+            _ if AUTHORITY_BYTE[usize::from(b)] => i += 1,
             b'%' => match (bytes.get(i + 1), bytes.get(i + 2)) {
                 (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
                 _ => return false,
@@ -618,15 +628,15 @@ fn is_authority_bytes(bytes: &[u8]) -> bool {
     true
 }
 
-fn check_host(headers: &HeaderMap, version: Version) -> Result<(), HeadError> {
-    let mut hosts = headers.get_all(header::HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (None, _) if version == Version::HTTP_11 => Err(HeadError::MissingHost),
-        (None, _) => Ok(()),
-        (Some(_), Some(_)) => Err(HeadError::DuplicateHost),
+/// `(count, value)`: how many Host fields the head has, and the value of one of them.
+fn check_host((count, value): (usize, &[u8]), version: Version) -> Result<(), HeadError> {
+    match count {
+        0 if version == Version::HTTP_11 => Err(HeadError::MissingHost),
+        0 => Ok(()),
         // An empty Host is what RFC 9110 7.2 tells clients to send when there is no authority.
-        (Some(host), None) if is_authority_bytes(host.as_bytes()) => Ok(()),
-        (Some(_), None) => Err(HeadError::InvalidHost),
+        1 if is_authority_bytes(value) => Ok(()),
+        1 => Err(HeadError::InvalidHost),
+        _ => Err(HeadError::DuplicateHost),
     }
 }
 
@@ -753,6 +763,20 @@ mod tests {
                 String::from_utf8_lossy(raw)
             ),
         }
+    }
+
+    #[test]
+    fn the_authority_table_holds_the_bytes_of_its_definition() {
+        for b in 0..=255u8 {
+            let listed = matches!(b,
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'[' | b']');
+            assert_eq!(AUTHORITY_BYTE[usize::from(b)], listed, "byte {b:#04x}");
+        }
+        assert!(is_authority_bytes(b"[::1]:8080"));
+        assert!(is_authority_bytes(b"ex%41mple.com"));
+        assert!(!is_authority_bytes(b"a%4"));
+        assert!(!is_authority_bytes(b"user@host"));
+        assert!(!is_authority_bytes(b"h\xc3\xa9"));
     }
 
     #[test]
