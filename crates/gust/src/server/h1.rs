@@ -449,9 +449,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     }
 
     /// Keeps `map`, a request's fields no longer needed, for the next request's; one that
-    /// grew large for a rare request is let go.
+    /// grew large for a rare request is let go, and so is a first request's: a client that
+    /// makes one request and waits would only leave the map's memory scattered.
     fn keep_fields(&mut self, map: HeaderMap) {
-        if map.capacity() > SPARE_FIELDS_MAX {
+        if map.capacity() > SPARE_FIELDS_MAX || self.answered == 0 {
             return;
         }
         match &mut self.spare_fields {

@@ -709,7 +709,7 @@ impl Connection {
     }
 
     /// Gives back the memory of the stream table, the event queue, the output buffers and
-    /// the HPACK encoder's caches where they are empty or can be remade: a drained
+    /// the HPACK caches and scratch buffers where they are empty or can be remade: a drained
     /// `VecDeque` or `BytesMut` keeps its capacity (the stream table's is that of the most
     /// streams ever open at once) for as long as an idle connection lives.
     pub(crate) fn release_idle_memory(&mut self) {
@@ -726,6 +726,7 @@ impl Connection {
         self.transmit_ids = Vec::new();
         self.spare_fields = Vec::new();
         self.encoder.release_idle_memory();
+        self.decoder.release_idle_memory();
     }
 
     /// Takes a header map that is no longer needed (a response's, once its HEADERS are

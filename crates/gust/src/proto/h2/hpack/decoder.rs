@@ -210,6 +210,13 @@ impl Decoder {
         }
     }
 
+    /// Drops the buffers strings are decoded into (remade when needed): an idle connection
+    /// keeps only the table, which it shares with the peer.
+    pub(crate) fn release_idle_memory(&mut self) {
+        self.name_buf = Scratch::default();
+        self.value_buf = Scratch::default();
+    }
+
     /// The dynamic table as the peer has built it.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn table(&self) -> &DynamicTable {
@@ -891,6 +898,11 @@ mod tests {
         bad.extend([0xff; 4]);
         assert!(decode_all(&mut d, &bad, usize::MAX).1.is_err());
         assert!(decode_all(&mut d, &bad, usize::MAX).1.is_err());
+        assert_eq!(ok(&mut d, &a), path("/a/b.txt"));
+        // Idle, the buffers are given back; the next string is decoded afresh.
+        d.release_idle_memory();
+        assert_eq!(d.value_buf.decoded.capacity(), 0);
+        assert_eq!(d.value_buf.encoded.capacity(), 0);
         assert_eq!(ok(&mut d, &a), path("/a/b.txt"));
     }
 
