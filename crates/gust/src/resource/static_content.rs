@@ -17,12 +17,16 @@ use http::{Response, StatusCode};
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
 use crate::body::Body;
+use crate::proto::shared_fields::SharedFields;
 
 /// One representation: its bytes and their strong ETag.
 #[derive(Clone)]
 struct Representation {
     bytes: Bytes,
     etag: HeaderValue,
+    /// The fields of its whole answer (200), made once and shared by every such answer
+    /// (see [`StaticResource::with_answer_fields`]).
+    whole: SharedFields,
 }
 
 impl Representation {
@@ -30,7 +34,29 @@ impl Representation {
         let etag = conditional::bytes_etag(&bytes, coding);
         // Quotes around hex digits and a dash: always a valid header value.
         let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
-        Representation { bytes, etag }
+        Representation {
+            bytes,
+            etag,
+            whole: SharedFields::new(HeaderMap::new()),
+        }
+    }
+
+    /// Makes [`Representation::whole`]: `Vary` if the resource has another representation
+    /// or refuses clients without the coding, the coding if any, then the validators and
+    /// the representation's own fields, in the order they are sent.
+    fn make_whole(&mut self, content_type: &HeaderValue, coding: Option<&HeaderValue>, vary: bool) {
+        let mut whole = HeaderMap::with_capacity(6);
+        if vary {
+            whole.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        if let Some(coding) = coding {
+            whole.insert(header::CONTENT_ENCODING, coding.clone());
+        }
+        whole.insert(header::ETAG, self.etag.clone());
+        whole.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        whole.insert(header::CONTENT_TYPE, content_type.clone());
+        whole.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        self.whole = SharedFields::new(whole);
     }
 
     fn etag_str(&self) -> &str {
@@ -83,6 +109,7 @@ impl StaticResource {
                 Coding::Identity,
             )),
         }
+        .with_answer_fields()
     }
 
     /// Bytes already compressed with `encoding` (a `Content-Encoding` token).
@@ -150,7 +177,29 @@ impl StaticResource {
         Ok(StaticResource {
             content_type: content_type_value(content_type),
             representations,
-        })
+        }
+        .with_answer_fields())
+    }
+
+    /// The same resource, each representation's whole answer fields made.
+    fn with_answer_fields(mut self) -> Self {
+        let content_type = &self.content_type;
+        match &mut self.representations {
+            Representations::Identity(identity) => identity.make_whole(content_type, None, false),
+            Representations::WithFallback {
+                identity,
+                encoded,
+                coding,
+            } => {
+                identity.make_whole(content_type, None, true);
+                let token = HeaderValue::from_static(coding.token());
+                encoded.make_whole(content_type, Some(&token), true);
+            }
+            Representations::EncodedOnly { encoded, token } => {
+                encoded.make_whole(content_type, Some(token), true);
+            }
+        }
+        self
     }
 
     /// Answers a GET or HEAD (the router lets no other method through).
@@ -159,7 +208,6 @@ impl StaticResource {
     /// the body's length as `Content-Length` and drops the body itself.
     pub(crate) fn respond(&self, parts: &Parts) -> Response<Body> {
         let accept = encoding::accept_encoding(&parts.headers);
-        let mut headers = HeaderMap::new();
         let chosen = match &self.representations {
             Representations::Identity(identity) => identity,
             Representations::WithFallback {
@@ -167,20 +215,14 @@ impl StaticResource {
                 encoded,
                 coding,
             } => {
-                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 // `None` (identity excluded too) still gets identity: see `negotiate`.
                 if encoding::negotiate(accept.as_ref(), &[*coding]) == Some(*coding) {
-                    headers.insert(
-                        header::CONTENT_ENCODING,
-                        HeaderValue::from_static(coding.token()),
-                    );
                     encoded
                 } else {
                     identity
                 }
             }
             Representations::EncodedOnly { encoded, token } => {
-                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 if !encoding::accepts_token(accept.as_ref(), token.to_str().unwrap_or_default()) {
                     let mut response = conditional::plain(
                         StatusCode::NOT_ACCEPTABLE,
@@ -191,34 +233,32 @@ impl StaticResource {
                         .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                     return response;
                 }
-                headers.insert(header::CONTENT_ENCODING, token.clone());
                 encoded
             }
         };
-        headers.insert(header::ETAG, chosen.etag.clone());
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        let etag = chosen.etag_str();
-
         let conditions = conditional::has_conditions(parts);
-
-        if conditions && conditional::precondition_failed(parts, etag, None) {
+        if !conditions {
+            // The whole representation, with the fields made for it: shared, not copied.
+            let body = Body::full(chosen.bytes.clone()).with_shared_fields(chosen.whole.clone());
+            return Response::new(body);
+        }
+        let mut headers = chosen.whole.map().clone();
+        let etag = chosen.etag_str();
+        if conditional::precondition_failed(parts, etag, None) {
             return conditional::plain(StatusCode::PRECONDITION_FAILED, "the ETag does not match");
         }
-        if conditions && conditional::not_modified(parts, etag, None) {
+        if conditional::not_modified(parts, etag, None) {
+            // A 304 carries the validators and caching fields of the 200, not its
+            // representation's type.
+            headers.remove(header::CONTENT_TYPE);
+            headers.remove(header::ACCEPT_RANGES);
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             *response.headers_mut() = headers;
             return response;
         }
-
-        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
-        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         let len = chosen.bytes.len() as u64;
-        let range = if conditions {
-            conditional::evaluate_range(parts, etag, None, len)
-        } else {
-            RangeOutcome::Full
-        };
+        let range = conditional::evaluate_range(parts, etag, None, len);
         let (status, body) = match range {
             RangeOutcome::Full => (StatusCode::OK, chosen.bytes.clone()),
             RangeOutcome::NotSatisfiable => {
@@ -336,8 +376,26 @@ mod tests {
         }
     }
 
+    /// A field of the response, from its own map or the fields its body shares.
     fn header(r: &Response<Body>, name: header::HeaderName) -> Option<&str> {
-        r.headers().get(name).map(|v| v.to_str().unwrap())
+        let shared = r.body().shared_fields().map(SharedFields::map);
+        r.headers()
+            .get(&name)
+            .or_else(|| shared?.get(&name))
+            .map(|v| v.to_str().unwrap())
+    }
+
+    /// All the fields the response is sent with: its own map, then the shared ones.
+    fn fields(r: &Response<Body>) -> HeaderMap {
+        let mut all = r.headers().clone();
+        if let Some(shared) = r.body().shared_fields() {
+            assert!(
+                shared.map().keys().all(|name| !all.contains_key(name)),
+                "a field in both maps"
+            );
+            all.extend(shared.map().clone());
+        }
+        all
     }
 
     #[test]
@@ -364,7 +422,7 @@ mod tests {
         let g = res.respond(&get(&[]));
         let h = res.respond(&req(Method::HEAD, &[("range", "bytes=0-1")]));
         assert_eq!(h.status(), StatusCode::OK);
-        assert_eq!(g.headers(), h.headers());
+        assert_eq!(fields(&g), fields(&h));
         assert_eq!(h.body().exact_length(), Some(PAGE.len() as u64));
     }
 
@@ -453,7 +511,16 @@ mod tests {
         assert_eq!(header(&r, header::ETAG), Some(etag.as_str()));
         assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
         assert_eq!(header(&r, header::CACHE_CONTROL), Some("no-cache"));
+        assert_eq!(header(&r, header::CONTENT_ENCODING), Some("gzip"));
+        assert_eq!(header(&r, header::CONTENT_TYPE), None);
         assert_eq!(r.body().exact_length(), Some(0));
+        // A condition that fails gives the whole answer, with the fields of one without.
+        let stale = res.respond(&get(&[
+            ("accept-encoding", "gzip"),
+            ("if-none-match", "\"stale\""),
+        ]));
+        assert_eq!(stale.status(), StatusCode::OK);
+        assert_eq!(fields(&stale), fields(&first));
         // The identity representation has another tag: a gzip tag does not validate it.
         let r = res.respond(&get(&[("if-none-match", &etag)]));
         assert_eq!(r.status(), StatusCode::OK);
