@@ -394,12 +394,42 @@ impl Body {
     pub(crate) fn take_shared_fields(&mut self) -> Option<SharedFields> {
         self.shared_fields.take()
     }
+}
 
-    /// The shared fields its response is sent with.
-    #[cfg(test)]
-    pub(crate) fn shared_fields(&self) -> Option<&SharedFields> {
-        self.shared_fields.as_ref()
+/// A field `response` is sent with, from its own map or the fields its body shares (tests
+/// of resources that answer with shared fields read their answers so). No field may be in
+/// both.
+#[cfg(test)]
+pub(crate) fn sent_field<'r>(
+    response: &'r http::Response<Body>,
+    name: &http::HeaderName,
+) -> Option<&'r http::HeaderValue> {
+    let own = response.headers().get(name);
+    let shared = response
+        .body()
+        .shared_fields
+        .as_ref()
+        .map(SharedFields::map);
+    assert!(
+        own.is_none() || shared.is_none_or(|m| !m.contains_key(name)),
+        "{name} in both maps"
+    );
+    own.or_else(|| shared?.get(name))
+}
+
+/// All the fields `response` is sent with: its own map, then the shared ones (see
+/// [`sent_field`]).
+#[cfg(test)]
+pub(crate) fn sent_fields(response: &http::Response<Body>) -> http::HeaderMap {
+    let mut all = response.headers().clone();
+    if let Some(shared) = &response.body().shared_fields {
+        assert!(
+            shared.map().keys().all(|name| !all.contains_key(name)),
+            "a field in both maps"
+        );
+        all.extend(shared.map().clone());
     }
+    all
 }
 
 impl Default for Body {

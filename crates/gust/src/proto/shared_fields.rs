@@ -14,9 +14,11 @@
 
 use std::sync::Arc;
 
+use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderName};
 
-use super::h1::response::could_split_response;
+use super::h1::response::{could_split_response, is_owned_by_encoder, write_field};
+use super::h2::hpack::is_connection_specific;
 
 /// Fields shared by many responses; cloning is one reference count, and two are the same
 /// fields when they are the same allocation ([`SharedFields::same`]).
@@ -28,7 +30,7 @@ struct Made {
     /// The fields, in the order they are sent (what HTTP/2 encodes).
     map: HeaderMap,
     /// The same fields as HTTP/1.1 lines, "name: value\r\n" each.
-    h1_lines: Box<[u8]>,
+    h1_lines: Bytes,
 }
 
 impl SharedFields {
@@ -36,7 +38,7 @@ impl SharedFields {
     /// ([`is_left_to_the_connection`]) and any value that would split an HTTP/1.1 head.
     pub(crate) fn new(map: HeaderMap) -> SharedFields {
         let mut kept = HeaderMap::with_capacity(map.len());
-        let mut h1_lines = Vec::new();
+        let mut h1_lines = BytesMut::new();
         let mut name = None;
         for (field_name, value) in map {
             // `into_iter` names only the first value of each name.
@@ -47,15 +49,12 @@ impl SharedFields {
             if is_left_to_the_connection(name) || could_split_response(value.as_bytes()) {
                 continue;
             }
-            h1_lines.extend_from_slice(name.as_str().as_bytes());
-            h1_lines.extend_from_slice(b": ");
-            h1_lines.extend_from_slice(value.as_bytes());
-            h1_lines.extend_from_slice(b"\r\n");
+            write_field(&mut h1_lines, name.as_str().as_bytes(), value.as_bytes());
             kept.append(name.clone(), value);
         }
         SharedFields(Arc::new(Made {
             map: kept,
-            h1_lines: h1_lines.into_boxed_slice(),
+            h1_lines: h1_lines.freeze(),
         }))
     }
 
@@ -77,21 +76,14 @@ impl SharedFields {
 }
 
 /// Fields each connection writes itself, from the body's framing, its own state and its
-/// clock: framing (`Content-Length`, `Transfer-Encoding`), connection management
-/// (`Connection`, `Keep-Alive`, `Proxy-Connection`, `Upgrade`, `TE`), `Date` and `Server`.
+/// clock: what either encoder owns or leaves out (framing, `Connection` and its kin), `TE`
+/// (a request's field), `Date` and `Server`.
 fn is_left_to_the_connection(name: &HeaderName) -> bool {
-    [
-        header::CONTENT_LENGTH,
-        header::TRANSFER_ENCODING,
-        header::CONNECTION,
-        header::UPGRADE,
-        header::TE,
-        header::DATE,
-        header::SERVER,
-    ]
-    .contains(name)
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
+    is_owned_by_encoder(name)
+        || is_connection_specific(name)
+        || *name == header::TE
+        || *name == header::DATE
+        || *name == header::SERVER
 }
 
 #[cfg(test)]

@@ -341,6 +341,7 @@ impl fmt::Debug for StaticResource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::sent_fields as fields;
     use crate::body::BodyKind;
     use flate2::write::GzEncoder;
     use http::Method;
@@ -378,24 +379,7 @@ mod tests {
 
     /// A field of the response, from its own map or the fields its body shares.
     fn header(r: &Response<Body>, name: header::HeaderName) -> Option<&str> {
-        let shared = r.body().shared_fields().map(SharedFields::map);
-        r.headers()
-            .get(&name)
-            .or_else(|| shared?.get(&name))
-            .map(|v| v.to_str().unwrap())
-    }
-
-    /// All the fields the response is sent with: its own map, then the shared ones.
-    fn fields(r: &Response<Body>) -> HeaderMap {
-        let mut all = r.headers().clone();
-        if let Some(shared) = r.body().shared_fields() {
-            assert!(
-                shared.map().keys().all(|name| !all.contains_key(name)),
-                "a field in both maps"
-            );
-            all.extend(shared.map().clone());
-        }
-        all
+        crate::body::sent_field(r, &name).map(|v| v.to_str().unwrap())
     }
 
     #[test]

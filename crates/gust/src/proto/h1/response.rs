@@ -143,7 +143,7 @@ pub(crate) fn reason_phrase(status: StatusCode) -> &'static str {
     status.canonical_reason().unwrap_or("")
 }
 
-fn is_owned_by_encoder(name: &header::HeaderName) -> bool {
+pub(crate) fn is_owned_by_encoder(name: &header::HeaderName) -> bool {
     name == header::CONTENT_LENGTH
         || name == header::TRANSFER_ENCODING
         || name == header::CONNECTION
@@ -154,7 +154,8 @@ pub(crate) fn could_split_response(value: &[u8]) -> bool {
     value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
 
-fn write_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+/// Writes one header line, "name: value\r\n".
+pub(crate) fn write_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);

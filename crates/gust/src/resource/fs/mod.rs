@@ -692,14 +692,7 @@ mod tests {
 
     /// A field of the response, from its own map or the fields its body shares.
     fn header(r: &Response<Body>, name: header::HeaderName) -> Option<&str> {
-        let shared = r.body().shared_fields().map(SharedFields::map);
-        let own = r.headers().get(&name);
-        assert!(
-            own.is_none() || shared.is_none_or(|m| !m.contains_key(&name)),
-            "{name} in both maps"
-        );
-        own.or_else(|| shared?.get(&name))
-            .map(|v| v.to_str().unwrap())
+        crate::body::sent_field(r, &name).map(|v| v.to_str().unwrap())
     }
 
     #[tokio::test]

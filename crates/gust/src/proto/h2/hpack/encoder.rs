@@ -47,7 +47,7 @@ const NEVER_INDEXED: [&[u8]; 4] = [
 
 /// Connection-specific fields, which HTTP/2 forbids (RFC 9113 8.2.2): dropped here, so a
 /// handler that sets them for HTTP/1.1 cannot make a malformed HTTP/2 response.
-fn is_connection_specific(name: &HeaderName) -> bool {
+pub(crate) fn is_connection_specific(name: &HeaderName) -> bool {
     // The standard names compare as enum tags; the two others only by length first.
     *name == header::CONNECTION
         || *name == header::TRANSFER_ENCODING

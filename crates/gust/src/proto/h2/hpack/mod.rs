@@ -27,7 +27,7 @@ mod table;
 use core::fmt;
 
 pub(crate) use decoder::Decoder;
-pub(crate) use encoder::{Encoder, ServerFields};
+pub(crate) use encoder::{is_connection_specific, Encoder, ServerFields};
 pub(crate) use table::StoredField;
 
 /// SETTINGS_HEADER_TABLE_SIZE before any SETTINGS frame is acknowledged (RFC 9113 6.5.2):
