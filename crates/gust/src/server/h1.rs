@@ -28,7 +28,9 @@ use super::between::{Between, WhenIdle};
 use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::h2;
 use super::idle::{asked_to_close, OnStop};
-use super::transport::{send_from_page_cache, sendfile_refused, ReadSide, WriteSide};
+use super::transport::{
+    limit_unsent_file_bytes, send_from_page_cache, sendfile_refused, ReadSide, WriteSide,
+};
 use super::ws::{self, WsUpgrade};
 use super::{date, read_room, within, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::file::FileRange;
@@ -1002,7 +1004,13 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     async fn send_file(&mut self, mut range: FileRange) -> Result<(), End> {
         let stall = self.conn.limits.inactivity_timeout;
         self.flush().await?;
-        let mut sendfile = self.wr.sendfile_socket().is_some();
+        let mut sendfile = match self.wr.sendfile_socket() {
+            Some(socket) => {
+                limit_unsent_file_bytes(socket);
+                true
+            }
+            None => false,
+        };
         while range.remaining() > 0 {
             if let Some(socket) = self.wr.sendfile_socket().filter(|_| sendfile) {
                 if range.next_is_cached() {

@@ -72,6 +72,33 @@ impl WriteSide for CountingIo<OwnedWriteHalf> {
     }
 }
 
+/// The most file bytes a socket holds queued but not yet sent (`TCP_NOTSENT_LOWAT`), once
+/// the connection has sent a file with `sendfile`.
+///
+/// Without it the kernel queues up to its whole send buffer (4 MiB here) beyond what the
+/// client's window lets out, and the client's acknowledgements then push that queue out
+/// from whichever CPU processes them: the client's. One connection transmitting from two
+/// CPUs delivers its segments out of order, and the client pays for it (out-of-order
+/// queueing, spurious retransmissions, a receive window that stops growing). On loopback,
+/// 64 MiB with `wrk -c4`: 2.4 GB/s without the limit, 4.7 to 5.0 GB/s with it (64 KiB and
+/// more gave 3.0 to 3.6; 1 byte to 32 KiB, the same). The limit also bounds the kernel
+/// memory a slow client's file holds. The cost is on a real network: the worker is woken
+/// to send more every 16 KiB or so of a file the client has taken, not every few MiB.
+#[cfg(target_os = "linux")]
+const UNSENT_FILE_BYTES: u32 = 16 * 1024;
+
+/// Limits what `socket` keeps queued unsent to [`UNSENT_FILE_BYTES`] before a file goes
+/// out with `sendfile`. A kernel without the option (before 3.12) only sends as before.
+#[cfg(target_os = "linux")]
+pub(crate) fn limit_unsent_file_bytes(socket: &TcpStream) {
+    if let Err(e) = socket2::SockRef::from(socket).set_tcp_notsent_lowat(UNSENT_FILE_BYTES) {
+        tracing::debug!(error = %e, "TCP_NOTSENT_LOWAT refused");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn limit_unsent_file_bytes(_socket: &TcpStream) {}
+
 /// Sends as much of `range` as `socket` takes, from the page cache, waiting for the socket
 /// to have room. The caller checks first that the page cache holds the next bytes
 /// ([`FileRange::next_is_cached`]): `sendfile` would otherwise wait for the disk on this
@@ -108,4 +135,28 @@ pub(crate) async fn send_from_page_cache(
     _range: &mut FileRange,
 ) -> io::Result<usize> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The option is really set on a real socket (the kernel reads it back).
+    #[tokio::test]
+    async fn a_socket_sending_a_file_keeps_little_unsent() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let before = socket2::SockRef::from(&server).tcp_notsent_lowat().unwrap();
+        assert_ne!(
+            before, UNSENT_FILE_BYTES,
+            "the kernel's default is already the limit"
+        );
+        limit_unsent_file_bytes(&server);
+        let after = socket2::SockRef::from(&server).tcp_notsent_lowat().unwrap();
+        assert_eq!(after, UNSENT_FILE_BYTES);
+        drop(client);
+    }
 }
