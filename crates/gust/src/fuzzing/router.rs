@@ -4,10 +4,9 @@ use percent_encoding::utf8_percent_encode;
 
 use super::Input;
 use crate::body::Body;
-use crate::resource::path::normalize;
+use crate::resource::path::{normalize, PATH_UNSAFE};
 use crate::resource::router::Router;
 use crate::resource::{glob, Request, Resource, Response};
-use crate::server::dispatch::PATH_UNSAFE;
 
 /// Resource paths read from one input.
 const MAX_RESOURCES: usize = 8;
@@ -75,6 +74,9 @@ pub fn router_path(data: &[u8]) {
         assert!(!normalized.had_encoded_slash);
     }
     let encoded = utf8_percent_encode(path, PATH_UNSAFE).to_string();
+    if normalized.uri_ready {
+        assert_eq!(encoded, raw_path, "a path taken as it is needed encoding");
+    }
     assert!(
         encoded.parse::<http::Uri>().is_ok(),
         "handlers would get a bad URI for {path:?}: {encoded:?}"

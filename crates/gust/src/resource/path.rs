@@ -9,6 +9,43 @@ use std::borrow::Cow;
 use std::fmt;
 use std::hash::Hasher;
 
+use percent_encoding::{AsciiSet, CONTROLS};
+
+/// Bytes besides the controls (and every non-ASCII byte) that a URI path cannot hold as
+/// they are (RFC 3986 3.3), and `%` itself, so that a decoded `%25` stays a literal
+/// percent sign when the path is encoded again.
+const ENCODED_IN_URI_PATH: [u8; 15] = [
+    b' ', b'"', b'#', b'%', b'<', b'>', b'?', b'[', b'\\', b']', b'^', b'`', b'{', b'|', b'}',
+];
+
+/// What a decoded path is encoded with before it becomes a handler's URI.
+pub(crate) const PATH_UNSAFE: &AsciiSet = &{
+    let mut set = CONTROLS.add(ENCODED_IN_URI_PATH[0]);
+    let mut i = 1;
+    while i < ENCODED_IN_URI_PATH.len() {
+        set = set.add(ENCODED_IN_URI_PATH[i]);
+        i += 1;
+    }
+    set
+};
+
+/// Per byte: whether encoding a path with [`PATH_UNSAFE`] changes it (the controls, the
+/// bytes above, and every byte of a non-ASCII character).
+const CHANGED_BY_ENCODING: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || b >= 0x7f;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < ENCODED_IN_URI_PATH.len() {
+        table[ENCODED_IN_URI_PATH[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// A request path after percent-decoding and dot-segment removal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NormalizedPath<'a> {
@@ -19,6 +56,9 @@ pub(crate) struct NormalizedPath<'a> {
     /// tell such a slash from a real one, so resources that map paths onto a file system
     /// refuse these requests rather than guess.
     pub(crate) had_encoded_slash: bool,
+    /// `path` is the raw path itself and holds no byte that encoding it with
+    /// [`PATH_UNSAFE`] would change: the target as sent can be the handler's URI.
+    pub(crate) uri_ready: bool,
 }
 
 /// Why a request path was refused; every variant is answered with 400 Bad Request.
@@ -88,10 +128,11 @@ pub(crate) fn normalize(raw: &str) -> Result<NormalizedPath<'_>, PathError> {
     if !raw.starts_with('/') {
         return Err(PathError::NotOrigin);
     }
-    if is_already_normal(raw) {
+    if let Some(uri_ready) = check_normal(raw) {
         return Ok(NormalizedPath {
             path: Cow::Borrowed(raw),
             had_encoded_slash: false,
+            uri_ready,
         });
     }
     let (decoded, had_encoded_slash) = percent_decode(raw.as_bytes())?;
@@ -102,26 +143,33 @@ pub(crate) fn normalize(raw: &str) -> Result<NormalizedPath<'_>, PathError> {
     Ok(NormalizedPath {
         path: Cow::Owned(remove_dot_segments(&decoded)),
         had_encoded_slash,
+        uri_ready: false,
     })
 }
 
-/// Whether decoding and dot-segment removal would give `raw` back unchanged: no `%` to
-/// decode, no NUL to refuse, no `.` or `..` segment to remove. One pass over the bytes
-/// (every request's path comes here; splitting it into segments cost twice as much).
-fn is_already_normal(raw: &str) -> bool {
+/// Whether decoding and dot-segment removal would give `raw` back unchanged (no `%` to
+/// decode, no NUL to refuse, no `.` or `..` segment to remove): `None` if not, else
+/// whether `raw` also needs no encoding to be a URI path ([`CHANGED_BY_ENCODING`]). One
+/// pass over the bytes: every request's path comes here (splitting it into segments cost
+/// twice as much, and a second pass to encode it as much again).
+fn check_normal(raw: &str) -> Option<bool> {
     /// The current segment so far: empty or only dots (how many, up to 3), or anything else.
     const OTHER: u8 = u8::MAX;
     let mut segment = 0u8;
+    let mut uri_ready = true;
     for &b in raw.as_bytes() {
         match b {
-            b'%' | 0 => return false,
-            b'/' if segment == 1 || segment == 2 => return false,
+            b'%' | 0 => return None,
+            b'/' if segment == 1 || segment == 2 => return None,
             b'/' => segment = 0,
             b'.' if segment != OTHER => segment = (segment + 1).min(3),
-            _ => segment = OTHER,
+            _ => {
+                segment = OTHER;
+                uri_ready &= !CHANGED_BY_ENCODING[usize::from(b)];
+            }
         }
     }
-    segment != 1 && segment != 2
+    (segment != 1 && segment != 2).then_some(uri_ready)
 }
 
 /// Decodes every `%XX`; refuses a `%` without two hex digits rather than passing it on, so
@@ -203,7 +251,7 @@ mod tests {
         let mut checked = 0;
         let mut stack = vec![String::new()];
         while let Some(s) = stack.pop() {
-            assert_eq!(is_already_normal(&s), by_definition(&s), "{s:?}");
+            assert_eq!(check_normal(&s).is_some(), by_definition(&s), "{s:?}");
             checked += 1;
             if s.len() < 7 {
                 for c in ALPHABET {
@@ -212,6 +260,53 @@ mod tests {
             }
         }
         assert_eq!(checked, (0..=7).map(|n| 5usize.pow(n)).sum::<usize>());
+    }
+
+    /// The per-byte table says what the encoder does, for every byte.
+    #[test]
+    fn the_encoding_table_is_what_the_encoder_does() {
+        use percent_encoding::utf8_percent_encode;
+        for b in 0..=0x7fu8 {
+            let one = char::from(b).to_string();
+            let changed = utf8_percent_encode(&one, PATH_UNSAFE).to_string() != one;
+            assert_eq!(
+                CHANGED_BY_ENCODING[usize::from(b)],
+                changed,
+                "byte {b:#04x}"
+            );
+        }
+        // Non-ASCII characters are always encoded, so every byte they are made of counts.
+        for b in 0x80..=0xffu8 {
+            assert!(CHANGED_BY_ENCODING[usize::from(b)], "byte {b:#04x}");
+        }
+        for c in ['é', '€', '\u{10348}'] {
+            let one = c.to_string();
+            assert_ne!(utf8_percent_encode(&one, PATH_UNSAFE).to_string(), one);
+        }
+    }
+
+    /// `uri_ready` holds exactly when the path was taken as it is and encoding leaves it
+    /// unchanged, for every path of up to 6 bytes over bytes that matter to either.
+    #[test]
+    fn uri_ready_means_the_path_is_its_own_encoding() {
+        use percent_encoding::utf8_percent_encode;
+        const ALPHABET: [char; 7] = ['/', '.', 'a', '%', ' ', '[', 'é'];
+        let mut checked = 0;
+        let mut stack = vec![String::from("/")];
+        while let Some(s) = stack.pop() {
+            if let Ok(n) = normalize(&s) {
+                let unchanged = matches!(n.path, Cow::Borrowed(_))
+                    && utf8_percent_encode(&s, PATH_UNSAFE).to_string() == s;
+                assert_eq!(n.uri_ready, unchanged, "{s:?}");
+                checked += usize::from(n.uri_ready);
+            }
+            if s.len() < 6 {
+                for c in ALPHABET {
+                    stack.push(format!("{s}{c}"));
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} paths were ready as they are");
     }
 
     fn norm(raw: &str) -> String {
@@ -243,7 +338,7 @@ mod tests {
             assert_eq!(remove_dot_segments(p), p);
         }
         for needs_work in ["/a/./b", "/..", "/a/.", "/a%20b", "/a\0b"] {
-            assert!(!is_already_normal(needs_work), "{needs_work}");
+            assert!(check_normal(needs_work).is_none(), "{needs_work}");
         }
     }
 
