@@ -459,12 +459,12 @@ impl RequestBuilder {
                 if self.scheme.is_some() {
                     return Err(RequestError::DuplicatePseudoHeader);
                 }
-                if !known_good && !is_scheme(value) {
-                    return Err(RequestError::InvalidScheme);
-                }
                 self.scheme = Some(match value {
                     b"https" => Cow::Borrowed("https"),
                     b"http" => Cow::Borrowed("http"),
+                    _ if !known_good && !is_scheme(value) => {
+                        return Err(RequestError::InvalidScheme)
+                    }
                     _ => Cow::Owned(ascii_string(value, RequestError::InvalidScheme)?),
                 });
             }

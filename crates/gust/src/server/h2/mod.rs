@@ -487,24 +487,20 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         self.finish_drained();
     }
 
-    /// Reports completion for responses whose bytes all went to the outbox.
+    /// Reports completion for responses whose bytes all went to the outbox, and forgets the
+    /// streams that are then over (response sent, no body being read). In place: a list of
+    /// ids to remove grew by reallocation on every pump.
     fn finish_drained(&mut self) {
         let conn = &self.conn;
-        let mut done = Vec::new();
-        for (id, entry) in &mut self.streams {
+        self.streams.retain(|id, entry| {
             if let Sending::Draining { completion } = &mut entry.sending {
                 if conn.queued_send(StreamId::new(*id)) == 0 {
                     report(completion.take(), Outcome::Complete);
                     entry.sending = Sending::Done;
                 }
             }
-            if matches!(entry.sending, Sending::Done) && entry.recv.is_none() {
-                done.push(*id);
-            }
-        }
-        for id in done {
-            self.streams.remove(&id);
-        }
+            !(matches!(entry.sending, Sending::Done) && entry.recv.is_none())
+        });
     }
 
     /// Waits for the next thing to do; `now` is the time of the wake that led here.
