@@ -220,7 +220,11 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame_size: u32) -> Result<Decoded,
             stream_id: head.stream_id,
         }
     } else {
-        let payload = buf.split_to(total).freeze().slice(Head::LEN..);
+        // The head is skipped before the bytes are frozen: a `slice` of the frozen frame
+        // would take a second reference to the buffer, and drop the first, per frame.
+        let mut frame = buf.split_to(total);
+        frame.advance(Head::LEN);
+        let payload = frame.freeze();
         decode_payload(&head, payload)?
     };
     Ok(Decoded::Frame(frame, total))
