@@ -22,6 +22,7 @@
 #   ws-1k, ws-64k                  WebSocket echo (ws-load, 16 connections): gust and hyper
 #                                  (tokio-tungstenite) only; nginx and h2o have no echo
 #   idle-h1, idle-h2               RSS growth per idle connection, --idle-count of each
+#   idle-h1-tls                    the same for HTTP/1.1 over TLS (no target; informative)
 # Every load test also reports requests (or MB, or messages) per server CPU-second, from the
 # utime+stime of the server's whole process tree (/proc/PID/stat), so that a run where the
 # load generator was the bottleneck still compares the servers' costs, and the server's CPU
@@ -73,7 +74,7 @@ done
 [[ $warmup =~ ^[0-9]+$ ]] || { echo "bench: --warmup is a whole number of seconds" >&2; exit 2; }
 
 all_tests=(h1-small h1-page h1-uptime h2c-small h2c-page h2c-uptime h2-tls-page
-           h1-64m h2c-64m ws-1k ws-64k idle-h1 idle-h2)
+           h1-64m h2c-64m ws-1k ws-64k idle-h1 idle-h2 idle-h1-tls)
 tests=()
 for t in "${all_tests[@]}"; do
   if [ -z "$only" ] || grep -qE -- "$only" <<<"$t"; then tests+=("$t"); fi
@@ -510,6 +511,7 @@ run_one() {
     ws-64k)      measure_ws "$@" 65536 2 ;;
     idle-h1)     measure_idle "$@" h1 "$srv_h1" ;;
     idle-h2)     measure_idle "$@" h2 "$srv_h2c" ;;
+    idle-h1-tls) measure_idle "$@" h1-tls "$srv_tls" ;;
   esac
   stop_server "$srv_pid"
 }

@@ -6,7 +6,9 @@
 //! doing nothing, waits `--settle-seconds`, and measures again. Over HTTP/1.1 a
 //! connection sends one keep-alive GET; over HTTP/2 (h2c prior knowledge, by the `h2`
 //! crate) it sends the preface, SETTINGS and one GET, and answers what the protocol asks
-//! (SETTINGS ACK, PING) while idle. One warm-up request precedes the first measurement.
+//! (SETTINGS ACK, PING) while idle. Over HTTPS (`h1-tls`) a connection makes a TLS
+//! handshake (ALPN `http/1.1`, the server's certificate not verified: this measures our own
+//! servers) and sends the same GET. One warm-up request precedes the first measurement.
 //! It prints one line:
 //!
 //! `idle-conns: proto=h1 requested=N opened=N open_after=N rss_before_kib=B rss_after_kib=A per_conn_kib=K`
@@ -16,13 +18,20 @@
 //! ends must fit the limit (`ulimit -n`): the benchmark raises it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
 
 /// Command line of `idle-conns`.
 #[derive(Debug, Parser)]
@@ -31,7 +40,7 @@ use tokio::task::JoinHandle;
     about = "RSS growth per idle HTTP/1.1 or HTTP/2 connection"
 )]
 struct Args {
-    /// The server's plain address
+    /// The server's address: its plain one, or for h1-tls its HTTPS one
     #[arg(long)]
     addr: SocketAddr,
     /// The protocol of every connection
@@ -61,12 +70,15 @@ enum Proto {
     H1,
     /// HTTP/2 over cleartext, prior knowledge.
     H2,
+    /// HTTP/1.1 keep-alive over TLS.
+    H1Tls,
 }
 
 /// A connection kept open: the socket itself (HTTP/1.1), or the `h2` client's handle and
 /// the task driving its connection (HTTP/2).
 enum Idle {
     H1(TcpStream),
+    H1Tls(Box<TlsStream<TcpStream>>),
     H2 {
         _handle: h2::client::SendRequest<Bytes>,
         driver: JoinHandle<()>,
@@ -77,14 +89,18 @@ impl Idle {
     /// Whether the server still holds this connection open.
     fn is_open(&self) -> bool {
         match self {
-            Idle::H1(stream) => {
-                let mut byte = [0u8; 1];
-                // Nothing to read but not closed: WouldBlock. Closed: Ok(0).
-                matches!(stream.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-            }
+            Idle::H1(stream) => still_silent(stream),
+            // A server that closes sends close_notify first: bytes to read count as closed.
+            Idle::H1Tls(stream) => still_silent(stream.get_ref().0),
             Idle::H2 { driver, .. } => !driver.is_finished(),
         }
     }
+}
+
+/// Nothing to read but not closed: WouldBlock. Closed: Ok(0); anything else is not silence.
+fn still_silent(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(stream.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
@@ -103,7 +119,8 @@ fn main() -> Result<(), AnyError> {
 async fn run(args: Args) -> Result<(), AnyError> {
     let settle = Duration::from_secs_f64(args.settle_seconds);
     // Warm-up: the server's first request may allocate what every later one reuses.
-    drop(open(args.proto, args.addr, &args.path).await?);
+    let tls = tls_connector();
+    drop(open(args.proto, args.addr, &args.path, &tls).await?);
     tokio::time::sleep(settle).await;
     let before = tree_rss_kib(args.pid)?;
 
@@ -115,7 +132,8 @@ async fn run(args: Args) -> Result<(), AnyError> {
         let tasks: Vec<_> = (0..batch)
             .map(|_| {
                 let path = args.path.clone();
-                tokio::spawn(async move { open(args.proto, args.addr, &path).await })
+                let tls = tls.clone();
+                tokio::spawn(async move { open(args.proto, args.addr, &path, &tls).await })
             })
             .collect();
         for task in tasks {
@@ -143,6 +161,7 @@ async fn run(args: Args) -> Result<(), AnyError> {
     let proto = match args.proto {
         Proto::H1 => "h1",
         Proto::H2 => "h2",
+        Proto::H1Tls => "h1-tls",
     };
     println!(
         "idle-conns: proto={proto} requested={} opened={opened} open_after={open_after} \
@@ -153,21 +172,97 @@ async fn run(args: Args) -> Result<(), AnyError> {
 }
 
 /// Opens one connection, makes one request and reads its whole response.
-async fn open(proto: Proto, addr: SocketAddr, path: &str) -> Result<Idle, AnyError> {
+async fn open(
+    proto: Proto,
+    addr: SocketAddr,
+    path: &str,
+    tls: &TlsConnector,
+) -> Result<Idle, AnyError> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     match proto {
         Proto::H1 => h1_request(stream, addr, path).await.map(Idle::H1),
         Proto::H2 => h2_request(stream, addr, path).await,
+        Proto::H1Tls => {
+            let name = ServerName::from(addr.ip());
+            let stream = tls.connect(name, stream).await?;
+            let stream = h1_request(stream, addr, path).await?;
+            Ok(Idle::H1Tls(Box::new(stream)))
+        }
+    }
+}
+
+/// A TLS client for our own benchmark servers: ALPN `http/1.1`, any certificate accepted
+/// (its signature over the handshake is still checked).
+fn tls_connector() -> TlsConnector {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(AnyCertificate(provider.clone()));
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TlsConnector::from(Arc::new(config))
+}
+
+/// Accepts whatever certificate the server shows: `idle-conns` measures memory, on
+/// 127.0.0.1, against servers the benchmark started with its own certificate.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
 /// One HTTP/1.1 keep-alive GET; the response must be 200 with a Content-Length body.
-async fn h1_request(
-    mut stream: TcpStream,
+async fn h1_request<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     addr: SocketAddr,
     path: &str,
-) -> Result<TcpStream, AnyError> {
+) -> Result<S, AnyError> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: idle-conns\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut received = Vec::new();
