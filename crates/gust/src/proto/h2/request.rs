@@ -31,7 +31,7 @@ use std::borrow::Cow;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use super::hpack::StoredField;
+use super::hpack::{Prepared, StoredField};
 
 /// Bounds on one request head, the HTTP/2 counterpart of `h1::head::HeadLimits`. The
 /// bytes of the whole block are bounded earlier, by SETTINGS_MAX_HEADER_LIST_SIZE in the
@@ -472,11 +472,26 @@ impl RequestBuilder {
                 if self.authority.is_some() {
                     return Err(RequestError::DuplicatePseudoHeader);
                 }
+                if let Some(kept) = stored
+                    .filter(|_| known_good)
+                    .and_then(StoredField::prepared)
+                {
+                    self.authority = Some(kept.value.clone());
+                    return Ok(());
+                }
                 if !known_good && !is_authority(value) {
                     return Err(RequestError::InvalidAuthority);
                 }
-                self.authority =
-                    Some(field_value(value, stored).map_err(|_| RequestError::InvalidAuthority)?);
+                let authority =
+                    field_value(value, stored).map_err(|_| RequestError::InvalidAuthority)?;
+                // Kept from the entry's second request on: a field sent once costs no more.
+                if let Some(stored) = stored.filter(|_| known_good) {
+                    stored.keep(Prepared {
+                        name: None,
+                        value: authority.clone(),
+                    });
+                }
+                self.authority = Some(authority);
             }
             b"path" => {
                 if self.path.is_some() {
@@ -598,6 +613,16 @@ impl RegularFields {
         if self.count > self.max_headers {
             return Err(RequestError::TooManyHeaders);
         }
+        // Accepted before: the same bytes pass the same checks (a cookie is never kept).
+        if let Some(Prepared {
+            name: Some(name),
+            value,
+        }) = stored
+            .filter(|_| known_good)
+            .and_then(StoredField::prepared)
+        {
+            return Ok(Some((name.clone(), value.clone())));
+        }
         if !known_good && (name.is_empty() || !name.iter().all(|&b| is_tchar(b))) {
             return Err(RequestError::InvalidFieldName);
         }
@@ -623,6 +648,14 @@ impl RegularFields {
         }
         let name = HeaderName::from_bytes(name).map_err(|_| RequestError::InvalidFieldName)?;
         let value = field_value(value, stored).map_err(|_| RequestError::InvalidFieldValue)?;
+        // Kept from the entry's second request on: a field sent once (a connection that
+        // makes one request, a peer that keeps replacing its table) costs no more.
+        if let Some(stored) = stored.filter(|_| known_good) {
+            stored.keep(Prepared {
+                name: Some(name.clone()),
+                value: value.clone(),
+            });
+        }
         Ok(Some((name, value)))
     }
 

@@ -843,3 +843,54 @@ fn an_accepted_entry_is_still_checked_against_its_request() {
     };
     assert_eq!(head.headers[http::header::HOST], "example.com");
 }
+
+/// How many dynamic table entries hold a field the request checks kept.
+fn kept_fields(p: &Peer) -> usize {
+    let table = p.conn.decoder.table();
+    (0..table.len())
+        .filter(|&i| {
+            table
+                .get_stored(i)
+                .is_some_and(|(_, _, s)| s.prepared().is_some())
+        })
+        .count()
+}
+
+/// Fields a client sends again from the dynamic table come out the same whether made from
+/// the entry's bytes (the first time) or cloned from what was kept with the entry (later),
+/// and what was kept is given back with the connection's idle memory, then made again.
+#[test]
+fn a_repeated_field_is_the_same_whether_made_or_kept() {
+    let mut p = Peer::new(config());
+    let extra = [
+        ("user-agent", "test/1.0"),
+        ("accept", "*/*"),
+        ("x-custom", "one"),
+    ];
+    let mut maps = Vec::new();
+    for id in [1, 3, 5, 7] {
+        if id == 5 {
+            p.conn.release_idle_memory();
+            assert_eq!(kept_fields(&p), 0, "kept fields outlived the idle release");
+        }
+        p.request_with(id, "GET", true, &extra).unwrap();
+        let ev = p.events();
+        let [Event::Request { head, .. }] = &ev[..] else {
+            panic!("{ev:?}");
+        };
+        maps.push(head.headers.clone());
+        // Kept from an entry's second use on (the first request after the idle release
+        // counts as a second use: the entries are still checked): :authority and the
+        // three regular fields; :method, :scheme and :path are in the static table.
+        let kept = if id == 1 { 0 } else { 4 };
+        assert_eq!(kept_fields(&p), kept, "after request {id}");
+    }
+    let first = &maps[0];
+    assert_eq!(first[http::header::HOST], "example.com");
+    assert_eq!(first[http::header::USER_AGENT], "test/1.0");
+    assert_eq!(first["x-custom"], "one");
+    assert_eq!(first.len(), 4);
+    for (i, map) in maps.iter().enumerate() {
+        assert_eq!(map, first, "request {i}");
+    }
+}

@@ -210,11 +210,13 @@ impl Decoder {
         }
     }
 
-    /// Drops the buffers strings are decoded into (remade when needed): an idle connection
-    /// keeps only the table, which it shares with the peer.
+    /// Drops the buffers strings are decoded into and the fields kept with table entries
+    /// (remade when needed): an idle connection keeps only the table, which it shares with
+    /// the peer.
     pub(crate) fn release_idle_memory(&mut self) {
         self.name_buf = Scratch::default();
         self.value_buf = Scratch::default();
+        self.table.forget_prepared();
     }
 
     /// The dynamic table as the peer has built it.

@@ -5,21 +5,35 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
 
 /// A dynamic table entry as a decoded field may keep it: its buffer (name, then value),
-/// which the field's value can share instead of copying, and a mark the request checks set
+/// which the field's value can share instead of copying, a mark the request checks set
 /// once they have accepted the entry as a field, so that the fields a client repeats in
-/// every request are checked byte by byte once per connection, not once per request.
-/// Entries never change, so the mark stays true for as long as the entry lives.
+/// every request are checked byte by byte once per connection, not once per request, and
+/// the field they made of it ([`Prepared`]). Entries never change, so the mark stays true
+/// for as long as the entry lives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoredField<'a> {
     data: &'a Bytes,
     checked: &'a AtomicBool,
+    prepared: &'a OnceLock<Box<Prepared>>,
 }
 
-impl StoredField<'_> {
+/// A field as the request checks made it from a dynamic table entry, kept with the entry
+/// so that a client that sends the entry again (most send the same fields in every
+/// request) gets clones, not the name's parse and the value's check once more.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The field's name; `None` for a pseudo-header kept as a value (`:authority`).
+    pub(crate) name: Option<HeaderName>,
+    pub(crate) value: HeaderValue,
+}
+
+impl<'a> StoredField<'a> {
     /// The field's value, `value` being the slice the decoder emitted with this.
     pub(crate) fn value(self, value: &[u8]) -> Bytes {
         self.data.slice(self.data.len() - value.len()..)
@@ -33,6 +47,17 @@ impl StoredField<'_> {
     /// Records that the request checks accepted this entry as a field.
     pub(crate) fn mark_checked(self) {
         self.checked.store(true, Ordering::Relaxed);
+    }
+
+    /// The field the request checks made of this entry before, if they kept one (they keep
+    /// it once the entry is [`StoredField::checked`], and use it only then).
+    pub(crate) fn prepared(self) -> Option<&'a Prepared> {
+        self.prepared.get().map(|p| &**p)
+    }
+
+    /// Keeps the field made of this entry (the first one made stays).
+    pub(crate) fn keep(self, prepared: Prepared) {
+        let _ = self.prepared.set(Box::new(prepared));
     }
 }
 
@@ -244,6 +269,9 @@ struct Entry {
     /// The request checks have accepted this entry as a field (see [`StoredField`]). Atomic
     /// only so that a connection can be shared while its task waits; one task uses it.
     checked: AtomicBool,
+    /// The field they made of it ([`Prepared`]); given back with the connection's idle
+    /// memory ([`DynamicTable::forget_prepared`]).
+    prepared: OnceLock<Box<Prepared>>,
 }
 
 impl Entry {
@@ -341,6 +369,7 @@ impl DynamicTable {
             let stored = StoredField {
                 data: &e.data,
                 checked: &e.checked,
+                prepared: &e.prepared,
             };
             (e.name(), e.value(), stored)
         })
@@ -349,6 +378,14 @@ impl DynamicTable {
     /// The newest entry (just inserted) as [`DynamicTable::get_stored`] gives it.
     pub(crate) fn newest_stored(&self) -> Option<(&[u8], &[u8], StoredField<'_>)> {
         self.get_stored(0)
+    }
+
+    /// Drops the fields kept with the entries ([`StoredField::keep`]), which the request
+    /// checks make again when needed: an idle connection keeps only the table itself.
+    pub(crate) fn forget_prepared(&mut self) {
+        for entry in &mut self.entries {
+            entry.prepared = OnceLock::new();
+        }
     }
 
     /// Entries from newest to oldest.
@@ -395,6 +432,7 @@ impl DynamicTable {
             data,
             name_len: name_len_32,
             checked: AtomicBool::new(false),
+            prepared: OnceLock::new(),
         };
         if needed > self.max_size {
             self.clear();
