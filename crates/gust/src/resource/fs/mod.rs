@@ -516,11 +516,7 @@ impl From<CachedFile> for Served {
 /// The precompressed codings `accept` takes, a bit each: the part of a request that decides
 /// which sibling is served, and so part of a cache key.
 fn accepted_codings(accept: Option<&HeaderValue>) -> u8 {
-    [Coding::Br, Coding::Zstd, Coding::Gzip]
-        .iter()
-        .enumerate()
-        .filter(|(_, &coding)| encoding::accepts(accept, coding))
-        .fold(0, |bits, (i, _)| bits | 1 << i)
+    encoding::accepted_bits(accept, &[Coding::Br, Coding::Zstd, Coding::Gzip])
 }
 
 impl fmt::Debug for FsResource {
