@@ -472,10 +472,7 @@ impl RequestBuilder {
                 if self.authority.is_some() {
                     return Err(RequestError::DuplicatePseudoHeader);
                 }
-                if let Some(kept) = stored
-                    .filter(|_| known_good)
-                    .and_then(StoredField::prepared)
-                {
+                if let Some(kept) = stored.and_then(StoredField::prepared) {
                     self.authority = Some(kept.value.clone());
                     return Ok(());
                 }
@@ -484,8 +481,7 @@ impl RequestBuilder {
                 }
                 let authority =
                     field_value(value, stored).map_err(|_| RequestError::InvalidAuthority)?;
-                // Kept from the entry's second request on: a field sent once costs no more.
-                if let Some(stored) = stored.filter(|_| known_good) {
+                if let Some(stored) = stored {
                     stored.keep(Prepared {
                         name: None,
                         value: authority.clone(),
@@ -617,9 +613,7 @@ impl RegularFields {
         if let Some(Prepared {
             name: Some(name),
             value,
-        }) = stored
-            .filter(|_| known_good)
-            .and_then(StoredField::prepared)
+        }) = stored.and_then(StoredField::prepared)
         {
             return Ok(Some((name.clone(), value.clone())));
         }
@@ -648,9 +642,7 @@ impl RegularFields {
         }
         let name = HeaderName::from_bytes(name).map_err(|_| RequestError::InvalidFieldName)?;
         let value = field_value(value, stored).map_err(|_| RequestError::InvalidFieldValue)?;
-        // Kept from the entry's second request on: a field sent once (a connection that
-        // makes one request, a peer that keeps replacing its table) costs no more.
-        if let Some(stored) = stored.filter(|_| known_good) {
+        if let Some(stored) = stored {
             stored.keep(Prepared {
                 name: Some(name.clone()),
                 value: value.clone(),

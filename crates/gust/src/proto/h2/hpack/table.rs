@@ -49,15 +49,19 @@ impl<'a> StoredField<'a> {
         self.checked.store(true, Ordering::Relaxed);
     }
 
-    /// The field the request checks made of this entry before, if they kept one (they keep
-    /// it once the entry is [`StoredField::checked`], and use it only then).
+    /// The field the request checks made of this entry before, if they kept one (only an
+    /// entry every check of which passed has one: see [`StoredField::keep`]).
     pub(crate) fn prepared(self) -> Option<&'a Prepared> {
         self.prepared.get().map(|p| &**p)
     }
 
-    /// Keeps the field made of this entry (the first one made stays).
+    /// Keeps the field made of this entry, if it is [`StoredField::checked`] already: from
+    /// its second accepted use on, so that a field sent once (a connection that makes one
+    /// request, a peer that keeps replacing its table) costs no more. The first kept stays.
     pub(crate) fn keep(self, prepared: Prepared) {
-        let _ = self.prepared.set(Box::new(prepared));
+        if self.checked() {
+            let _ = self.prepared.set(Box::new(prepared));
+        }
     }
 }
 
