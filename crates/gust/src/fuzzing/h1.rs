@@ -5,8 +5,8 @@ use http::Version;
 
 use super::{pieces, Input};
 use crate::proto::h1::{
-    parse_head, BodyDecoder, ChunkError, ChunkLimits, Decoded, Framing, HeadError, HeadLimits,
-    RequestHead, RequestTarget,
+    parse_head, parse_head_into, BodyDecoder, ChunkError, ChunkLimits, Decoded, FieldNames,
+    Framing, HeadError, HeadLimits, RequestHead, RequestTarget,
 };
 
 type HeadResult = Result<Option<(RequestHead, usize)>, HeadError>;
@@ -23,7 +23,9 @@ const MAX_PIPELINED: usize = 8;
 /// `max_url_length`, and parses the same from exactly its own bytes (and is incomplete one
 /// byte short). Fed as a growing buffer (the way the server reads), a head once parsed
 /// never changes as more bytes arrive, and an error stays an error.
-/// Heads that follow a parsed one (pipelining) are parsed too.
+/// Heads that follow a parsed one (pipelining) are parsed too, and parsed the server's way
+/// (split off one buffer, the field names kept from head to head, the last head's map
+/// reused) they come out the same as parsed alone.
 pub fn h1_head(data: &[u8]) {
     let mut input = Input::new(data);
     let limits = head_limits(input.byte());
@@ -54,7 +56,17 @@ pub fn h1_head(data: &[u8]) {
     // Pipelining: the bytes after a head (and its body, left alone here) are the next head.
     let mut rest = bytes;
     let mut result = whole;
+    let mut buf = BytesMut::from(bytes);
+    let mut names = FieldNames::default();
+    let mut spare = http::HeaderMap::new();
     for _ in 0..MAX_PIPELINED {
+        let before = buf.len();
+        let served = parse_head_into(&mut buf, &limits, &mut spare, &mut names)
+            .map(|head| head.map(|head| (head, before - buf.len())));
+        assert_eq!(served, result, "parsed with kept names and a reused map");
+        if let Ok(Some((head, _))) = served {
+            spare = head.headers;
+        }
         let Ok(Some((_, consumed))) = result else {
             break;
         };

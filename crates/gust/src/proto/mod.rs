@@ -18,6 +18,14 @@ pub(crate) fn is_tchar(b: u8) -> bool {
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
+/// `v` without leading and trailing spaces and tabs (OWS, RFC 9110 5.6.3).
+pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.iter().position(|b| !is_ows(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !is_ows(b)).map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or_default()
+}
+
 /// `n` in decimal, written at the end of `buf` (u64::MAX has 20 digits): a length for a
 /// header without formatting machinery or an allocation.
 pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {

@@ -4,7 +4,7 @@
 //! `Accept-Encoding`, ignoring q-values (even `q=0`). Here q-values decide, `q=0` excludes,
 //! `*` covers what is not named, and equal weights prefer the smallest representation.
 
-use crate::proto::is_tchar;
+use crate::proto::{is_tchar, trim_ows};
 use http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
 
 /// A content coding gust can serve from precompressed bytes or files.
@@ -137,21 +137,27 @@ impl<'a> Preferences<'a> {
 /// The members of an `Accept-Encoding` list that say something: each token with its
 /// weight. A member that is not a token, has a parameter without `=` or a malformed `q`
 /// is skipped; of several `q` parameters the last counts.
+///
+/// Split and trimmed as bytes: `str`'s pattern searchers cost more per call than a short
+/// list's whole scan. The value came from `HeaderValue::to_str`, so its only whitespace is
+/// spaces and tabs.
 fn members(text: &str) -> impl Iterator<Item = (&str, Q)> {
-    text.split(',').filter_map(|member| {
-        let mut pieces = member.split(';');
-        let token = pieces.next().unwrap_or("").trim();
-        if !is_token(token) {
+    text.as_bytes().split(|&b| b == b',').filter_map(|member| {
+        let mut pieces = member.split(|&b| b == b';');
+        let token = trim_ows(pieces.next().unwrap_or_default());
+        if token.is_empty() || !token.iter().all(|&b| is_tchar(b)) {
             return None;
         }
         let mut q = 1000;
         for param in pieces {
-            let (name, v) = param.split_once('=')?;
-            if name.trim().eq_ignore_ascii_case("q") {
-                q = parse_qvalue(v.trim())?;
+            let eq = param.iter().position(|&b| b == b'=')?;
+            let (name, v) = param.split_at(eq);
+            if trim_ows(name).eq_ignore_ascii_case(b"q") {
+                q = parse_qvalue(trim_ows(v.get(1..).unwrap_or_default()))?;
             }
         }
-        Some((token, q))
+        // Token characters are ASCII.
+        Some((core::str::from_utf8(token).ok()?, q))
     })
 }
 
@@ -161,21 +167,21 @@ pub(crate) fn is_token(s: &str) -> bool {
 }
 
 /// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in thousandths.
-fn parse_qvalue(v: &str) -> Option<Q> {
-    let (int, frac) = match v.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (v, ""),
+fn parse_qvalue(v: &[u8]) -> Option<Q> {
+    let (int, frac) = match v.iter().position(|&b| b == b'.') {
+        Some(dot) => (v.get(..dot)?, v.get(dot + 1..)?),
+        None => (v, &[][..]),
     };
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if frac.len() > 3 || !frac.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut thousandths: Q = 0;
-    for (b, scale) in frac.bytes().zip([100, 10, 1]) {
+    for (b, scale) in frac.iter().zip([100, 10, 1]) {
         thousandths += Q::from(b - b'0') * scale;
     }
     match int {
-        "0" => Some(thousandths),
-        "1" if thousandths == 0 => Some(1000),
+        b"0" => Some(thousandths),
+        b"1" if thousandths == 0 => Some(1000),
         _ => None,
     }
 }
@@ -259,6 +265,76 @@ pub(crate) fn accepts_token(accept: Option<&HeaderValue>, token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `str`-based member split that `members` replaced, kept as the reference the
+    /// byte-based one must agree with.
+    fn members_by_str(text: &str) -> Vec<(&str, Q)> {
+        let qvalue = |v: &str| -> Option<Q> {
+            let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+            if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let thousandths = frac
+                .bytes()
+                .zip([100, 10, 1])
+                .map(|(b, scale)| Q::from(b - b'0') * scale)
+                .sum::<Q>();
+            match int {
+                "0" => Some(thousandths),
+                "1" if thousandths == 0 => Some(1000),
+                _ => None,
+            }
+        };
+        text.split(',')
+            .filter_map(|member| {
+                let mut pieces = member.split(';');
+                let token = pieces.next().unwrap_or("").trim();
+                if !is_token(token) {
+                    return None;
+                }
+                let mut q = 1000;
+                for param in pieces {
+                    let (name, v) = param.split_once('=')?;
+                    if name.trim().eq_ignore_ascii_case("q") {
+                        q = qvalue(v.trim())?;
+                    }
+                }
+                Some((token, q))
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Lists made of the characters the syntax is about (visible ASCII, spaces and
+        /// tabs, as a HeaderValue's text holds): both splits find the same members.
+        #[test]
+        fn members_agree_with_the_str_split(text in "[ \t,;=q.01a-z*X9-]{0,40}") {
+            let by_bytes: Vec<_> = members(&text).collect();
+            proptest::prop_assert_eq!(by_bytes, members_by_str(&text));
+        }
+
+        /// Lists shaped like real ones (tokens, `q` parameters with good and bad weights,
+        /// other parameters, whitespace where it may and may not be).
+        #[test]
+        fn shaped_lists_agree_with_the_str_split(
+            list in proptest::collection::vec((
+                proptest::sample::select(&["gzip", "Br", "*", "x-gzip", "", "a b", "zstd"][..]),
+                proptest::sample::select(&["", ";q=", "; q=", ";Q =", ";level=1", ";q"][..]),
+                proptest::sample::select(&["0", "1", "0.5", "1.0", "1.5", "0.1234", "2", ".5", "1.000", "1.001", " 0.2 "][..]),
+                proptest::sample::select(&["", " ", "\t", " ,"][..]),
+            ), 0..6),
+        ) {
+            let text: String = list
+                .iter()
+                .map(|(token, param, q, ows)| format!("{ows}{token}{param}{q}{ows}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let by_bytes: Vec<_> = members(&text).collect();
+            proptest::prop_assert_eq!(by_bytes, members_by_str(&text));
+        }
+    }
 
     const ALL: &[Coding] = &[Coding::Gzip, Coding::Br, Coding::Zstd];
 
@@ -362,18 +438,18 @@ mod tests {
 
     #[test]
     fn qvalues() {
-        assert_eq!(parse_qvalue("0"), Some(0));
-        assert_eq!(parse_qvalue("0."), Some(0));
-        assert_eq!(parse_qvalue("0.5"), Some(500));
-        assert_eq!(parse_qvalue("0.05"), Some(50));
-        assert_eq!(parse_qvalue("0.001"), Some(1));
-        assert_eq!(parse_qvalue("1"), Some(1000));
-        assert_eq!(parse_qvalue("1.000"), Some(1000));
-        assert_eq!(parse_qvalue("1.001"), None);
-        assert_eq!(parse_qvalue("2"), None);
-        assert_eq!(parse_qvalue(".5"), None);
-        assert_eq!(parse_qvalue("-0"), None);
-        assert_eq!(parse_qvalue("0.+1"), None);
+        assert_eq!(parse_qvalue(b"0"), Some(0));
+        assert_eq!(parse_qvalue(b"0."), Some(0));
+        assert_eq!(parse_qvalue(b"0.5"), Some(500));
+        assert_eq!(parse_qvalue(b"0.05"), Some(50));
+        assert_eq!(parse_qvalue(b"0.001"), Some(1));
+        assert_eq!(parse_qvalue(b"1"), Some(1000));
+        assert_eq!(parse_qvalue(b"1.000"), Some(1000));
+        assert_eq!(parse_qvalue(b"1.001"), None);
+        assert_eq!(parse_qvalue(b"2"), None);
+        assert_eq!(parse_qvalue(b".5"), None);
+        assert_eq!(parse_qvalue(b"-0"), None);
+        assert_eq!(parse_qvalue(b"0.+1"), None);
     }
 
     #[test]

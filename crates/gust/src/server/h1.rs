@@ -37,9 +37,9 @@ use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
-    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded, Framing,
-    HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END, CONTINUE_100,
-    LAST_CHUNK,
+    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded,
+    FieldNames, Framing, HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead,
+    CHUNK_END, CONTINUE_100, LAST_CHUNK,
 };
 use crate::proto::h2::frame::{check_preface, PrefaceCheck};
 use crate::proto::h2::upgrade::decode_http2_settings;
@@ -159,6 +159,9 @@ pub(super) struct Driver<R, W> {
     /// The field map of a request answered at once, emptied and filled with the next
     /// request's fields (boxed: a connection that waits outside holds no map).
     spare_fields: Option<Box<HeaderMap>>,
+    /// The last request's field names, for the next request's (see [`FieldNames`]);
+    /// dropped with the spare map.
+    field_names: FieldNames,
 }
 
 impl<R: ReadSide, W> Driver<R, W> {
@@ -182,6 +185,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             answered: 0,
             wait_timer: None,
             spare_fields: None,
+            field_names: FieldNames::default(),
         })
     }
 
@@ -220,6 +224,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     self.out = BytesMut::new();
                     self.wait_timer = None;
                     self.spare_fields = None;
+                    self.field_names = FieldNames::default();
                     return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
@@ -293,6 +298,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         self.out = BytesMut::new();
         self.wait_timer = None;
         self.spare_fields = None;
+        self.field_names = FieldNames::default();
         if self.shutting_down() {
             return Waited::Over;
         }
@@ -354,12 +360,10 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             }
             if !sniffing && !self.inbuf.is_empty() {
                 let spare = self.spare_fields.as_deref_mut();
-                match parse_head_into(&self.inbuf, &limits, spare.unwrap_or(&mut HeaderMap::new()))
-                {
-                    Ok(Some((head, consumed))) => {
-                        self.inbuf.advance(consumed);
-                        return Ok(NextHead::Request(head));
-                    }
+                let mut fresh = HeaderMap::new();
+                let spare = spare.unwrap_or(&mut fresh);
+                match parse_head_into(&mut self.inbuf, &limits, spare, &mut self.field_names) {
+                    Ok(Some(head)) => return Ok(NextHead::Request(head)),
                     Ok(None) => {
                         let began = *head_began.get_or_insert_with(Instant::now);
                         head_deadline
@@ -453,10 +457,14 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// Keeps `map`, a request's fields no longer needed, for the next request's; one that
     /// grew large for a rare request is let go, and so is a first request's: a client that
     /// makes one request and waits would only leave the map's memory scattered.
-    fn keep_fields(&mut self, map: HeaderMap) {
+    fn keep_fields(&mut self, mut map: HeaderMap) {
         if map.capacity() > SPARE_FIELDS_MAX || self.answered == 0 {
             return;
         }
+        // Emptied now rather than by the next parse: the values share the head's bytes,
+        // which share the read buffer's memory; once they are gone the buffer can reuse
+        // it instead of allocating anew.
+        map.clear();
         match &mut self.spare_fields {
             Some(spare) => **spare = map,
             None => self.spare_fields = Some(Box::new(map)),

@@ -18,7 +18,7 @@
 //!
 //! SHA-1's weaknesses do not matter to a value that only proves the server read the key.
 
-use crate::proto::is_tchar;
+use crate::proto::{is_tchar, trim_ows};
 use core::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -245,14 +245,6 @@ fn elements(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]
         .flat_map(|value| value.as_bytes().split(|&b| b == b','))
         .map(trim_ows)
         .filter(|element| !element.is_empty())
-}
-
-/// `s` without leading and trailing spaces and tabs (OWS).
-fn trim_ows(s: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
-    s.get(start..end).unwrap_or_default()
 }
 
 /// Whether `key` is the canonical base64 of exactly 16 bytes (24 characters with the
