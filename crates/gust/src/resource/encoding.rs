@@ -43,10 +43,16 @@ impl Coding {
 
     /// The coding a token names, case-insensitively; `x-gzip` is gzip (RFC 9110 8.4.1.3).
     pub(crate) fn from_token(token: &str) -> Option<Coding> {
-        [Coding::Identity, Coding::Gzip, Coding::Br, Coding::Zstd]
-            .into_iter()
-            .find(|c| token.eq_ignore_ascii_case(c.token()))
-            .or_else(|| token.eq_ignore_ascii_case("x-gzip").then_some(Coding::Gzip))
+        // By length first: a token is compared with one name at most.
+        let (name, coding) = match token.len() {
+            2 => ("br", Coding::Br),
+            4 if token.starts_with(['g', 'G']) => ("gzip", Coding::Gzip),
+            4 => ("zstd", Coding::Zstd),
+            6 => ("x-gzip", Coding::Gzip),
+            8 => ("identity", Coding::Identity),
+            _ => return None,
+        };
+        token.eq_ignore_ascii_case(name).then_some(coding)
     }
 
     /// Where [`Preferences`] keeps the coding's weight.
@@ -156,8 +162,10 @@ fn members(text: &str) -> impl Iterator<Item = (&str, Q)> {
                 q = parse_qvalue(trim_ows(v.get(1..).unwrap_or_default()))?;
             }
         }
-        // Token characters are ASCII.
-        Some((core::str::from_utf8(token).ok()?, q))
+        // The token's place in `text`: token characters are ASCII, so it is a `str` of its
+        // own without a second look at its bytes.
+        let start = (token.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        Some((text.get(start..start.checked_add(token.len())?)?, q))
     })
 }
 
@@ -355,6 +363,17 @@ mod tests {
         assert_eq!(Coding::from_token("GZIP"), Some(Coding::Gzip));
         assert_eq!(Coding::from_token("x-gzip"), Some(Coding::Gzip));
         assert_eq!(Coding::from_token("deflate"), None);
+        // Every coding's own token, in any case, and nothing of the same lengths else.
+        for coding in [Coding::Identity, Coding::Gzip, Coding::Br, Coding::Zstd] {
+            assert_eq!(Coding::from_token(coding.token()), Some(coding));
+            let upper = coding.token().to_ascii_uppercase();
+            assert_eq!(Coding::from_token(&upper), Some(coding));
+        }
+        for other in [
+            "b", "bz", "gzi", "zsdt", "gzipx", "x-gzi", "x-gzipp", "identit", "*",
+        ] {
+            assert_eq!(Coding::from_token(other), None, "{other}");
+        }
     }
 
     #[test]

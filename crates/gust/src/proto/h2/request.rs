@@ -29,6 +29,7 @@ use crate::proto::is_tchar;
 use core::fmt;
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use super::hpack::{Prepared, StoredField};
@@ -578,7 +579,7 @@ struct RegularFields {
     headers: HeaderMap,
     /// `cookie` crumbs joined with "; " (RFC 9113 8.2.3); bounded, like every field, by
     /// SETTINGS_MAX_HEADER_LIST_SIZE.
-    cookie: Option<Vec<u8>>,
+    cookie: Option<Cookie>,
 }
 
 impl RegularFields {
@@ -628,14 +629,22 @@ impl RegularFields {
             }
             b"cookie" => {
                 // Still checked as a value on its own, so a bad crumb is refused here.
-                HeaderValue::from_bytes(value).map_err(|_| RequestError::InvalidFieldValue)?;
-                match &mut self.cookie {
-                    Some(joined) => {
-                        joined.extend_from_slice(b"; ");
-                        joined.extend_from_slice(value);
-                    }
-                    None => self.cookie = Some(value.to_vec()),
+                if !value.iter().all(|&b| is_field_value_byte(b)) {
+                    return Err(RequestError::InvalidFieldValue);
                 }
+                self.cookie = Some(match self.cookie.take() {
+                    // One crumb (the usual case) is the field as it came, shared with its
+                    // table entry where it is one.
+                    None => Cookie::One(
+                        field_value(value, stored).map_err(|_| RequestError::InvalidFieldValue)?,
+                    ),
+                    Some(Cookie::One(first)) => {
+                        let mut joined = Vec::with_capacity(first.len() + 2 + value.len());
+                        joined.extend_from_slice(first.as_bytes());
+                        Cookie::Joined(join_crumb(joined, value))
+                    }
+                    Some(Cookie::Joined(joined)) => Cookie::Joined(join_crumb(joined, value)),
+                });
                 return Ok(None);
             }
             _ => {}
@@ -652,13 +661,35 @@ impl RegularFields {
     }
 
     fn finish(mut self) -> Result<HeaderMap, RequestError> {
-        if let Some(joined) = self.cookie {
-            let value =
-                HeaderValue::from_bytes(&joined).map_err(|_| RequestError::InvalidFieldValue)?;
-            self.headers.insert(header::COOKIE, value);
-        }
+        let value = match self.cookie {
+            None => return Ok(self.headers),
+            Some(Cookie::One(value)) => value,
+            // The bytes become the value without a copy.
+            Some(Cookie::Joined(joined)) => HeaderValue::from_maybe_shared(Bytes::from(joined))
+                .map_err(|_| RequestError::InvalidFieldValue)?,
+        };
+        self.headers.insert(header::COOKIE, value);
         Ok(self.headers)
     }
+}
+
+/// A block's `cookie` field so far.
+#[derive(Debug)]
+enum Cookie {
+    One(HeaderValue),
+    /// Two crumbs or more, joined.
+    Joined(Vec<u8>),
+}
+
+fn join_crumb(mut joined: Vec<u8>, crumb: &[u8]) -> Vec<u8> {
+    joined.extend_from_slice(b"; ");
+    joined.extend_from_slice(crumb);
+    joined
+}
+
+/// A byte `HeaderValue` takes: visible ASCII, space, tab and obs-text, no other control.
+fn is_field_value_byte(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b != 0x7f)
 }
 
 /// `value` as a field value: shared with its dynamic table entry where it is one (the
@@ -1382,6 +1413,24 @@ mod tests {
             err(get_with(&[("cookie", "a=\u{1}")])),
             RequestError::InvalidFieldValue
         );
+        let three = [("cookie", "a=1"), ("cookie", "b=2"), ("cookie", "c=3")];
+        assert_eq!(get_with(&three).unwrap().headers["cookie"], "a=1; b=2; c=3");
+        // A bad crumb after a good one, and DEL (which HeaderValue refuses too).
+        for bad in ["a=\u{1}", "a=\u{7f}"] {
+            assert_eq!(
+                err(get_with(&[("cookie", "ok=1"), ("cookie", bad)])),
+                RequestError::InvalidFieldValue,
+                "{bad:?}"
+            );
+        }
+        // Every byte HeaderValue takes, a crumb takes, and no other.
+        for b in 0..=255u8 {
+            assert_eq!(
+                is_field_value_byte(b),
+                HeaderValue::from_bytes(&[b'x', b]).is_ok(),
+                "{b:#x}"
+            );
+        }
     }
 
     #[test]

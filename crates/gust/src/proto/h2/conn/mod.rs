@@ -345,13 +345,18 @@ pub(crate) struct Connection {
     /// which the next requests' fields fill: a new map costs two allocations, and
     /// dropping one two frees, in every request.
     spare_fields: Vec<HeaderMap>,
+    /// The sum of the kept maps' capacities, bounded by [`SPARE_FIELDS_ROOM`].
+    spare_room: usize,
 }
 
 /// The most fields a map given back may have room for and still be kept (a file answer's
-/// map has room for 6, a request's usually needs fewer than 16): a handler's unusually
-/// large map is not held while the connection is busy. With [`SPARE_FIELDS_KEPT`] this
-/// bounds the maps kept to about 48 KiB per busy connection.
-const SPARE_FIELDS_MAX: usize = 16;
+/// map has room for 6, a load generator's request for 6 or 12, a browser's, with 15 to 20
+/// fields, for 24): a handler's unusually large map is not held while the connection is
+/// busy.
+const SPARE_FIELDS_MAX: usize = 32;
+/// The most room, in fields, all kept maps may have together: with a field's slot at about
+/// 100 bytes, about 50 KiB per busy connection (32 small maps, or 21 of a browser's).
+const SPARE_FIELDS_ROOM: usize = 512;
 /// The most maps kept for reuse. A client that sends its requests in batches (a browser
 /// loading a page's resources, a load generator) has a batch's worth of requests decoded
 /// before the first answer gives its map back, so one spare would serve one request of
@@ -420,6 +425,7 @@ impl Connection {
             reset_by_us: VecDeque::new(),
             transmit_ids: Vec::new(),
             spare_fields: Vec::new(),
+            spare_room: 0,
         }
     }
 
@@ -725,22 +731,34 @@ impl Connection {
         }
         self.transmit_ids = Vec::new();
         self.spare_fields = Vec::new();
+        self.spare_room = 0;
         self.encoder.release_idle_memory();
         self.decoder.release_idle_memory();
     }
 
     /// Takes a header map that is no longer needed (a response's, once its HEADERS are
     /// queued) to hold a later request's fields, unless [`SPARE_FIELDS_KEPT`] are kept
-    /// already or it is unusually large.
+    /// already, their room would pass [`SPARE_FIELDS_ROOM`], or it is unusually large.
     pub(crate) fn recycle_fields(&mut self, mut map: HeaderMap) {
         let room = map.capacity();
         // `len` counts every value: a map with many values under one name keeps their
         // room after `clear` too, which `capacity` does not count.
         let small = room > 0 && room <= SPARE_FIELDS_MAX && map.len() <= SPARE_FIELDS_MAX;
-        if small && self.spare_fields.len() < SPARE_FIELDS_KEPT {
+        if small
+            && self.spare_fields.len() < SPARE_FIELDS_KEPT
+            && self.spare_room + room <= SPARE_FIELDS_ROOM
+        {
             map.clear();
+            self.spare_room += room;
             self.spare_fields.push(map);
         }
+    }
+
+    /// A kept map for a request's fields, else a new one.
+    fn spare_field_map(&mut self) -> HeaderMap {
+        let map = self.spare_fields.pop().unwrap_or_default();
+        self.spare_room = self.spare_room.saturating_sub(map.capacity());
+        map
     }
 
     /// The connection is done: after a connection error, or after a GOAWAY either way once
@@ -1304,7 +1322,7 @@ impl Connection {
         let limits = self.config.request_limits;
         match kind {
             BlockKind::Request => {
-                let spare = self.spare_fields.pop().unwrap_or_default();
+                let spare = self.spare_field_map();
                 let mut b = RequestBuilder::with_fields(limits, spare);
                 let decoded = self
                     .decoder

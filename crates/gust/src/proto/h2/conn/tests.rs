@@ -798,6 +798,31 @@ fn a_recycled_field_map_starts_empty() {
     assert_eq!(p.conn.spare_fields.len(), SPARE_FIELDS_KEPT);
     p.conn.release_idle_memory();
     assert_eq!(p.conn.spare_fields.capacity(), 0, "given back when idle");
+
+    // A browser's request map (room for 24) is kept, until the room of all kept maps
+    // would pass SPARE_FIELDS_ROOM.
+    let browser: HeaderMap = HeaderMap::with_capacity(20);
+    let room = browser.capacity();
+    assert!((17..=SPARE_FIELDS_MAX).contains(&room), "{room}");
+    for _ in 0..SPARE_FIELDS_KEPT {
+        p.conn.recycle_fields(HeaderMap::with_capacity(20));
+    }
+    assert_eq!(p.conn.spare_fields.len(), SPARE_FIELDS_ROOM / room);
+    let kept: usize = p.conn.spare_fields.iter().map(HeaderMap::capacity).sum();
+    assert!(kept <= SPARE_FIELDS_ROOM);
+    p.request_with(3, "GET", true, &[("user-agent", "test")])
+        .unwrap();
+    assert_eq!(
+        p.conn.spare_fields.len(),
+        SPARE_FIELDS_ROOM / room - 1,
+        "taken by the request"
+    );
+    p.conn.recycle_fields(HeaderMap::with_capacity(20));
+    assert_eq!(
+        p.conn.spare_fields.len(),
+        SPARE_FIELDS_ROOM / room,
+        "its room counted back"
+    );
 }
 
 /// A field the request checks refused is refused again when the client repeats it from
