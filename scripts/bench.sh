@@ -17,6 +17,8 @@
 #   h1-small, h1-page, h1-uptime   HTTP/1.1 keep-alive, wrk -t1 -c64: a 13-byte file, a
 #                                  2,600-byte page, /uptime (dynamic)
 #   h2c-small, h2c-page, h2c-uptime  h2c prior knowledge, h2load -c16 -m32: the same three
+#   h1-browser, h2c-browser        the page, each request with a browser's 14 fields (the
+#                                  load generators send 2 or 3, which hides per-field costs)
 #   h2-tls-page                    HTTPS, h2 chosen by ALPN, h2load -c16 -m32: the page
 #   h1-64m, h2c-64m                a 64 MiB file, wrk -c4 / h2load -c4 -m1: MB/s
 #   ws-1k, ws-64k                  WebSocket echo (ws-load, 16 connections): gust and hyper
@@ -73,7 +75,8 @@ for n in "$rounds" "$duration" "$idle_count"; do
 done
 [[ $warmup =~ ^[0-9]+$ ]] || { echo "bench: --warmup is a whole number of seconds" >&2; exit 2; }
 
-all_tests=(h1-small h1-page h1-uptime h2c-small h2c-page h2c-uptime h2-tls-page
+all_tests=(h1-small h1-page h1-uptime h2c-small h2c-page h2c-uptime h1-browser h2c-browser
+           h2-tls-page
            h1-64m h2c-64m ws-1k ws-64k idle-h1 idle-h2 idle-h1-tls)
 tests=()
 for t in "${all_tests[@]}"; do
@@ -395,13 +398,39 @@ record_load() {
     "$(awk -v c="$cpu_s" -v s="$seconds" 'BEGIN { printf "%.0f", 100 * c / s }')"
 }
 
-# wrk: URL CONNECTIONS UNIT (req|MB)
+# The fields Chrome 131 sends when it loads a page (a session cookie made up), for the
+# *-browser tests: HTTP/1.1 spells the names as a browser does, h2load gets them lowercase.
+browser_fields=(
+  'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+  'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8'
+  'Accept-Language: en-GB,en;q=0.9'
+  'Accept-Encoding: gzip, deflate, br, zstd'
+  'Cache-Control: max-age=0'
+  'Sec-Ch-Ua: "Chromium";v="131", "Not_A Brand";v="24"'
+  'Sec-Ch-Ua-Mobile: ?0'
+  'Sec-Ch-Ua-Platform: "Linux"'
+  'Sec-Fetch-Dest: document'
+  'Sec-Fetch-Mode: navigate'
+  'Sec-Fetch-Site: none'
+  'Sec-Fetch-User: ?1'
+  'Upgrade-Insecure-Requests: 1'
+  'Cookie: session=3f9a8b7c6d5e4f3a2b1c; theme=dark'
+)
+wrk_browser=() h2load_browser=()
+for field in "${browser_fields[@]}"; do
+  name=${field%%:*}
+  wrk_browser+=(-H "$field")
+  h2load_browser+=(-H "${name,,}:${field#*:}")
+done
+
+# wrk: URL CONNECTIONS UNIT (req|MB) [-H FIELD]...
 measure_wrk() {
   local test=$1 server=$2 round=$3 url=$4 conns=$5 unit=$6 out c0 c1 line
   local requests duration_us bytes errors non2xx amount metric
-  [ "$warmup" -gt 0 ] && load wrk -t1 -c"$conns" -d"${warmup}s" --timeout 30s "$url" >/dev/null 2>&1
+  shift 6
+  [ "$warmup" -gt 0 ] && load wrk -t1 -c"$conns" -d"${warmup}s" --timeout 30s "$@" "$url" >/dev/null 2>&1
   c0=$(cpu_ticks "$srv_pid")
-  out=$(load wrk -t1 -c"$conns" -d"${duration}s" --timeout 30s -s "$work/report.lua" "$url" 2>&1)
+  out=$(load wrk -t1 -c"$conns" -d"${duration}s" --timeout 30s -s "$work/report.lua" "$@" "$url" 2>&1)
   c1=$(cpu_ticks "$srv_pid")
   line=$(grep '^WRK_RESULT' <<<"$out") || { warn "$test $server round $round: wrk failed: $(tail -n 2 <<<"$out")"; return; }
   field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
@@ -416,13 +445,14 @@ measure_wrk() {
   record_load "$test" "$server" "$round" "$metric" "$amount" "$seconds" $((c1 - c0))
 }
 
-# h2load: URL CLIENTS STREAMS UNIT (req|MB)
+# h2load: URL CLIENTS STREAMS UNIT (req|MB) [-H FIELD]...
 measure_h2load() {
   local test=$1 server=$2 round=$3 url=$4 clients=$5 streams=$6 unit=$7 out c0 c1
   local seconds succeeded failed bytes non2xx amount metric
-  [ "$warmup" -gt 0 ] && load h2load -c"$clients" -m"$streams" -D "$warmup" "$url" >/dev/null 2>&1
+  shift 7
+  [ "$warmup" -gt 0 ] && load h2load -c"$clients" -m"$streams" -D "$warmup" "$@" "$url" >/dev/null 2>&1
   c0=$(cpu_ticks "$srv_pid")
-  out=$(load h2load -c"$clients" -m"$streams" -D "$duration" "$url" 2>&1)
+  out=$(load h2load -c"$clients" -m"$streams" -D "$duration" "$@" "$url" 2>&1)
   c1=$(cpu_ticks "$srv_pid")
   seconds=$(sed -n 's/^finished in \([0-9.]*\)s.*/\1/p' <<<"$out")
   if [ -z "$seconds" ]; then
@@ -504,6 +534,8 @@ run_one() {
     h2c-small)   measure_h2load "$@" "http://$srv_h2c/hello.txt" 16 32 req ;;
     h2c-page)    measure_h2load "$@" "http://$srv_h2c/page.html" 16 32 req ;;
     h2c-uptime)  measure_h2load "$@" "http://$srv_h2c/uptime" 16 32 req ;;
+    h1-browser)  measure_wrk "$@" "http://$srv_h1/page.html" 64 req "${wrk_browser[@]}" ;;
+    h2c-browser) measure_h2load "$@" "http://$srv_h2c/page.html" 16 32 req "${h2load_browser[@]}" ;;
     h2-tls-page) measure_h2load "$@" "https://$srv_tls/page.html" 16 32 req ;;
     h1-64m)      measure_wrk "$@" "http://$srv_h1/big.bin" 4 MB ;;
     h2c-64m)     measure_h2load "$@" "http://$srv_h2c/big.bin" 4 1 MB ;;
