@@ -347,6 +347,9 @@ pub(crate) struct Connection {
     spare_fields: Vec<HeaderMap>,
     /// The sum of the kept maps' capacities, bounded by [`SPARE_FIELDS_ROOM`].
     spare_room: usize,
+    /// How many fields the last request had (at most [`SPARE_FIELDS_MAX`]): a request map
+    /// is made with that much room, in one step, rather than grown field by field.
+    last_request_fields: usize,
 }
 
 /// The most fields a map given back may have room for and still be kept (a file answer's
@@ -426,6 +429,7 @@ impl Connection {
             transmit_ids: Vec::new(),
             spare_fields: Vec::new(),
             spare_room: 0,
+            last_request_fields: 0,
         }
     }
 
@@ -754,10 +758,14 @@ impl Connection {
         }
     }
 
-    /// A kept map for a request's fields, else a new one.
+    /// A kept map for a request's fields, else a new one; with room for as many as the
+    /// last request had (a client sends much the same fields each time).
     fn spare_field_map(&mut self) -> HeaderMap {
-        let map = self.spare_fields.pop().unwrap_or_default();
+        let mut map = self.spare_fields.pop().unwrap_or_default();
         self.spare_room = self.spare_room.saturating_sub(map.capacity());
+        if map.capacity() < self.last_request_fields {
+            map.reserve(self.last_request_fields);
+        }
         map
     }
 
@@ -1345,6 +1353,7 @@ impl Connection {
                         self.reset_stream(id, Reason::PROTOCOL_ERROR);
                     }
                     Ok(head) => {
+                        self.last_request_fields = head.headers.len().min(SPARE_FIELDS_MAX);
                         let mut st = self.new_stream(end_stream);
                         st.content_length = head.content_length;
                         self.streams.insert(id.value(), st);

@@ -919,3 +919,20 @@ fn a_repeated_field_is_the_same_whether_made_or_kept() {
         assert_eq!(map, first, "request {i}");
     }
 }
+
+/// A request map is made with room for as many fields as the last request had (capped),
+/// so a client that repeats its fields does not grow one map after another.
+#[test]
+fn a_request_map_has_room_for_the_last_requests_fields() {
+    let mut p = Peer::new(config());
+    let names: Vec<String> = (0..20).map(|i| format!("x-field-{i}")).collect();
+    let fields: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    p.request_with(1, "GET", true, &fields).unwrap();
+    assert_eq!(p.conn.last_request_fields, 21, "20 and host");
+    assert!(p.conn.spare_field_map().capacity() >= 21);
+
+    let many: Vec<String> = (0..60).map(|i| format!("x-many-{i}")).collect();
+    let fields: Vec<(&str, &str)> = many.iter().map(|n| (n.as_str(), "v")).collect();
+    p.request_with(3, "GET", true, &fields).unwrap();
+    assert_eq!(p.conn.last_request_fields, SPARE_FIELDS_MAX, "capped");
+}
