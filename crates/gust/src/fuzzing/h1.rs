@@ -5,8 +5,8 @@ use http::Version;
 
 use super::{pieces, Input};
 use crate::proto::h1::{
-    parse_head, parse_head_into, BodyDecoder, ChunkError, ChunkLimits, Decoded, FieldNames,
-    Framing, HeadError, HeadLimits, RequestHead, RequestTarget,
+    parse_head, parse_head_into, parse_head_with, BodyDecoder, ChunkError, ChunkLimits, Decoded,
+    Framing, HeadError, HeadLimits, HeadScratch, RequestHead, RequestTarget,
 };
 
 type HeadResult = Result<Option<(RequestHead, usize)>, HeadError>;
@@ -34,6 +34,20 @@ pub fn h1_head(data: &[u8]) {
 
     let whole = parse_head(bytes, &limits);
     check_head(bytes, &limits, &whole);
+    // httparse alone, where it is taken, decides as the rules applied one by one do.
+    let mut buf = BytesMut::from(bytes);
+    let one_by_one = parse_head_with(
+        &mut buf,
+        &limits,
+        &mut http::HeaderMap::new(),
+        &mut HeadScratch::default(),
+        false,
+    )
+    .map(|head| head.map(|head| (head, bytes.len() - buf.len())));
+    assert_eq!(
+        one_by_one, whole,
+        "httparse alone and the rules one by one disagree"
+    );
 
     let mut seen = 0;
     let mut decided: Option<HeadResult> = None;
@@ -57,11 +71,11 @@ pub fn h1_head(data: &[u8]) {
     let mut rest = bytes;
     let mut result = whole;
     let mut buf = BytesMut::from(bytes);
-    let mut names = FieldNames::default();
+    let mut scratch = HeadScratch::default();
     let mut spare = http::HeaderMap::new();
     for _ in 0..MAX_PIPELINED {
         let before = buf.len();
-        let served = parse_head_into(&mut buf, &limits, &mut spare, &mut names)
+        let served = parse_head_into(&mut buf, &limits, &mut spare, &mut scratch)
             .map(|head| head.map(|head| (head, before - buf.len())));
         assert_eq!(served, result, "parsed with kept names and a reused map");
         if let Ok(Some((head, _))) = served {

@@ -37,9 +37,9 @@ use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
-    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded,
-    FieldNames, Framing, HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead,
-    CHUNK_END, CONTINUE_100, LAST_CHUNK,
+    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded, Framing,
+    HeadLimits, HeadScratch, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END,
+    CONTINUE_100, LAST_CHUNK,
 };
 use crate::proto::h2::frame::{check_preface, PrefaceCheck};
 use crate::proto::h2::upgrade::decode_http2_settings;
@@ -159,9 +159,9 @@ pub(super) struct Driver<R, W> {
     /// The field map of a request answered at once, emptied and filled with the next
     /// request's fields (boxed: a connection that waits outside holds no map).
     spare_fields: Option<Box<HeaderMap>>,
-    /// The last request's field names, for the next request's (see [`FieldNames`]);
-    /// dropped with the spare map.
-    field_names: FieldNames,
+    /// What the last request head leaves for the next (see [`HeadScratch`]); dropped with
+    /// the spare map.
+    head_scratch: HeadScratch,
 }
 
 impl<R: ReadSide, W> Driver<R, W> {
@@ -185,7 +185,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             answered: 0,
             wait_timer: None,
             spare_fields: None,
-            field_names: FieldNames::default(),
+            head_scratch: HeadScratch::default(),
         })
     }
 
@@ -224,7 +224,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     self.out = BytesMut::new();
                     self.wait_timer = None;
                     self.spare_fields = None;
-                    self.field_names = FieldNames::default();
+                    self.head_scratch = HeadScratch::default();
                     return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
@@ -298,7 +298,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         self.out = BytesMut::new();
         self.wait_timer = None;
         self.spare_fields = None;
-        self.field_names = FieldNames::default();
+        self.head_scratch = HeadScratch::default();
         if self.shutting_down() {
             return Waited::Over;
         }
@@ -362,7 +362,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 let spare = self.spare_fields.as_deref_mut();
                 let mut fresh = HeaderMap::new();
                 let spare = spare.unwrap_or(&mut fresh);
-                match parse_head_into(&mut self.inbuf, &limits, spare, &mut self.field_names) {
+                match parse_head_into(&mut self.inbuf, &limits, spare, &mut self.head_scratch) {
                     Ok(Some(head)) => return Ok(NextHead::Request(head)),
                     Ok(None) => {
                         let began = *head_began.get_or_insert_with(Instant::now);
