@@ -18,6 +18,35 @@ pub(crate) fn is_tchar(b: u8) -> bool {
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
+/// What a request method is to gust, from its name (case-sensitive, RFC 9110 9.1).
+pub(crate) enum MethodName {
+    /// One of the methods gust implements.
+    Known(http::Method),
+    /// A well-formed name gust does not implement: 501.
+    Unknown,
+    /// Not a method's name at all (not a token).
+    Invalid,
+}
+
+/// Maps the methods gust implements; a server must answer 501 to the ones it does not know
+/// (RFC 9110 9.1), rather than route them to handlers that never expected them.
+pub(crate) fn method_name(name: &[u8]) -> MethodName {
+    use http::Method;
+    MethodName::Known(match name {
+        b"GET" => Method::GET,
+        b"HEAD" => Method::HEAD,
+        b"POST" => Method::POST,
+        b"PUT" => Method::PUT,
+        b"DELETE" => Method::DELETE,
+        b"CONNECT" => Method::CONNECT,
+        b"OPTIONS" => Method::OPTIONS,
+        b"TRACE" => Method::TRACE,
+        b"PATCH" => Method::PATCH,
+        _ if !name.is_empty() && name.iter().all(|&b| is_tchar(b)) => return MethodName::Unknown,
+        _ => return MethodName::Invalid,
+    })
+}
+
 /// `v` without leading and trailing spaces and tabs (OWS, RFC 9110 5.6.3).
 pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {
     let is_ows = |b: &u8| *b == b' ' || *b == b'\t';

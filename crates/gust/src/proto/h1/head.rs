@@ -16,6 +16,7 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Versi
 use super::is_tchar;
 use super::names::FieldNames;
 use crate::proto::trim_ows;
+use crate::proto::{method_name, MethodName};
 
 /// Bounds on one request head. They are the security boundary of the parser: no input
 /// makes it look at more than `max_head_bytes` bytes or keep more than `max_headers` fields.
@@ -685,24 +686,13 @@ impl Seen {
     }
 }
 
-/// Maps the methods gust implements; a server must answer 501 to the ones it does not know
-/// (RFC 9110 9.1), rather than route them to handlers that never expected them.
+/// The method named `m`: 501 for one gust does not implement (see [`method_name`]).
 fn standard_method(m: &[u8]) -> Result<Method, HeadError> {
-    Ok(match m {
-        b"GET" => Method::GET,
-        b"HEAD" => Method::HEAD,
-        b"POST" => Method::POST,
-        b"PUT" => Method::PUT,
-        b"DELETE" => Method::DELETE,
-        b"CONNECT" => Method::CONNECT,
-        b"OPTIONS" => Method::OPTIONS,
-        b"TRACE" => Method::TRACE,
-        b"PATCH" => Method::PATCH,
-        _ if !m.is_empty() && m.iter().all(|&b| is_tchar(b)) => {
-            return Err(HeadError::MethodNotImplemented)
-        }
-        _ => return Err(HeadError::InvalidMethod),
-    })
+    match method_name(m) {
+        MethodName::Known(method) => Ok(method),
+        MethodName::Unknown => Err(HeadError::MethodNotImplemented),
+        MethodName::Invalid => Err(HeadError::InvalidMethod),
+    }
 }
 
 fn parse_target(
@@ -1044,23 +1034,29 @@ mod tests {
             b"\r\nPOST /p?q HTTP/1.0\r\nHost: a:1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nhi",
             b"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Tab:\tv\t\r\n\r\n",
         ];
+        let agree = |bytes: &[u8]| {
+            assert_eq!(
+                parse_either(bytes, true),
+                parse_either(bytes, false),
+                "{bytes:?}"
+            );
+        };
+        every_cut(&heads, |head, cut| {
+            agree(&head[..cut]);
+            // The CR before the cut taken out: a bare LF there.
+            if head[..cut].ends_with(b"\r") {
+                let mut bare = head.to_vec();
+                bare.remove(cut - 1);
+                agree(&bare);
+            }
+        });
+    }
+
+    /// Calls `check` with each head and each place it can be cut at.
+    fn every_cut(heads: &[&[u8]], mut check: impl FnMut(&[u8], usize)) {
         for head in heads {
             for cut in 0..=head.len() {
-                let part = &head[..cut];
-                assert_eq!(
-                    parse_either(part, true),
-                    parse_either(part, false),
-                    "{part:?}"
-                );
-                let mut bare = head.to_vec();
-                if bare[..cut].ends_with(b"\r") {
-                    bare.remove(cut - 1);
-                    assert_eq!(
-                        parse_either(&bare, true),
-                        parse_either(&bare, false),
-                        "{bare:?}"
-                    );
-                }
+                check(head, cut);
             }
         }
     }
@@ -1073,17 +1069,15 @@ mod tests {
             b"\r\nGET / HTTP/1.1\r\nA:b\r\n c\r\n\r\n",
             b"GET / HTTP/1.1\r\nA : b\r\n\r\n",
         ];
-        for head in heads {
-            for cut in 0..=head.len() {
-                let part = &head[..cut];
-                assert_eq!(
-                    find_head_end(part),
-                    find_head_end_bytewise(part),
-                    "{:?}",
-                    String::from_utf8_lossy(part)
-                );
-            }
-        }
+        every_cut(&heads, |head, cut| {
+            let part = &head[..cut];
+            assert_eq!(
+                find_head_end(part),
+                find_head_end_bytewise(part),
+                "{:?}",
+                String::from_utf8_lossy(part)
+            );
+        });
     }
 
     const LIMITS: HeadLimits = HeadLimits {

@@ -25,7 +25,7 @@
 //! - An unknown method is reported only once the whole block has passed every other
 //!   check: a malformed request must be reset, not answered with 501.
 
-use crate::proto::is_tchar;
+use crate::proto::{is_tchar, method_name, MethodName};
 use core::fmt;
 use std::borrow::Cow;
 
@@ -728,24 +728,14 @@ fn check_value(value: &[u8]) -> Result<(), RequestError> {
     }
 }
 
-/// Maps the methods gust implements; a server must answer 501 to the ones it does not know
-/// (RFC 9110 9.1), rather than route them to handlers that never expected them.
+/// The method `:method` names (see [`method_name`]); an unknown one is answered 501 once
+/// the block is whole.
 fn parse_method(value: &[u8]) -> Result<SeenMethod, RequestError> {
-    Ok(SeenMethod::Known(match value {
-        b"GET" => Method::GET,
-        b"HEAD" => Method::HEAD,
-        b"POST" => Method::POST,
-        b"PUT" => Method::PUT,
-        b"DELETE" => Method::DELETE,
-        b"CONNECT" => Method::CONNECT,
-        b"OPTIONS" => Method::OPTIONS,
-        b"TRACE" => Method::TRACE,
-        b"PATCH" => Method::PATCH,
-        _ if !value.is_empty() && value.iter().all(|&b| is_tchar(b)) => {
-            return Ok(SeenMethod::Unknown)
-        }
-        _ => return Err(RequestError::InvalidMethod),
-    }))
+    match method_name(value) {
+        MethodName::Known(method) => Ok(SeenMethod::Known(method)),
+        MethodName::Unknown => Ok(SeenMethod::Unknown),
+        MethodName::Invalid => Err(RequestError::InvalidMethod),
+    }
 }
 
 /// Digits only (no sign, no list, no whitespace), fitting in u64.
