@@ -30,6 +30,7 @@ pub(crate) enum MethodName {
 
 /// Maps the methods gust implements; a server must answer 501 to the ones it does not know
 /// (RFC 9110 9.1), rather than route them to handlers that never expected them.
+#[inline]
 pub(crate) fn method_name(name: &[u8]) -> MethodName {
     use http::Method;
     MethodName::Known(match name {
