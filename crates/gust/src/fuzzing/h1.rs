@@ -6,7 +6,7 @@ use http::Version;
 use super::{pieces, Input};
 use crate::proto::h1::{
     parse_head, parse_head_into, parse_head_with, BodyDecoder, ChunkError, ChunkLimits, Decoded,
-    Framing, HeadError, HeadLimits, HeadScratch, RequestHead, RequestTarget,
+    FieldNames, Framing, HeadError, HeadLimits, RequestHead, RequestTarget,
 };
 
 type HeadResult = Result<Option<(RequestHead, usize)>, HeadError>;
@@ -40,7 +40,7 @@ pub fn h1_head(data: &[u8]) {
         &mut buf,
         &limits,
         &mut http::HeaderMap::new(),
-        &mut HeadScratch::default(),
+        &mut FieldNames::default(),
         false,
     )
     .map(|head| head.map(|head| (head, bytes.len() - buf.len())));
@@ -71,7 +71,7 @@ pub fn h1_head(data: &[u8]) {
     let mut rest = bytes;
     let mut result = whole;
     let mut buf = BytesMut::from(bytes);
-    let mut scratch = HeadScratch::default();
+    let mut scratch = FieldNames::default();
     let mut spare = http::HeaderMap::new();
     for _ in 0..MAX_PIPELINED {
         let before = buf.len();

@@ -37,9 +37,9 @@ use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
 use crate::config::Limits;
 use crate::proto::h1::{
-    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded, Framing,
-    HeadLimits, HeadScratch, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END,
-    CONTINUE_100, LAST_CHUNK,
+    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded,
+    FieldNames, Framing, HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead,
+    CHUNK_END, CONTINUE_100, LAST_CHUNK,
 };
 use crate::proto::h2::frame::{check_preface, PrefaceCheck};
 use crate::proto::h2::upgrade::decode_http2_settings;
@@ -144,6 +144,14 @@ fn arm(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant, slack: Duration) -> Pin
 /// The most fields a kept request map may have room for (see [`Driver::keep_fields`]).
 const SPARE_FIELDS_MAX: usize = 32;
 
+/// What an answered request leaves for the next one of its connection.
+struct Spare {
+    /// Its field map, emptied, for the next request's fields.
+    fields: HeaderMap,
+    /// Its field names, for the next request's (see [`FieldNames`]).
+    names: FieldNames,
+}
+
 /// One HTTP/1.1 connection.
 pub(super) struct Driver<R, W> {
     rd: R,
@@ -156,12 +164,9 @@ pub(super) struct Driver<R, W> {
     /// The timer of the wait for the next request's bytes, kept across requests while the
     /// connection is served (see [`arm`]); dropped when it waits outside.
     wait_timer: Option<Pin<Box<Sleep>>>,
-    /// The field map of a request answered at once, emptied and filled with the next
-    /// request's fields (boxed: a connection that waits outside holds no map).
-    spare_fields: Option<Box<HeaderMap>>,
-    /// What the last request head leaves for the next (see [`HeadScratch`]); dropped with
-    /// the spare map.
-    head_scratch: HeadScratch,
+    /// What a request answered at once leaves for the next (boxed: a connection that
+    /// waits outside holds none; dropped when it does).
+    spare: Option<Box<Spare>>,
 }
 
 impl<R: ReadSide, W> Driver<R, W> {
@@ -184,8 +189,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             conn,
             answered: 0,
             wait_timer: None,
-            spare_fields: None,
-            head_scratch: HeadScratch::default(),
+            spare: None,
         })
     }
 
@@ -223,8 +227,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     self.inbuf = BytesMut::new();
                     self.out = BytesMut::new();
                     self.wait_timer = None;
-                    self.spare_fields = None;
-                    self.head_scratch = HeadScratch::default();
+                    self.spare = None;
                     return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
@@ -297,8 +300,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         self.inbuf = BytesMut::new();
         self.out = BytesMut::new();
         self.wait_timer = None;
-        self.spare_fields = None;
-        self.head_scratch = HeadScratch::default();
+        self.spare = None;
         if self.shutting_down() {
             return Waited::Over;
         }
@@ -359,10 +361,12 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 }
             }
             if !sniffing && !self.inbuf.is_empty() {
-                let spare = self.spare_fields.as_deref_mut();
-                let mut fresh = HeaderMap::new();
-                let spare = spare.unwrap_or(&mut fresh);
-                match parse_head_into(&mut self.inbuf, &limits, spare, &mut self.head_scratch) {
+                let mut fresh = (HeaderMap::new(), FieldNames::default());
+                let (fields, names) = match self.spare.as_deref_mut() {
+                    Some(spare) => (&mut spare.fields, &mut spare.names),
+                    None => (&mut fresh.0, &mut fresh.1),
+                };
+                match parse_head_into(&mut self.inbuf, &limits, fields, names) {
                     Ok(Some(head)) => return Ok(NextHead::Request(head)),
                     Ok(None) => {
                         let began = *head_began.get_or_insert_with(Instant::now);
@@ -465,9 +469,14 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         // which share the read buffer's memory; once they are gone the buffer can reuse
         // it instead of allocating anew.
         map.clear();
-        match &mut self.spare_fields {
-            Some(spare) => **spare = map,
-            None => self.spare_fields = Some(Box::new(map)),
+        match &mut self.spare {
+            Some(spare) => spare.fields = map,
+            None => {
+                self.spare = Some(Box::new(Spare {
+                    fields: map,
+                    names: FieldNames::default(),
+                }))
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 
 use core::fmt;
 use core::mem::MaybeUninit;
+use std::cell::RefCell;
 
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
@@ -233,33 +234,30 @@ pub(crate) fn parse_head(
         &mut bytes,
         limits,
         &mut HeaderMap::new(),
-        &mut HeadScratch::default(),
+        &mut FieldNames::default(),
     )?;
     Ok(head.map(|head| (head, buf.len() - bytes.len())))
 }
 
-/// What a connection keeps from one request head to the next (see [`parse_head_into`]);
-/// emptied when the connection goes idle.
-#[derive(Debug, Default)]
-pub(crate) struct HeadScratch {
-    /// The last request's field names.
-    names: FieldNames,
-    /// Where the fields of the head being parsed are (see [`Layout`]).
-    fields: Vec<FieldAt>,
+thread_local! {
+    /// Where the fields of the head being parsed are (see [`Layout`]): one list per thread
+    /// rather than per connection (a parse never waits), so a connection holds no more
+    /// between requests for it.
+    static FIELD_PLACES: RefCell<Vec<FieldAt>> = const { RefCell::new(Vec::new()) };
 }
 
 /// [`parse_head`] for a connection: a complete head is split off the front of `buf` (its
 /// field values are slices of those bytes, not copies: a value costs no allocation), and
 /// its fields are put in `spare` (taken, emptied first): a map kept from an earlier request
-/// keeps its room. `scratch` is the connection's: its field names are kept for the next
+/// keeps its room. `names` are the connection's: its field names are kept for the next
 /// request's. An incomplete or refused head is left in `buf`.
 pub(crate) fn parse_head_into(
     buf: &mut BytesMut,
     limits: &HeadLimits,
     spare: &mut HeaderMap,
-    scratch: &mut HeadScratch,
+    names: &mut FieldNames,
 ) -> Result<Option<RequestHead>, HeadError> {
-    parse_head_with(buf, limits, spare, scratch, true)
+    parse_head_with(buf, limits, spare, names, true)
 }
 
 /// [`parse_head_into`]; `quick`: try httparse alone first (always, but in the tests and
@@ -268,8 +266,20 @@ pub(crate) fn parse_head_with(
     buf: &mut BytesMut,
     limits: &HeadLimits,
     spare: &mut HeaderMap,
-    scratch: &mut HeadScratch,
+    names: &mut FieldNames,
     quick: bool,
+) -> Result<Option<RequestHead>, HeadError> {
+    FIELD_PLACES.with_borrow_mut(|fields| parse_head_at(buf, limits, spare, names, quick, fields))
+}
+
+/// [`parse_head_with`], the fields' places kept in `fields`.
+fn parse_head_at(
+    buf: &mut BytesMut,
+    limits: &HeadLimits,
+    spare: &mut HeaderMap,
+    names: &mut FieldNames,
+    quick: bool,
+    fields: &mut Vec<FieldAt>,
 ) -> Result<Option<RequestHead>, HeadError> {
     let Some(start) = skip_empty_lines(buf)? else {
         return incomplete(buf, limits);
@@ -279,7 +289,6 @@ pub(crate) fn parse_head_with(
     let area = window.get(start..).unwrap_or(&[]);
 
     check_target_length(area, limits.max_url_length)?;
-    let fields = &mut scratch.fields;
     // Most heads arrive whole and well-formed, and then httparse alone finds where they
     // end and where their parts are. Of find_head_end's rules it enforces all but one:
     // a line that starts with whitespace, whitespace before a colon and a CR not followed
@@ -326,15 +335,7 @@ pub(crate) fn parse_head_with(
     // the layout's offsets hold.
     let head = buf.split_to(start + layout.len).freeze().slice(start..);
     let spare = std::mem::take(spare);
-    build_head(
-        &layout,
-        &scratch.fields,
-        &head,
-        limits,
-        spare,
-        &mut scratch.names,
-    )
-    .map(Some)
+    build_head(&layout, fields, &head, limits, spare, names).map(Some)
 }
 
 /// A part of a head: where it starts, from the head's first byte, and its length.
@@ -979,7 +980,7 @@ mod tests {
             &mut buf,
             &limits,
             &mut HeaderMap::new(),
-            &mut HeadScratch::default(),
+            &mut FieldNames::default(),
             quick,
         );
         (parsed, buf.to_vec())
@@ -1139,7 +1140,7 @@ mod tests {
                 &mut partial,
                 &LIMITS,
                 &mut spare,
-                &mut HeadScratch::default()
+                &mut FieldNames::default()
             ),
             Ok(None)
         );
@@ -1147,7 +1148,7 @@ mod tests {
         assert_eq!(&partial[..], b"GET / HTTP/1.1\r\nHost: b\r\n");
         let raw = b"GET /x HTTP/1.1\r\nHost: b\r\n\r\n";
         let mut buf = BytesMut::from(&raw[..]);
-        let head = parse_head_into(&mut buf, &LIMITS, &mut spare, &mut HeadScratch::default())
+        let head = parse_head_into(&mut buf, &LIMITS, &mut spare, &mut FieldNames::default())
             .unwrap()
             .unwrap();
         assert_eq!(head.headers.len(), 1);
@@ -1161,7 +1162,7 @@ mod tests {
         let raw = b"\r\nPOST /x HTTP/1.1\r\nHost: h\r\nX-Long: abcdefghijklmnop\r\nContent-Length: 4\r\n\r\nbody";
         let mut buf = BytesMut::from(&raw[..]);
         let memory = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        let mut names = HeadScratch::default();
+        let mut names = FieldNames::default();
         let head = parse_head_into(&mut buf, &LIMITS, &mut HeaderMap::new(), &mut names)
             .unwrap()
             .unwrap();

@@ -29,9 +29,8 @@ pub(crate) use body::{BodyDecoder, ChunkError, ChunkLimits, Decoded};
 #[allow(unused_imports)]
 #[cfg(any(test, feature = "fuzzing", feature = "bench-internals"))]
 pub(crate) use head::{parse_head, parse_head_with, HeadError};
-pub(crate) use head::{
-    parse_head_into, Framing, HeadLimits, HeadScratch, RequestHead, RequestTarget,
-};
+pub(crate) use head::{parse_head_into, Framing, HeadLimits, RequestHead, RequestTarget};
+pub(crate) use names::FieldNames;
 #[allow(unused_imports)]
 pub(crate) use response::{
     encode_chunk_header, encode_head, reason_phrase, ResponseFraming, ResponseHead, CHUNK_END,
