@@ -250,7 +250,9 @@ thread_local! {
 /// field values are slices of those bytes, not copies: a value costs no allocation), and
 /// its fields are put in `spare` (taken, emptied first): a map kept from an earlier request
 /// keeps its room. `names` are the connection's: its field names are kept for the next
-/// request's. An incomplete or refused head is left in `buf`.
+/// request's. An incomplete head is left in `buf`, and so is one refused before it was
+/// found whole and well-formed; one refused after (an unknown method, two Host fields...)
+/// has left it: the connection ends after a refusal either way.
 pub(crate) fn parse_head_into(
     buf: &mut BytesMut,
     limits: &HeadLimits,
@@ -364,7 +366,7 @@ impl Span {
 
 /// Where a field's name and value are.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct FieldAt {
+struct FieldAt {
     name: Span,
     value: Span,
 }
@@ -417,10 +419,12 @@ impl Layout {
         let Some(target) = self.target else {
             return false;
         };
-        ends_with_cr(target.at + target.len)
+        // Offsets come from httparse's slices of `head`; were one not, the sum could pass
+        // the head and the look finds nothing there: the slow way then decides.
+        ends_with_cr(target.at.saturating_add(target.len))
             && fields
                 .iter()
-                .all(|field| ends_with_cr(field.value.at + field.value.len))
+                .all(|field| ends_with_cr(field.value.at.saturating_add(field.value.len)))
             && self.len >= 2
             && head.get(self.len - 2..self.len) == Some(b"\r\n")
     }
