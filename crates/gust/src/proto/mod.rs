@@ -48,6 +48,12 @@ pub(crate) fn method_name(name: &[u8]) -> MethodName {
     })
 }
 
+/// Where `part`, a slice of `whole` (as a parser hands them out), starts in it. A `part`
+/// from elsewhere gives an offset past `whole`, which a checked slice then refuses.
+pub(crate) fn offset_in(part: &[u8], whole: &[u8]) -> usize {
+    (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize)
+}
+
 /// `v` without leading and trailing spaces and tabs (OWS, RFC 9110 5.6.3).
 pub(crate) fn trim_ows(v: &[u8]) -> &[u8] {
     let is_ows = |b: &u8| *b == b' ' || *b == b'\t';

@@ -4,7 +4,7 @@
 //! `Accept-Encoding`, ignoring q-values (even `q=0`). Here q-values decide, `q=0` excludes,
 //! `*` covers what is not named, and equal weights prefer the smallest representation.
 
-use crate::proto::{is_tchar, trim_ows};
+use crate::proto::{is_tchar, offset_in, trim_ows};
 use http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
 
 /// A content coding gust can serve from precompressed bytes or files.
@@ -164,7 +164,7 @@ fn members(text: &str) -> impl Iterator<Item = (&str, Q)> {
         }
         // The token's place in `text`: token characters are ASCII, so it is a `str` of its
         // own without a second look at its bytes.
-        let start = (token.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        let start = offset_in(token, text.as_bytes());
         Some((text.get(start..start.checked_add(token.len())?)?, q))
     })
 }

@@ -17,7 +17,7 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Versi
 use super::is_tchar;
 use super::names::FieldNames;
 use crate::proto::trim_ows;
-use crate::proto::{method_name, MethodName};
+use crate::proto::{method_name, offset_in, MethodName};
 
 /// Bounds on one request head. They are the security boundary of the parser: no input
 /// makes it look at more than `max_head_bytes` bytes or keep more than `max_headers` fields.
@@ -296,28 +296,36 @@ fn parse_head_at(
     // a line that starts with whitespace, whitespace before a colon and a CR not followed
     // by LF are its errors too, but it takes a bare LF for a line's end, which
     // Layout::crlf_only looks for.
-    let quick = quick
-        .then(|| {
-            with_httparse(area, limits.max_headers, |req, res| match res {
-                Ok(httparse::Status::Complete(n)) => {
-                    let layout = Layout::of(req, area, n, fields);
-                    layout.crlf_only(area, fields).then_some(layout)
+    let quick = if quick {
+        with_httparse(area, limits.max_headers, |req, res| match res {
+            Ok(httparse::Status::Complete(n)) => {
+                let layout = Layout::of(req, area, n, fields);
+                if layout.crlf_only(area, fields) {
+                    Quick::Head(layout)
+                } else {
+                    Quick::Undecided
                 }
-                _ => None,
-            })
+            }
+            Ok(httparse::Status::Partial) => Quick::Partial,
+            Err(_) => Quick::Undecided,
         })
-        .flatten();
+    } else {
+        Quick::Undecided
+    };
     let layout = match quick {
-        Some(layout) => layout,
+        Quick::Head(layout) => layout,
         // Incomplete, or some rule broken: the rules one by one, so that the error is the
         // first one the bytes break.
-        None => {
+        Quick::Partial | Quick::Undecided => {
             let Some(head_len) = find_head_end(area)? else {
-                // Let httparse reject bad syntax now rather than when the head is complete.
-                with_httparse(area, limits.max_headers, |_, res| match res {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(map_httparse_error(e, area)),
-                })?;
+                // Let httparse reject bad syntax now rather than when the head is complete
+                // (unless it has just read these bytes and found nothing wrong).
+                if !matches!(quick, Quick::Partial) {
+                    with_httparse(area, limits.max_headers, |_, res| match res {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(map_httparse_error(e, area)),
+                    })?;
+                }
                 return incomplete(buf, limits);
             };
             let head = area.get(..head_len).unwrap_or(area);
@@ -340,6 +348,16 @@ fn parse_head_at(
     build_head(&layout, fields, &head, limits, spare, names).map(Some)
 }
 
+/// What httparse alone made of the buffered bytes (see [`parse_head_at`]).
+enum Quick {
+    /// A whole head, every line ended with CRLF: this is the head.
+    Head(Layout),
+    /// It wants more bytes and found nothing wrong in these.
+    Partial,
+    /// An error, a bare LF, or not tried: the rules one by one decide.
+    Undecided,
+}
+
 /// A part of a head: where it starts, from the head's first byte, and its length.
 #[derive(Debug, Clone, Copy, Default)]
 struct Span {
@@ -351,16 +369,27 @@ impl Span {
     /// Where `part`, a slice of `head` as httparse gives them, is in it.
     fn of(part: &[u8], head: &[u8]) -> Span {
         Span {
-            at: (part.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize),
+            at: offset_in(part, head),
             len: part.len(),
         }
     }
 
+    fn range(self) -> Option<core::ops::Range<usize>> {
+        Some(self.at..self.at.checked_add(self.len)?)
+    }
+
     fn bytes(self, head: &[u8]) -> &[u8] {
-        self.at
-            .checked_add(self.len)
-            .and_then(|end| head.get(self.at..end))
+        self.range()
+            .and_then(|range| head.get(range))
             .unwrap_or_default()
+    }
+
+    /// The part of `head` as a `Bytes` sharing its memory: no allocation, no copy.
+    fn shared(self, head: &Bytes) -> Bytes {
+        match self.range() {
+            Some(range) if range.end <= head.len() => head.slice(range),
+            _ => Bytes::new(),
+        }
     }
 }
 
@@ -611,7 +640,7 @@ fn build_head(
         let name = names
             .name(at, field.name.bytes(head))
             .map_err(|_| HeadError::InvalidHeaderName)?;
-        let value = HeaderValue::from_maybe_shared(shared_part(head, field.value))
+        let value = HeaderValue::from_maybe_shared(field.value.shared(head))
             .map_err(|_| HeadError::InvalidHeaderValue)?;
         seen.note(&name);
         if name == header::HOST {
@@ -664,14 +693,6 @@ fn build_head(
         expect_continue,
         wants_upgrade,
     })
-}
-
-/// `part` of `whole` as a `Bytes` sharing `whole`'s memory: no allocation, no copy.
-fn shared_part(whole: &Bytes, part: Span) -> Bytes {
-    match part.at.checked_add(part.len) {
-        Some(end) if end <= whole.len() => whole.slice(part.at..end),
-        _ => Bytes::new(),
-    }
 }
 
 /// Fields [`build_head`] acts on, by whether the head has them.
