@@ -25,6 +25,8 @@
 #                                  (tokio-tungstenite) only; nginx and h2o have no echo
 #   idle-h1, idle-h2               RSS growth per idle connection, --idle-count of each
 #   idle-h1-tls                    the same for HTTP/1.1 over TLS (no target; informative)
+#   idle-ws                        the same for WebSocket sessions on /ws_echo after one
+#                                  echoed message: gust and hyper only (no target; informative)
 # Every load test also reports requests (or MB, or messages) per server CPU-second, from the
 # utime+stime of the server's whole process tree (/proc/PID/stat), so that a run where the
 # load generator was the bottleneck still compares the servers' costs, and the server's CPU
@@ -77,7 +79,7 @@ done
 
 all_tests=(h1-small h1-page h1-uptime h2c-small h2c-page h2c-uptime h1-browser h2c-browser
            h2-tls-page
-           h1-64m h2c-64m ws-1k ws-64k idle-h1 idle-h2 idle-h1-tls)
+           h1-64m h2c-64m ws-1k ws-64k idle-h1 idle-h2 idle-h1-tls idle-ws)
 tests=()
 for t in "${all_tests[@]}"; do
   if [ -z "$only" ] || grep -qE -- "$only" <<<"$t"; then tests+=("$t"); fi
@@ -267,7 +269,8 @@ start_announcing() {
 start_gust() {
   start_announcing gust "$gust_bin" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
     --cert "$work/cert.pem" --key "$work/key.pem" --www "$work/www" --log warn \
-    --max-clients $((idle_count + 1000)) --inactivity-timeout 600s
+    --max-clients $((idle_count + 1000)) --inactivity-timeout 600s \
+    --max-websockets $((idle_count + 1000)) --ws-idle-timeout 600s --ws-ping-interval 0
 }
 
 start_hyper() {
@@ -495,10 +498,11 @@ measure_ws() {
     "$(awk -v m="$messages" -v z="$size" -v s="$seconds" 'BEGIN { printf "%.1f", m * z / s / 1e6 }')"
 }
 
-# idle-conns: PROTO ADDRESS
+# idle-conns: PROTO ADDRESS [idle-conns options]
 measure_idle() {
   local test=$1 server=$2 round=$3 proto=$4 addr=$5 out line per opened open_after
-  out=$(load "$idle_conns" --addr "$addr" --proto "$proto" --count "$idle_count" --pid "$srv_pid" 2>&1)
+  shift 5
+  out=$(load "$idle_conns" --addr "$addr" --proto "$proto" --count "$idle_count" --pid "$srv_pid" "$@" 2>&1)
   line=$(grep '^idle-conns:' <<<"$out") || { warn "$test $server round $round: idle-conns failed: $(tail -n 2 <<<"$out")"; return; }
   per=$(sed -n 's/.* per_conn_kib=\([-0-9.]*\).*/\1/p' <<<"$line")
   opened=$(sed -n 's/.* opened=\([0-9]*\).*/\1/p' <<<"$line")
@@ -511,7 +515,7 @@ measure_idle() {
 # Whether SERVER takes part in TEST.
 applies() {
   case $1 in
-    ws-*) [ "$2" = gust ] || [ "$2" = hyper ] ;;
+    ws-*|idle-ws) [ "$2" = gust ] || [ "$2" = hyper ] ;;
     *) true ;;
   esac
 }
@@ -544,6 +548,7 @@ run_one() {
     idle-h1)     measure_idle "$@" h1 "$srv_h1" ;;
     idle-h2)     measure_idle "$@" h2 "$srv_h2c" ;;
     idle-h1-tls) measure_idle "$@" h1-tls "$srv_tls" ;;
+    idle-ws)     measure_idle "$@" ws "$srv_h1" --path /ws_echo ;;
   esac
   stop_server "$srv_pid"
 }
@@ -652,7 +657,7 @@ if [ -s "$warnings" ]; then echo; echo "warnings:"; sed 's/^/  /' "$warnings"; f
   echo "Medians over the rounds; per CPU-s: per second of server CPU time (utime + stime of"
   echo "the server's process tree); server CPU %: of one CPU (near 100 %: the server was the"
   echo "bottleneck). gust / best peer: above 1 is better for gust, except on rows marked lower"
-  echo "is better. ws-* tests: nginx and h2o have no WebSocket echo."
+  echo "is better. ws-* and idle-ws tests: nginx and h2o have no WebSocket echo."
   echo
   report md
   if [ -s "$warnings" ]; then

@@ -8,8 +8,11 @@
 //! crate) it sends the preface, SETTINGS and one GET, and answers what the protocol asks
 //! (SETTINGS ACK, PING) while idle. Over HTTPS (`h1-tls`) a connection makes a TLS
 //! handshake (ALPN `http/1.1`, the server's certificate not verified: this measures our own
-//! servers) and sends the same GET. One warm-up request precedes the first measurement.
-//! It prints one line:
+//! servers) and sends the same GET. Over WebSocket (`ws`) a connection opens a session on
+//! `--path` (an echo endpoint: `/ws_echo` for gust-sample and the hyper peer) with the
+//! HTTP/1.1 upgrade, sends one 5-byte text message, reads its echo and then stays open
+//! doing nothing. One warm-up connection precedes the first measurement. It prints one
+//! line:
 //!
 //! `idle-conns: proto=h1 requested=N opened=N open_after=N rss_before_kib=B rss_after_kib=A per_conn_kib=K`
 //!
@@ -23,6 +26,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -32,12 +36,14 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 /// Command line of `idle-conns`.
 #[derive(Debug, Parser)]
 #[command(
     name = "idle-conns",
-    about = "RSS growth per idle HTTP/1.1 or HTTP/2 connection"
+    about = "RSS growth per idle HTTP/1.1, HTTP/2 or WebSocket connection"
 )]
 struct Args {
     /// The server's address: its plain one, or for h1-tls its HTTPS one
@@ -49,7 +55,7 @@ struct Args {
     /// Connections to open
     #[arg(long, default_value_t = 5000)]
     count: usize,
-    /// The path each connection requests once
+    /// The path each connection requests once (for ws: the echo endpoint's path)
     #[arg(long, default_value = "/hello.txt")]
     path: String,
     /// The server's (main) process; its descendants are counted too
@@ -72,6 +78,8 @@ enum Proto {
     H2,
     /// HTTP/1.1 keep-alive over TLS.
     H1Tls,
+    /// A WebSocket session (HTTP/1.1 upgrade) after one echoed message.
+    Ws,
 }
 
 /// A connection kept open: the socket itself (HTTP/1.1), or the `h2` client's handle and
@@ -83,6 +91,7 @@ enum Idle {
         _handle: h2::client::SendRequest<Bytes>,
         driver: JoinHandle<()>,
     },
+    Ws(Box<WebSocketStream<TcpStream>>),
 }
 
 impl Idle {
@@ -93,6 +102,8 @@ impl Idle {
             // A server that closes sends close_notify first: bytes to read count as closed.
             Idle::H1Tls(stream) => still_silent(stream.get_ref().0),
             Idle::H2 { driver, .. } => !driver.is_finished(),
+            // A server that ends the session sends a Close frame first: bytes count too.
+            Idle::Ws(session) => still_silent(session.get_ref()),
         }
     }
 }
@@ -162,6 +173,7 @@ async fn run(args: Args) -> Result<(), AnyError> {
         Proto::H1 => "h1",
         Proto::H2 => "h2",
         Proto::H1Tls => "h1-tls",
+        Proto::Ws => "ws",
     };
     println!(
         "idle-conns: proto={proto} requested={} opened={opened} open_after={open_after} \
@@ -189,6 +201,7 @@ async fn open(
             let stream = h1_request(stream, addr, path).await?;
             Ok(Idle::H1Tls(Box::new(stream)))
         }
+        Proto::Ws => ws_session(stream, addr, path).await,
     }
 }
 
@@ -324,6 +337,21 @@ async fn h2_request(stream: TcpStream, addr: SocketAddr, path: &str) -> Result<I
         _handle: send,
         driver,
     })
+}
+
+/// A WebSocket session on `path` with one text message echoed; the session stays open.
+async fn ws_session(stream: TcpStream, addr: SocketAddr, path: &str) -> Result<Idle, AnyError> {
+    let (mut session, response) =
+        tokio_tungstenite::client_async(format!("ws://{addr}{path}"), stream).await?;
+    if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+        return Err(format!("not a 101: {}", response.status()).into());
+    }
+    session.send(Message::text("hello")).await?;
+    match session.next().await {
+        Some(Ok(Message::Text(echo))) if echo.as_str() == "hello" => {}
+        other => return Err(format!("no echo of the message: {other:?}").into()),
+    }
+    Ok(Idle::Ws(Box::new(session)))
 }
 
 /// The sum of VmRSS over `root` and all its descendants, in KiB.

@@ -91,6 +91,10 @@ enum End {
     /// The connection goes on as HTTP/2: by prior knowledge (`None`), or after an h2c
     /// upgrade whose 101 is sent.
     ToH2(Option<Box<h2::Upgraded>>),
+    /// The connection goes on as a WebSocket session: its 101 (the response) is not sent
+    /// yet. Run from [`Driver::serve`], outside the request loop, whose future would
+    /// otherwise be held for the session's whole life.
+    ToWebSocket(Box<(Response, Box<WsUpgrade>)>),
 }
 
 /// Where the request body is going.
@@ -248,7 +252,15 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     }
                 }
             }
-            let served = Box::pin(self.serve_requests(&mut first, accepted)).await;
+            let mut served = Box::pin(self.serve_requests(&mut first, accepted)).await;
+            if let Err(End::ToWebSocket(opening)) = served {
+                let (response, upgrade) = *opening;
+                // Boxed like the other paths taken once if at all; ends with End::Close
+                // (or End::Abort if the 101 cannot be sent).
+                served = Box::pin(self.run_websocket(response, upgrade))
+                    .await
+                    .map(|()| Pause::Over);
+            }
             match served {
                 Ok(Pause::Idle) => {}
                 Ok(Pause::Over) | Err(End::Abort) => break,
@@ -262,6 +274,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     // future is as large as its largest path for its whole life.
                     return Box::pin(self.into_h2().serve(upgraded, held, when_idle)).await;
                 }
+                // Run above; a session never turns into another.
+                Err(End::ToWebSocket(_)) => break,
             }
         }
         drop(held);
@@ -680,7 +694,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             self.keep_fields(map);
         }
         if let Some(upgrade) = websocket {
-            return Box::pin(self.run_websocket(response.await, upgrade)).await;
+            return Err(End::ToWebSocket(Box::new((response.await, upgrade))));
         }
         if !reads_body && has_body {
             feed = Feed::Unwanted;
@@ -882,6 +896,11 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         }
         self.out.extend_from_slice(b"\r\n");
         self.flush().await?;
+        // The session writes through buffers of its own: what the connection kept for
+        // HTTP/1.1 would stay allocated, unused, for the session's whole life.
+        self.out = BytesMut::new();
+        self.spare = None;
+        self.wait_timer = None;
         // A fresh buffer of a full read chunk, not the small one the head came in: grown
         // from 512 bytes, a large frame's buffer took more reallocations and held more
         // memory at its peak (the attack battery's large-message test saw it).

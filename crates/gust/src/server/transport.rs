@@ -35,6 +35,20 @@ pub(crate) trait ReadSide: AsyncRead + Unpin + Send {
 /// Any split stream (TLS).
 impl<T: AsyncRead + Send> ReadSide for ReadHalf<T> {}
 
+/// A read side lent to a WebSocket session by its HTTP/1.1 connection.
+impl<R: ReadSide + ?Sized> ReadSide for &mut R {
+    fn waits_unbuffered(&self) -> bool {
+        (**self).waits_unbuffered()
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        (**self).poll_read_ready(cx)
+    }
+}
+
+/// The placeholder socket of a WebSocket session over an HTTP/2 stream, which reads none.
+impl ReadSide for tokio::io::Empty {}
+
 /// A plain socket's own read half.
 impl ReadSide for CountingIo<OwnedReadHalf> {
     fn waits_unbuffered(&self) -> bool {

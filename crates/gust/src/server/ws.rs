@@ -25,17 +25,19 @@
 //! came in the same read as a broken frame goes out before the close frame (what Autobahn
 //! counts as strict behaviour, and what a client that pipelines expects).
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use tokio::time::{sleep_until, Instant};
 
 use super::outbox::Outbox;
+use super::transport::ReadSide;
 use crate::body::{BodyError, RequestBody};
 use crate::config::Limits;
 use crate::proto::ws::conn::{Config, Event, Session};
@@ -89,24 +91,64 @@ pub(crate) enum Output<W> {
     Body(mpsc::Sender<Result<Bytes, BodyError>>),
 }
 
-impl<R: AsyncRead + Unpin> Input<R> {
-    /// Reads more into `buf`; 0 when the peer has finished.
-    async fn read(&mut self, buf: &mut BytesMut, chunk: usize) -> std::io::Result<usize> {
+impl<R: ReadSide> Input<R> {
+    /// Reads more into `buf`; 0 when the peer has finished. Cancel-safe.
+    ///
+    /// A session with no partial frame in `buf` that finds nothing to read lets the
+    /// buffer go while it waits, and calls `on_wait` to let go of what else an idle
+    /// session need not hold: a read chunk and a block of frames were most of an idle
+    /// session's memory, and a session mostly waits. One that is read from without pause
+    /// keeps its buffers. (A TLS socket cannot tell that bytes came without reading them
+    /// into the buffer: it keeps it.)
+    async fn read(
+        &mut self,
+        buf: &mut BytesMut,
+        chunk: usize,
+        on_wait: impl FnMut(),
+    ) -> std::io::Result<usize> {
         match self {
             Input::Socket(rd) => {
+                if buf.is_empty() && rd.waits_unbuffered() {
+                    let readable = std::future::poll_fn(|cx| rd.poll_read_ready(cx));
+                    releasing_while_waiting(readable, buf, on_wait).await?;
+                }
                 super::read_room(buf, chunk);
                 rd.read_buf(buf).await
             }
-            Input::Body(body) => match body.next_chunk().await {
-                Ok(Some(bytes)) => {
-                    buf.extend_from_slice(&bytes);
-                    Ok(bytes.len())
+            Input::Body(body) => {
+                let next = body.next_chunk();
+                match releasing_while_waiting(next, buf, on_wait).await {
+                    Ok(Some(bytes)) => {
+                        buf.extend_from_slice(&bytes);
+                        Ok(bytes.len())
+                    }
+                    Ok(None) => Ok(0),
+                    Err(e) => Err(std::io::Error::other(e)),
                 }
-                Ok(None) => Ok(0),
-                Err(e) => Err(std::io::Error::other(e)),
-            },
+            }
         }
     }
+}
+
+/// Awaits `wait`; the first time it must wait with `buf` empty, gives back `buf`'s memory
+/// and calls `on_wait`.
+async fn releasing_while_waiting<T>(
+    wait: impl Future<Output = T>,
+    buf: &mut BytesMut,
+    mut on_wait: impl FnMut(),
+) -> T {
+    let mut wait = std::pin::pin!(wait);
+    let mut released = false;
+    std::future::poll_fn(|cx| {
+        let polled = wait.as_mut().poll(cx);
+        if polled.is_pending() && !released && buf.is_empty() {
+            *buf = BytesMut::new();
+            on_wait();
+            released = true;
+        }
+        polled
+    })
+    .await
 }
 
 impl<W: AsyncWrite + Unpin> Output<W> {
@@ -151,7 +193,7 @@ pub(crate) async fn run<R, W>(
     limits: &Limits,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    R: AsyncRead + Unpin,
+    R: ReadSide,
     W: AsyncWrite + Unpin,
 {
     let WsUpgrade {
@@ -275,7 +317,7 @@ pub(crate) async fn run<R, W>(
             timer.as_mut().reset(deadline);
         }
         tokio::select! {
-            read = input.read(&mut inbuf, limits.read_chunk_size), if reading => match read {
+            read = input.read(&mut inbuf, limits.read_chunk_size, || session.release_idle_memory()), if reading => match read {
                 Ok(n) if n > 0 => {
                     last_heard = Instant::now();
                     pinged = false;
@@ -437,5 +479,49 @@ fn sendable(code: u16) -> CloseCode {
         code
     } else {
         CloseCode::NORMAL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Poll;
+
+    /// A future that is pending `times` times (waking itself), then ready.
+    fn pending_for(times: usize) -> impl Future<Output = ()> {
+        let mut left = times;
+        std::future::poll_fn(move |cx| {
+            if left == 0 {
+                return Poll::Ready(());
+            }
+            left -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+    }
+
+    /// A wait that must wait gives the empty buffer back and calls `on_wait` once,
+    /// however many times it is polled; one that is ready at once, or that has bytes
+    /// in the buffer (a partial frame), keeps the buffer.
+    #[tokio::test]
+    async fn only_a_real_wait_with_an_empty_buffer_releases() {
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut calls = 0;
+        releasing_while_waiting(pending_for(3), &mut buf, || calls += 1).await;
+        assert_eq!((buf.capacity(), calls), (0, 1));
+
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut calls = 0;
+        releasing_while_waiting(pending_for(0), &mut buf, || calls += 1).await;
+        assert!(buf.capacity() >= 4096);
+        assert_eq!(calls, 0);
+
+        let mut buf = BytesMut::with_capacity(4096);
+        buf.extend_from_slice(b"\x81");
+        let mut calls = 0;
+        releasing_while_waiting(pending_for(2), &mut buf, || calls += 1).await;
+        assert_eq!(&buf[..], b"\x81");
+        assert!(buf.capacity() >= 4096);
+        assert_eq!(calls, 0);
     }
 }

@@ -307,6 +307,17 @@ impl Session {
         Event::Failed(error)
     }
 
+    /// Gives back the memory of buffers with nothing in them: what a session waiting for
+    /// its peer need not hold. The next frame allocates again.
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.frames.is_empty() {
+            self.frames = BytesMut::new();
+        }
+        if self.out.is_empty() {
+            self.out = VecDeque::new();
+        }
+    }
+
     fn queue_frame(&mut self, opcode: Opcode, rsv: u8, payload: Bytes) {
         let joined = payload.len() <= JOIN_UP_TO;
         let room = frame::MAX_HEAD_LEN + if joined { payload.len() } else { 0 };
@@ -378,6 +389,23 @@ mod tests {
             wire.extend_from_slice(&p);
         }
         assert_eq!(&wire[..], b"\x81\x05Hello");
+    }
+
+    /// An idle session gives back its frame block and queue; what is queued stays, and
+    /// the session frames again afterwards.
+    #[test]
+    fn idle_memory_goes_but_queued_frames_stay() {
+        let mut s = Session::new(CONFIG);
+        assert!(s.send(Opcode::Text, Bytes::from_static(b"one")));
+        assert!(s.frames.capacity() > 0, "a frame block was taken");
+        s.release_idle_memory();
+        assert_eq!(s.frames.capacity(), 0, "the empty block is given back");
+        assert_eq!(s.pending(), 5, "a queued frame is not released");
+        assert_eq!(sent(&mut s), vec![Frame::text(Bytes::from_static(b"one"))]);
+        s.release_idle_memory();
+        assert_eq!(s.out.capacity(), 0, "the empty queue is given back");
+        assert!(s.send(Opcode::Text, Bytes::from_static(b"two")));
+        assert_eq!(sent(&mut s), vec![Frame::text(Bytes::from_static(b"two"))]);
     }
 
     #[test]
