@@ -177,6 +177,8 @@ mod cached {
     use bytes::Bytes;
     use rustix::io::{preadv2, Errno, ReadWriteFlags};
 
+    use super::spare;
+
     /// Set once the kernel or a file system has refused `RWF_NOWAIT` (Linux before 4.14,
     /// some network file systems): from then on every read goes to the blocking pool.
     static REFUSED: AtomicBool = AtomicBool::new(false);
@@ -187,23 +189,141 @@ mod cached {
         if REFUSED.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let mut buf = vec![0; want];
+        let mut buf = spare::take(want);
         match preadv2(
             file,
-            &mut [IoSliceMut::new(&mut buf)],
+            &mut [IoSliceMut::new(&mut buf[..want])],
             offset,
             ReadWriteFlags::NOWAIT,
         ) {
-            Ok(n) => {
-                buf.truncate(n);
-                Ok(Some(Bytes::from(buf)))
-            }
+            Ok(n) => Ok(Some(spare::chunk(buf, n))),
             Err(Errno::AGAIN | Errno::INTR) => Ok(None),
             Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => {
                 REFUSED.store(true, Ordering::Relaxed);
                 Ok(None)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Buffers for chunks read from the page cache, kept per thread once their chunks are sent.
+///
+/// `preadv2` fills initialised memory only, and this crate has no `unsafe`: a fresh buffer
+/// is zeroed first, which cost a sixth as much as the read's own copy from the page cache
+/// (`perf` of the 64 MiB file over h2c: `memset` 2.5 % of the server's time against 16 %
+/// for the copy). A chunk's buffer goes back to the thread that drops the chunk (where its
+/// bytes were written) and is read into again without zeroing.
+#[cfg(target_os = "linux")]
+mod spare {
+    use std::cell::RefCell;
+
+    use bytes::Bytes;
+
+    /// Reads shorter than this take a fresh buffer, and their buffers are not kept: the
+    /// one-byte probe of `next_is_cached`, the tail of a small file.
+    const SMALLEST_KEPT: usize = 4096;
+    /// The most bytes of buffers one thread keeps. Each buffer kept is one being read into
+    /// again soon on a thread sending files; a thread that stops sending keeps them (as
+    /// malloc would keep the freed memory in its heap).
+    const KEPT_PER_THREAD: usize = 256 * 1024;
+
+    thread_local! {
+        static KEPT: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A buffer of at least `want` initialised bytes: a kept one not more than twice that
+    /// size (the one kept last, likeliest still in the CPU's cache), or a fresh one.
+    pub(super) fn take(want: usize) -> Vec<u8> {
+        if want >= SMALLEST_KEPT {
+            let kept = KEPT.try_with(|kept| {
+                let mut kept = kept.borrow_mut();
+                let fits = kept
+                    .iter()
+                    .rposition(|b| b.len() >= want && b.len() / 2 <= want)?;
+                Some(kept.swap_remove(fits))
+            });
+            if let Ok(Some(buf)) = kept {
+                return buf;
+            }
+        }
+        vec![0; want]
+    }
+
+    /// The first `len` bytes of `buf` as a chunk whose buffer is kept once it is dropped.
+    pub(super) fn chunk(buf: Vec<u8>, len: usize) -> Bytes {
+        debug_assert!(len <= buf.len());
+        if buf.len() < SMALLEST_KEPT {
+            let mut buf = buf;
+            buf.truncate(len);
+            return Bytes::from(buf);
+        }
+        Bytes::from_owner(Chunk { buf, len })
+    }
+
+    /// A buffer and how much of it a read filled.
+    struct Chunk {
+        buf: Vec<u8>,
+        len: usize,
+    }
+
+    impl AsRef<[u8]> for Chunk {
+        fn as_ref(&self) -> &[u8] {
+            &self.buf[..self.len]
+        }
+    }
+
+    impl Drop for Chunk {
+        fn drop(&mut self) {
+            let buf = std::mem::take(&mut self.buf);
+            // A thread that is ending has no list to keep it in: the buffer is freed.
+            let _ = KEPT.try_with(|kept| {
+                let mut kept = kept.borrow_mut();
+                let held: usize = kept.iter().map(Vec::len).sum();
+                if held + buf.len() <= KEPT_PER_THREAD {
+                    kept.push(buf);
+                }
+            });
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A dropped chunk's buffer is read into again, its old bytes still there (no
+        /// zeroing); small reads and buffers past the bound are not kept.
+        #[test]
+        fn a_sent_chunks_buffer_is_taken_again() {
+            let mut buf = take(8192);
+            buf[..5].copy_from_slice(b"bytes");
+            let first = chunk(buf, 5);
+            assert_eq!(&first[..], b"bytes");
+            let slice = first.slice(1..3);
+            drop(first);
+            assert!(
+                take(8192).iter().all(|&b| b == 0),
+                "still in use by the slice: fresh"
+            );
+            drop(slice);
+            let again = take(8192);
+            assert_eq!(&again[..5], b"bytes", "the kept buffer, not zeroed");
+            assert_eq!(again.len(), 8192);
+            drop(chunk(again, 0));
+            assert_eq!(
+                take(100_000).len(),
+                100_000,
+                "too small a kept buffer is not used"
+            );
+            assert_eq!(&take(5000)[..5], b"bytes", "up to twice the size is used");
+
+            let small = take(10);
+            assert_eq!(chunk(small, 3).len(), 3);
+            drop(chunk(take(KEPT_PER_THREAD + 1), 1));
+            KEPT.with(|kept| {
+                assert!(kept.borrow().iter().map(Vec::len).sum::<usize>() <= KEPT_PER_THREAD);
+                assert!(kept.borrow().iter().all(|b| b.len() >= SMALLEST_KEPT));
+            });
         }
     }
 }
