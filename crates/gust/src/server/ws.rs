@@ -317,7 +317,9 @@ pub(crate) async fn run<R, W>(
             timer.as_mut().reset(deadline);
         }
         tokio::select! {
-            read = input.read(&mut inbuf, limits.read_chunk_size, || session.release_idle_memory()), if reading => match read {
+            read = input.read(&mut inbuf, limits.read_chunk_size, || {
+                session.release_idle_memory()
+            }), if reading => match read {
                 Ok(n) if n > 0 => {
                     last_heard = Instant::now();
                     pinged = false;
