@@ -88,8 +88,15 @@ pub(crate) struct Head {
     pub(crate) protocol: Option<String>,
 }
 
-/// Routes one request.
-pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatched {
+/// Routes one request. `now` is a time the connection has read already, a moment before:
+/// what a cached file's freshness is judged by (one clock read fewer per request, a
+/// measurable share of a small HTTP/2 answer).
+pub(crate) fn dispatch(
+    ctx: &ConnCtx,
+    head: Head,
+    body: RequestBody,
+    now: std::time::Instant,
+) -> Dispatched {
     let ConnCtx {
         router,
         limits,
@@ -224,7 +231,7 @@ pub(crate) fn dispatch(ctx: &ConnCtx, head: Head, body: RequestBody) -> Dispatch
                 None => parts.uri.path().get(prefix_len..).unwrap_or(""),
             };
             // A cached file (or a refused path) is answered here, without a future.
-            if let Some(response) = dir.respond_now(&parts, relative, had_encoded_slash) {
+            if let Some(response) = dir.respond_now(&parts, relative, had_encoded_slash, now) {
                 return answered_at_once(response, parts);
             }
             let fs_relative = relative.to_owned();

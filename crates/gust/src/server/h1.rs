@@ -356,7 +356,9 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             max_url_length: self.limits().max_url_length,
             max_headers: self.limits().max_headers,
         };
-        // Read only if this call waits: the next head is often in the buffer already.
+        // Read only if this call waits: the next head is often in the buffer already. Both
+        // come from one read of the clock (a wait for the next request needs both).
+        let mut wait_began = None;
         let mut idle_deadline = None;
         let mut keep_box_until = None;
         // The first request's clock starts at accept: a client that connects and says
@@ -399,15 +401,15 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             if self.inbuf.is_empty() && self.shutting_down() {
                 return Ok(NextHead::Over);
             }
+            let mut clock = || *wait_began.get_or_insert_with(Instant::now);
             let deadline = head_deadline.unwrap_or_else(|| {
-                *idle_deadline
-                    .get_or_insert_with(|| Instant::now() + self.conn.limits.inactivity_timeout)
+                *idle_deadline.get_or_insert_with(|| clock() + self.conn.limits.inactivity_timeout)
             });
             let idle = self.inbuf.is_empty() && !self.shutting_down();
             // A client back for more, on a socket that can be waited on without a buffer:
             // wait here for KEEP_BOX_FOR, everything kept, before going outside.
             let keep_until = (idle && self.answered >= 2 && self.rd.waits_unbuffered())
-                .then(|| *keep_box_until.get_or_insert_with(|| Instant::now() + KEEP_BOX_FOR));
+                .then(|| *keep_box_until.get_or_insert_with(|| clock() + KEEP_BOX_FOR));
             // Waiting for a request to begin: give the buffers back, and read into a small
             // one (most heads fit); a head that does not fit grows it to a full read chunk.
             if self.inbuf.is_empty() {
@@ -689,7 +691,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             reads_body,
             websocket,
             spent_fields,
-        } = dispatch::dispatch(&self.conn, dispatch_head, body);
+        } = dispatch::dispatch(&self.conn, dispatch_head, body, std::time::Instant::now());
         if let Some(map) = spent_fields {
             self.keep_fields(map);
         }

@@ -186,12 +186,14 @@ impl FsResource {
     /// HEAD gets the same head as GET and a body that is never read: the connection layer
     /// only takes its length for `Content-Length`.
     /// The answer when it needs nothing from the file system: a path refused at sight, or
-    /// a file in the cache. `None`: [`FsResource::respond`] must look.
+    /// a file in the cache, judged fresh or not at `now` (read by the caller a moment
+    /// ago). `None`: [`FsResource::respond`] must look.
     pub(crate) fn respond_now(
         &self,
         parts: &Parts,
         relative: &str,
         had_encoded_slash: bool,
+        now: Instant,
     ) -> Option<Response<Body>> {
         // A decoded %2F would become a separator here: a name the client did not ask for.
         if had_encoded_slash {
@@ -200,7 +202,7 @@ impl FsResource {
         let (key, _) = cache_key(parts, relative);
         // Only paths that passed the checks of `respond` and found a file are kept, so a
         // hit needs neither the checks nor the file-system path.
-        let hit = self.cache.get(&key, Instant::now())?;
+        let hit = self.cache.get(&key, now)?;
         Some(self.serve_file(parts, Served::from(hit)))
     }
 
@@ -212,7 +214,7 @@ impl FsResource {
     ) -> Response<Body> {
         // Taken before the look-up: an entry is trusted from before the file was read.
         let now = Instant::now();
-        if let Some(answer) = self.respond_now(parts, relative, had_encoded_slash) {
+        if let Some(answer) = self.respond_now(parts, relative, had_encoded_slash, now) {
             return answer;
         }
         let (key, accept) = cache_key(parts, relative);

@@ -781,7 +781,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             reads_body,
             websocket,
             spent_fields,
-        } = dispatch::dispatch(&self.ctx, head, body);
+        } = dispatch::dispatch(&self.ctx, head, body, now.into_std());
         if let Some(map) = spent_fields {
             self.conn.recycle_fields(map);
         }
