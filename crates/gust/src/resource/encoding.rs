@@ -178,11 +178,14 @@ thread_local! {
 impl LastParsed {
     const LONGEST: usize = 64;
 
+    /// Whether the memo keeps `text`: not empty (what `len` 0 stands for), not too long.
+    fn holds(text: &str) -> bool {
+        !text.is_empty() && text.len() <= Self::LONGEST
+    }
+
     /// The weights parsed from `text` last time, if `text` is the value parsed last.
-    /// (Never for the empty value, which is what `len` 0 stands for: it parses to nothing
-    /// at once anyway.)
     fn recall(text: &str) -> Option<([Option<Q>; 4], Option<Q>)> {
-        if text.is_empty() || text.len() > Self::LONGEST {
+        if !Self::holds(text) {
             return None;
         }
         LAST_PARSED
@@ -196,7 +199,7 @@ impl LastParsed {
     }
 
     fn remember(text: &str, known: [Option<Q>; 4], star: Option<Q>) {
-        if text.is_empty() || text.len() > Self::LONGEST {
+        if !Self::holds(text) {
             return;
         }
         let _ = LAST_PARSED.try_with(|last| {

@@ -228,10 +228,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                     if self.shutting_down() {
                         break;
                     }
-                    self.inbuf = BytesMut::new();
-                    self.out = BytesMut::new();
-                    self.wait_timer = None;
-                    self.spare = None;
+                    self.let_go_of_kept_state();
                     return Some(Between::H1 { driver: self, held });
                 }
                 // Awaited apart from the match: a scrutinee's temporaries (this future)
@@ -311,10 +308,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// `request_head_timeout` after `accepted`. Meanwhile the connection is idle: a full
     /// listener may close it to make room, and a stopping server ends it.
     async fn wait_for_request(&mut self, accepted: Option<Instant>) -> Waited {
-        self.inbuf = BytesMut::new();
-        self.out = BytesMut::new();
-        self.wait_timer = None;
-        self.spare = None;
+        self.let_go_of_kept_state();
         if self.shutting_down() {
             return Waited::Over;
         }
@@ -497,6 +491,16 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     }
 
     /// Drops the buffers' memory while no request is under way (both are empty).
+    /// Gives back everything kept from one request for the next: both buffers, the wait's
+    /// timer and the spare field map. For a connection about to wait outside its box, or
+    /// to become a WebSocket session.
+    fn let_go_of_kept_state(&mut self) {
+        self.inbuf = BytesMut::new();
+        self.out = BytesMut::new();
+        self.wait_timer = None;
+        self.spare = None;
+    }
+
     fn release_buffers(&mut self) {
         if self.inbuf.capacity() > IDLE_READ_BUFFER {
             self.inbuf = BytesMut::new();
@@ -898,17 +902,14 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         }
         self.out.extend_from_slice(b"\r\n");
         self.flush().await?;
-        // The session writes through buffers of its own: what the connection kept for
-        // HTTP/1.1 would stay allocated, unused, for the session's whole life.
-        self.out = BytesMut::new();
-        self.spare = None;
-        self.wait_timer = None;
         // A fresh buffer of a full read chunk, not the small one the head came in: grown
         // from 512 bytes, a large frame's buffer took more reallocations and held more
         // memory at its peak (the attack battery's large-message test saw it).
         let mut inbuf = BytesMut::with_capacity(self.conn.limits.read_chunk_size);
         inbuf.extend_from_slice(&self.inbuf);
-        self.inbuf = BytesMut::new();
+        // The session works with buffers of its own: what the connection kept for
+        // HTTP/1.1 would stay allocated, unused, for the session's whole life.
+        self.let_go_of_kept_state();
         let limits = self.conn.limits.clone();
         Box::pin(ws::run(
             *upgrade,
