@@ -161,6 +161,59 @@ async fn routing_exact_patterns_and_fallback() {
     server.stop().await;
 }
 
+/// A target whose query makes no URI (`"`, `<`, `>` there) gets 400 from a static resource,
+/// which is answered without a URI being built, as from a handler, over both protocols; a
+/// query that makes one, and a path encoded again for its URI, are served by both.
+#[tokio::test]
+async fn a_query_that_makes_no_uri_gets_400_whatever_the_resource() {
+    let content = StaticResource::new(&b"static\n"[..], "text/plain");
+    let service = builder(Limits::default())
+        .resource(Resource::static_content("/s", content))
+        .resource(Resource::dynamic("/d", |req: Request| async move {
+            Response::new(Body::from(format!("{}\n", req.uri())))
+        }));
+    let server = TestServer::start(service).await;
+    let wait = Duration::from_secs(5);
+    for path in ["/s", "/d"] {
+        for (query, want) in [
+            ("?a=1&b={x}", 200),
+            ("?a<b", 400),
+            ("?q=\"x\"", 400),
+            ("?>", 400),
+        ] {
+            let request =
+                format!("GET {path}{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let seen = raw(server.addr, request.as_bytes(), wait).await;
+            assert_eq!(
+                seen.status(),
+                want,
+                "HTTP/1.1 {path}{query}: {}",
+                seen.text()
+            );
+        }
+    }
+    let seen = raw(
+        server.addr,
+        b"GET /d/../d?x=%22 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        wait,
+    )
+    .await;
+    assert!(seen.text().ends_with("\r\n/d?x=%22\n"), "{}", seen.text());
+
+    let mut h2 = support::h2raw::H2Raw::handshake(server.addr).await;
+    let mut stream = 1;
+    for path in ["/s", "/d"] {
+        for (query, want) in [("?a=1", 200), ("?a<b", 400), ("?\"", 400)] {
+            h2.request(stream, "GET", &format!("{path}{query}"), true)
+                .await;
+            let answer = h2.response(stream).await;
+            assert_eq!(answer.status, want, "h2 {path}{query}");
+            stream += 2;
+        }
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_panicking_handler_gets_500_and_the_server_lives_on() {
     let (logs, _guard) = Logs::capture();

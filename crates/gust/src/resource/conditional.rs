@@ -8,10 +8,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{self, HeaderName, HeaderValue};
-use http::request::Parts;
 use http::{Method, Response, StatusCode};
 
 use super::encoding::Coding;
+use super::request_view::RequestView;
 use crate::body::Body;
 
 /// The part of a representation's ETag that tells its coding apart: the gzip bytes of a file
@@ -100,11 +100,11 @@ enum TagList<'a> {
 
 /// Parses every line of a tag-list header as one list; `None` when absent or when any part
 /// is malformed (a header we cannot read is ignored, as RFC 9110 asks for bad dates).
-fn tag_list<'a>(parts: &'a Parts, name: &HeaderName) -> Option<TagList<'a>> {
+fn tag_list<'a>(request: &RequestView<'a>, name: &HeaderName) -> Option<TagList<'a>> {
     let mut tags = Vec::new();
     let mut any = false;
     let mut present = false;
-    for line in parts.headers.get_all(name) {
+    for line in request.headers.get_all(name) {
         present = true;
         let mut s = line.as_bytes();
         if s.trim_ascii() == b"*" {
@@ -136,8 +136,8 @@ fn tag_list<'a>(parts: &'a Parts, name: &HeaderName) -> Option<TagList<'a>> {
 
 /// A date header's value, or `None` when absent, repeated or not an HTTP-date (RFC 9110
 /// says to ignore such a field).
-fn date_header(parts: &Parts, name: &HeaderName) -> Option<SystemTime> {
-    let mut lines = parts.headers.get_all(name).iter();
+fn date_header(request: &RequestView<'_>, name: &HeaderName) -> Option<SystemTime> {
+    let mut lines = request.headers.get_all(name).iter();
     let value = lines.next()?;
     if lines.next().is_some() {
         return None;
@@ -151,15 +151,15 @@ fn secs(t: SystemTime) -> Option<u64> {
     t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
-fn is_get_or_head(parts: &Parts) -> bool {
-    parts.method == Method::GET || parts.method == Method::HEAD
+fn is_get_or_head(request: &RequestView<'_>) -> bool {
+    *request.method == Method::GET || *request.method == Method::HEAD
 }
 
 /// Whether the request carries any field that [`precondition_failed`], [`not_modified`] or
 /// [`evaluate_range`] read. Most requests carry none, and one pass over the request's
 /// names (standard ones compare by tag) then stands in for six look-ups of absent fields.
-pub(crate) fn has_conditions(parts: &Parts) -> bool {
-    parts.headers.keys().any(|name| {
+pub(crate) fn has_conditions(request: &RequestView<'_>) -> bool {
+    request.headers.keys().any(|name| {
         *name == header::IF_MATCH
             || *name == header::IF_NONE_MATCH
             || *name == header::IF_MODIFIED_SINCE
@@ -173,11 +173,15 @@ pub(crate) fn has_conditions(parts: &Parts) -> bool {
 ///
 /// `If-None-Match` (weak comparison, `*` or a list) decides when present; only without it is
 /// `If-Modified-Since` compared with `last_modified`, at second granularity.
-pub(crate) fn not_modified(parts: &Parts, etag: &str, last_modified: Option<SystemTime>) -> bool {
-    if !is_get_or_head(parts) {
+pub(crate) fn not_modified(
+    request: &RequestView<'_>,
+    etag: &str,
+    last_modified: Option<SystemTime>,
+) -> bool {
+    if !is_get_or_head(request) {
         return false;
     }
-    if let Some(list) = tag_list(parts, &header::IF_NONE_MATCH) {
+    if let Some(list) = tag_list(request, &header::IF_NONE_MATCH) {
         return match list {
             TagList::Any => true,
             TagList::Tags(tags) => {
@@ -185,12 +189,12 @@ pub(crate) fn not_modified(parts: &Parts, etag: &str, last_modified: Option<Syst
             }
         };
     }
-    if parts.headers.contains_key(header::IF_NONE_MATCH) {
+    if request.headers.contains_key(header::IF_NONE_MATCH) {
         // Present but unreadable: still overrides If-Modified-Since, and matches nothing.
         return false;
     }
     let (Some(since), Some(modified)) = (
-        date_header(parts, &header::IF_MODIFIED_SINCE),
+        date_header(request, &header::IF_MODIFIED_SINCE),
         last_modified,
     ) else {
         return false;
@@ -204,11 +208,11 @@ pub(crate) fn not_modified(parts: &Parts, etag: &str, last_modified: Option<Syst
 /// `If-Match` uses the strong comparison (a weak tag never matches); only without it is
 /// `If-Unmodified-Since` compared, and only when the modification time is known.
 pub(crate) fn precondition_failed(
-    parts: &Parts,
+    request: &RequestView<'_>,
     etag: &str,
     last_modified: Option<SystemTime>,
 ) -> bool {
-    if let Some(list) = tag_list(parts, &header::IF_MATCH) {
+    if let Some(list) = tag_list(request, &header::IF_MATCH) {
         return match list {
             TagList::Any => false,
             TagList::Tags(tags) => {
@@ -216,12 +220,12 @@ pub(crate) fn precondition_failed(
             }
         };
     }
-    if parts.headers.contains_key(header::IF_MATCH) {
+    if request.headers.contains_key(header::IF_MATCH) {
         // Unreadable If-Match: ignored, and it still shadows If-Unmodified-Since.
         return false;
     }
     let (Some(since), Some(modified)) = (
-        date_header(parts, &header::IF_UNMODIFIED_SINCE),
+        date_header(request, &header::IF_UNMODIFIED_SINCE),
         last_modified,
     ) else {
         return false;
@@ -252,22 +256,23 @@ pub(crate) enum RangeOutcome {
 /// like any syntax error or another unit, get the full 200. An `If-Range` that does not
 /// match (strong ETag comparison, or a date equal to a strong Last-Modified) also gets 200.
 pub(crate) fn evaluate_range(
-    parts: &Parts,
+    request: &RequestView<'_>,
     etag: &str,
     last_modified: Option<SystemTime>,
     len: u64,
 ) -> RangeOutcome {
-    if parts.method != Method::GET {
+    if *request.method != Method::GET {
         return RangeOutcome::Full;
     }
-    let mut lines = parts.headers.get_all(header::RANGE).iter();
+    let mut lines = request.headers.get_all(header::RANGE).iter();
     let (Some(range), None) = (lines.next(), lines.next()) else {
         return RangeOutcome::Full;
     };
     let Ok(range) = range.to_str() else {
         return RangeOutcome::Full;
     };
-    if parts.headers.contains_key(header::IF_RANGE) && !if_range_matches(parts, etag, last_modified)
+    if request.headers.contains_key(header::IF_RANGE)
+        && !if_range_matches(request, etag, last_modified)
     {
         return RangeOutcome::Full;
     }
@@ -277,8 +282,12 @@ pub(crate) fn evaluate_range(
 /// RFC 9110 13.1.5: an entity-tag must match strongly; a date must equal the modification
 /// time, and only counts when that time is a strong validator (at least a second old, so a
 /// second write within the same second cannot hide behind it).
-fn if_range_matches(parts: &Parts, etag: &str, last_modified: Option<SystemTime>) -> bool {
-    let mut lines = parts.headers.get_all(header::IF_RANGE).iter();
+fn if_range_matches(
+    request: &RequestView<'_>,
+    etag: &str,
+    last_modified: Option<SystemTime>,
+) -> bool {
+    let mut lines = request.headers.get_all(header::IF_RANGE).iter();
     let (Some(value), None) = (lines.next(), lines.next()) else {
         return false;
     };
@@ -397,8 +406,9 @@ pub(crate) fn content_range(start: u64, end_inclusive: u64, len: u64) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::request_view::ViewOfParts;
 
-    fn req(method: Method, headers: &[(&str, &str)]) -> Parts {
+    fn req(method: Method, headers: &[(&str, &str)]) -> http::request::Parts {
         let mut b = http::Request::builder().method(method).uri("/x");
         for (n, v) in headers {
             b = b.header(*n, *v);
@@ -406,13 +416,15 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
-    fn get(headers: &[(&str, &str)]) -> Parts {
+    fn get(headers: &[(&str, &str)]) -> http::request::Parts {
         req(Method::GET, headers)
     }
 
     #[test]
     fn has_conditions_sees_each_field_the_checks_read() {
-        assert!(!has_conditions(&get(&[("host", "a"), ("accept", "*/*")])));
+        assert!(!has_conditions(
+            &get(&[("host", "a"), ("accept", "*/*")]).view()
+        ));
         for name in [
             "if-match",
             "if-none-match",
@@ -422,7 +434,7 @@ mod tests {
             "if-range",
         ] {
             assert!(
-                has_conditions(&get(&[("host", "a"), (name, "x")])),
+                has_conditions(&get(&[("host", "a"), (name, "x")]).view()),
                 "{name}"
             );
         }
@@ -465,52 +477,65 @@ mod tests {
 
     #[test]
     fn if_none_match() {
-        assert!(!not_modified(&get(&[]), TAG, None));
+        assert!(!not_modified(&get(&[]).view(), TAG, None));
         assert!(not_modified(
-            &get(&[("if-none-match", "\"abc\"")]),
+            &get(&[("if-none-match", "\"abc\"")]).view(),
             TAG,
             None
         ));
         assert!(not_modified(
-            &get(&[("if-none-match", "W/\"abc\"")]),
+            &get(&[("if-none-match", "W/\"abc\"")]).view(),
             TAG,
             None
         ));
         assert!(not_modified(
-            &get(&[("if-none-match", "\"x\", \"abc\"")]),
+            &get(&[("if-none-match", "\"x\", \"abc\"")]).view(),
             TAG,
             None
         ));
         assert!(not_modified(
-            &get(&[("if-none-match", "\"x\",W/\"abc\" ,")]),
+            &get(&[("if-none-match", "\"x\",W/\"abc\" ,")]).view(),
             TAG,
             None
         ));
-        assert!(not_modified(&get(&[("if-none-match", "*")]), TAG, None));
+        assert!(not_modified(
+            &get(&[("if-none-match", "*")]).view(),
+            TAG,
+            None
+        ));
         assert!(!not_modified(
-            &get(&[("if-none-match", "\"abcd\"")]),
+            &get(&[("if-none-match", "\"abcd\"")]).view(),
             TAG,
             None
         ));
-        assert!(!not_modified(&get(&[("if-none-match", "abc")]), TAG, None));
-        assert!(!not_modified(&get(&[("if-none-match", "\"ab")]), TAG, None));
+        assert!(!not_modified(
+            &get(&[("if-none-match", "abc")]).view(),
+            TAG,
+            None
+        ));
+        assert!(!not_modified(
+            &get(&[("if-none-match", "\"ab")]).view(),
+            TAG,
+            None
+        ));
         // Commas may sit inside an opaque tag.
         assert!(not_modified(
-            &get(&[("if-none-match", "\"a,b\"")]),
+            &get(&[("if-none-match", "\"a,b\"")]).view(),
             "\"a,b\"",
             None
         ));
         // Several lines form one list.
-        let p = get(&[("if-none-match", "\"x\""), ("if-none-match", "\"abc\"")]);
+        let parts = get(&[("if-none-match", "\"x\""), ("if-none-match", "\"abc\"")]);
+        let p = parts.view();
         assert!(not_modified(&p, TAG, None));
         // Only for GET and HEAD.
         assert!(not_modified(
-            &req(Method::HEAD, &[("if-none-match", "\"abc\"")]),
+            &req(Method::HEAD, &[("if-none-match", "\"abc\"")]).view(),
             TAG,
             None
         ));
         assert!(!not_modified(
-            &req(Method::POST, &[("if-none-match", "\"abc\"")]),
+            &req(Method::POST, &[("if-none-match", "\"abc\"")]).view(),
             TAG,
             None
         ));
@@ -519,7 +544,8 @@ mod tests {
     #[test]
     fn if_modified_since() {
         let date = httpdate::fmt_http_date(at(1_000_000));
-        let p = get(&[("if-modified-since", &date)]);
+        let parts = get(&[("if-modified-since", &date)]);
+        let p = parts.view();
         assert!(not_modified(&p, TAG, Some(at(1_000_000))));
         // Sub-second parts of the mtime do not count.
         assert!(not_modified(
@@ -531,50 +557,57 @@ mod tests {
         assert!(!not_modified(&p, TAG, Some(at(1_000_001))));
         assert!(!not_modified(&p, TAG, None));
         assert!(!not_modified(
-            &get(&[("if-modified-since", "yesterday")]),
+            &get(&[("if-modified-since", "yesterday")]).view(),
             TAG,
             Some(at(1))
         ));
         // If-None-Match takes precedence, even when it does not match.
-        let p = get(&[("if-none-match", "\"other\""), ("if-modified-since", &date)]);
+        let parts = get(&[("if-none-match", "\"other\""), ("if-modified-since", &date)]);
+        let p = parts.view();
         assert!(!not_modified(&p, TAG, Some(at(1))));
-        let p = get(&[("if-none-match", "garbage"), ("if-modified-since", &date)]);
+        let parts = get(&[("if-none-match", "garbage"), ("if-modified-since", &date)]);
+        let p = parts.view();
         assert!(!not_modified(&p, TAG, Some(at(1))));
     }
 
     #[test]
     fn preconditions() {
-        assert!(!precondition_failed(&get(&[]), TAG, None));
+        assert!(!precondition_failed(&get(&[]).view(), TAG, None));
         assert!(!precondition_failed(
-            &get(&[("if-match", "\"abc\"")]),
+            &get(&[("if-match", "\"abc\"")]).view(),
             TAG,
             None
         ));
         assert!(!precondition_failed(
-            &get(&[("if-match", "\"z\", \"abc\"")]),
+            &get(&[("if-match", "\"z\", \"abc\"")]).view(),
             TAG,
             None
         ));
-        assert!(!precondition_failed(&get(&[("if-match", "*")]), TAG, None));
+        assert!(!precondition_failed(
+            &get(&[("if-match", "*")]).view(),
+            TAG,
+            None
+        ));
         // Strong comparison: a weak tag never matches.
         assert!(precondition_failed(
-            &get(&[("if-match", "W/\"abc\"")]),
+            &get(&[("if-match", "W/\"abc\"")]).view(),
             TAG,
             None
         ));
         assert!(precondition_failed(
-            &get(&[("if-match", "\"abd\"")]),
+            &get(&[("if-match", "\"abd\"")]).view(),
             TAG,
             None
         ));
         assert!(!precondition_failed(
-            &get(&[("if-match", "nonsense")]),
+            &get(&[("if-match", "nonsense")]).view(),
             TAG,
             None
         ));
 
         let date = httpdate::fmt_http_date(at(1_000_000));
-        let p = get(&[("if-unmodified-since", &date)]);
+        let parts = get(&[("if-unmodified-since", &date)]);
+        let p = parts.view();
         assert!(!precondition_failed(&p, TAG, Some(at(1_000_000))));
         assert!(!precondition_failed(
             &p,
@@ -584,12 +617,13 @@ mod tests {
         assert!(precondition_failed(&p, TAG, Some(at(1_000_001))));
         assert!(!precondition_failed(&p, TAG, None));
         // If-Match shadows If-Unmodified-Since.
-        let p = get(&[("if-match", "\"abc\""), ("if-unmodified-since", &date)]);
+        let parts = get(&[("if-match", "\"abc\""), ("if-unmodified-since", &date)]);
+        let p = parts.view();
         assert!(!precondition_failed(&p, TAG, Some(at(2_000_000))));
     }
 
     fn range(value: &str, len: u64) -> RangeOutcome {
-        evaluate_range(&get(&[("range", value)]), TAG, None, len)
+        evaluate_range(&get(&[("range", value)]).view(), TAG, None, len)
     }
 
     fn partial(start: u64, end_inclusive: u64) -> RangeOutcome {
@@ -601,7 +635,10 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(evaluate_range(&get(&[]), TAG, None, 10), RangeOutcome::Full);
+        assert_eq!(
+            evaluate_range(&get(&[]).view(), TAG, None, 10),
+            RangeOutcome::Full
+        );
         assert_eq!(range("bytes=0-4", 10), partial(0, 4));
         assert_eq!(range("bytes=2-", 10), partial(2, 9));
         assert_eq!(range("bytes=-3", 10), partial(7, 9));
@@ -643,13 +680,15 @@ mod tests {
         ] {
             assert_eq!(range(v, 10), RangeOutcome::Full, "{v}");
         }
-        let two_lines = get(&[("range", "bytes=0-1"), ("range", "bytes=2-3")]);
+        let two_lines_parts = get(&[("range", "bytes=0-1"), ("range", "bytes=2-3")]);
+        let two_lines = two_lines_parts.view();
         assert_eq!(
             evaluate_range(&two_lines, TAG, None, 10),
             RangeOutcome::Full
         );
         // Only GET: RFC 9110 14.2 has HEAD ignore Range.
-        let head = req(Method::HEAD, &[("range", "bytes=0-1")]);
+        let head_parts = req(Method::HEAD, &[("range", "bytes=0-1")]);
+        let head = head_parts.view();
         assert_eq!(evaluate_range(&head, TAG, None, 10), RangeOutcome::Full);
     }
 
@@ -657,7 +696,7 @@ mod tests {
     fn if_range() {
         let with = |if_range: &str, lm: Option<SystemTime>| {
             evaluate_range(
-                &get(&[("range", "bytes=0-1"), ("if-range", if_range)]),
+                &get(&[("range", "bytes=0-1"), ("if-range", if_range)]).view(),
                 TAG,
                 lm,
                 10,

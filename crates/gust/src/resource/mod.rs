@@ -10,6 +10,7 @@ pub mod fs;
 pub(crate) mod glob;
 pub(crate) mod mime;
 pub(crate) mod path;
+pub(crate) mod request_view;
 pub(crate) mod router;
 pub mod static_content;
 

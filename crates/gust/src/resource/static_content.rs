@@ -11,11 +11,11 @@ use std::io::{self, Read};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::request::Parts;
 use http::{Response, StatusCode};
 
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
+use super::request_view::RequestView;
 use crate::body::Body;
 use crate::proto::shared_fields::SharedFields;
 
@@ -206,8 +206,8 @@ impl StaticResource {
     ///
     /// HEAD gets the same head and the same full body as GET: the connection layer sends
     /// the body's length as `Content-Length` and drops the body itself.
-    pub(crate) fn respond(&self, parts: &Parts) -> Response<Body> {
-        let accept = encoding::accept_encoding(&parts.headers);
+    pub(crate) fn respond(&self, request: &RequestView<'_>) -> Response<Body> {
+        let accept = encoding::accept_encoding(request.headers);
         let chosen = match &self.representations {
             Representations::Identity(identity) => identity,
             Representations::WithFallback {
@@ -236,7 +236,7 @@ impl StaticResource {
                 encoded
             }
         };
-        let conditions = conditional::has_conditions(parts);
+        let conditions = conditional::has_conditions(request);
         if !conditions {
             // The whole representation, with the fields made for it: shared, not copied.
             let body = Body::full(chosen.bytes.clone()).with_shared_fields(chosen.whole.clone());
@@ -244,10 +244,10 @@ impl StaticResource {
         }
         let mut headers = chosen.whole.map().clone();
         let etag = chosen.etag_str();
-        if conditional::precondition_failed(parts, etag, None) {
+        if conditional::precondition_failed(request, etag, None) {
             return conditional::plain(StatusCode::PRECONDITION_FAILED, "the ETag does not match");
         }
-        if conditional::not_modified(parts, etag, None) {
+        if conditional::not_modified(request, etag, None) {
             // A 304 carries the validators and caching fields of the 200, not its
             // representation's type.
             headers.remove(header::CONTENT_TYPE);
@@ -258,7 +258,7 @@ impl StaticResource {
             return response;
         }
         let len = chosen.bytes.len() as u64;
-        let range = conditional::evaluate_range(parts, etag, None, len);
+        let range = conditional::evaluate_range(request, etag, None, len);
         let (status, body) = match range {
             RangeOutcome::Full => (StatusCode::OK, chosen.bytes.clone()),
             RangeOutcome::NotSatisfiable => {
@@ -343,6 +343,7 @@ mod tests {
     use super::*;
     use crate::body::sent_fields as fields;
     use crate::body::BodyKind;
+    use crate::resource::request_view::ViewOfParts;
     use flate2::write::GzEncoder;
     use http::Method;
     use std::io::Write;
@@ -355,7 +356,7 @@ mod tests {
         enc.finish().unwrap()
     }
 
-    fn req(method: Method, headers: &[(&str, &str)]) -> Parts {
+    fn req(method: Method, headers: &[(&str, &str)]) -> http::request::Parts {
         let mut b = http::Request::builder().method(method).uri("/");
         for (n, v) in headers {
             b = b.header(*n, *v);
@@ -363,7 +364,7 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
-    fn get(headers: &[(&str, &str)]) -> Parts {
+    fn get(headers: &[(&str, &str)]) -> http::request::Parts {
         req(Method::GET, headers)
     }
 
@@ -385,7 +386,7 @@ mod tests {
     #[test]
     fn identity_resource() {
         let res = StaticResource::new(PAGE, "text/html; charset=utf-8");
-        let r = res.respond(&get(&[("accept-encoding", "gzip, br")]));
+        let r = res.respond(&get(&[("accept-encoding", "gzip, br")]).view());
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(
             header(&r, header::CONTENT_TYPE),
@@ -403,8 +404,8 @@ mod tests {
     #[test]
     fn head_gets_the_same_head_and_body() {
         let res = StaticResource::new(PAGE, "text/html");
-        let g = res.respond(&get(&[]));
-        let h = res.respond(&req(Method::HEAD, &[("range", "bytes=0-1")]));
+        let g = res.respond(&get(&[]).view());
+        let h = res.respond(&req(Method::HEAD, &[("range", "bytes=0-1")]).view());
         assert_eq!(h.status(), StatusCode::OK);
         assert_eq!(fields(&g), fields(&h));
         assert_eq!(h.body().exact_length(), Some(PAGE.len() as u64));
@@ -414,7 +415,7 @@ mod tests {
     fn gzip_with_identity_fallback() {
         let res =
             StaticResource::precompressed(gzip(PAGE.as_bytes()), "text/html", "gzip").unwrap();
-        let r = res.respond(&get(&[("accept-encoding", "gzip, deflate, br")]));
+        let r = res.respond(&get(&[("accept-encoding", "gzip, deflate, br")]).view());
         assert_eq!(header(&r, header::CONTENT_ENCODING), Some("gzip"));
         assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
         let gz_etag = header(&r, header::ETAG).unwrap().to_owned();
@@ -426,7 +427,7 @@ mod tests {
             &[],
             &[("accept-encoding", "*;q=0")],
         ] {
-            let r = res.respond(&get(h));
+            let r = res.respond(&get(h).view());
             assert_eq!(r.status(), StatusCode::OK);
             assert_eq!(header(&r, header::CONTENT_ENCODING), None);
             assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
@@ -443,11 +444,11 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(StaticResource::precompressed(&b"x"[..], "text/html", "").is_err());
         let plain = StaticResource::precompressed(PAGE, "text/html", "identity").unwrap();
-        let r = plain.respond(&get(&[]));
+        let r = plain.respond(&get(&[]).view());
         assert_eq!(header(&r, header::VARY), None);
         assert_eq!(body(r), PAGE);
         let x = StaticResource::precompressed(gzip(b"x"), "text/plain", "X-GZIP").unwrap();
-        let r = x.respond(&get(&[("accept-encoding", "gzip")]));
+        let r = x.respond(&get(&[("accept-encoding", "gzip")]).view());
         assert_eq!(header(&r, header::CONTENT_ENCODING), Some("gzip"));
     }
 
@@ -455,7 +456,7 @@ mod tests {
     fn encoded_only_answers_406_to_others() {
         let res =
             StaticResource::precompressed(&b"brotli bytes"[..], "text/javascript", "br").unwrap();
-        let r = res.respond(&get(&[("accept-encoding", "gzip, br")]));
+        let r = res.respond(&get(&[("accept-encoding", "gzip, br")]).view());
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header(&r, header::CONTENT_ENCODING), Some("br"));
         assert!(header(&r, header::ETAG).unwrap().ends_with("-br\""));
@@ -465,18 +466,18 @@ mod tests {
             &[],
             &[("accept-encoding", "br;q=0, *")],
         ] {
-            let r = res.respond(&get(h));
+            let r = res.respond(&get(h).view());
             assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
             assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
         }
         let deflate = StaticResource::precompressed(&b"d"[..], "text/plain", "deflate").unwrap();
-        let r = deflate.respond(&get(&[("accept-encoding", "deflate")]));
+        let r = deflate.respond(&get(&[("accept-encoding", "deflate")]).view());
         assert_eq!(header(&r, header::CONTENT_ENCODING), Some("deflate"));
         let tag = header(&r, header::ETAG).unwrap().to_owned();
         assert!(tag.ends_with("-deflate\""));
         assert_ne!(tag, conditional::bytes_etag(b"d", Coding::Identity));
         assert_eq!(
-            deflate.respond(&get(&[])).status(),
+            deflate.respond(&get(&[]).view()).status(),
             StatusCode::NOT_ACCEPTABLE
         );
     }
@@ -485,12 +486,9 @@ mod tests {
     fn if_none_match_gives_304() {
         let res =
             StaticResource::precompressed(gzip(PAGE.as_bytes()), "text/html", "gzip").unwrap();
-        let first = res.respond(&get(&[("accept-encoding", "gzip")]));
+        let first = res.respond(&get(&[("accept-encoding", "gzip")]).view());
         let etag = header(&first, header::ETAG).unwrap().to_owned();
-        let r = res.respond(&get(&[
-            ("accept-encoding", "gzip"),
-            ("if-none-match", &etag),
-        ]));
+        let r = res.respond(&get(&[("accept-encoding", "gzip"), ("if-none-match", &etag)]).view());
         assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(header(&r, header::ETAG), Some(etag.as_str()));
         assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
@@ -499,14 +497,12 @@ mod tests {
         assert_eq!(header(&r, header::CONTENT_TYPE), None);
         assert_eq!(r.body().exact_length(), Some(0));
         // A condition that fails gives the whole answer, with the fields of one without.
-        let stale = res.respond(&get(&[
-            ("accept-encoding", "gzip"),
-            ("if-none-match", "\"stale\""),
-        ]));
+        let stale = res
+            .respond(&get(&[("accept-encoding", "gzip"), ("if-none-match", "\"stale\"")]).view());
         assert_eq!(stale.status(), StatusCode::OK);
         assert_eq!(fields(&stale), fields(&first));
         // The identity representation has another tag: a gzip tag does not validate it.
-        let r = res.respond(&get(&[("if-none-match", &etag)]));
+        let r = res.respond(&get(&[("if-none-match", &etag)]).view());
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(body(r), PAGE);
     }
@@ -514,46 +510,51 @@ mod tests {
     #[test]
     fn if_match_mismatch_gives_412() {
         let res = StaticResource::new(PAGE, "text/html");
-        let r = res.respond(&get(&[("if-match", "\"nope\"")]));
+        let r = res.respond(&get(&[("if-match", "\"nope\"")]).view());
         assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
-        let r = res.respond(&get(&[("if-match", "*")]));
+        let r = res.respond(&get(&[("if-match", "*")]).view());
         assert_eq!(r.status(), StatusCode::OK);
     }
 
     #[test]
     fn ranges() {
         let res = StaticResource::new("0123456789", "text/plain");
-        let r = res.respond(&get(&[("range", "bytes=2-5")]));
+        let r = res.respond(&get(&[("range", "bytes=2-5")]).view());
         assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
         assert_eq!(header(&r, header::CONTENT_RANGE), Some("bytes 2-5/10"));
         assert_eq!(body(r), "2345");
-        let r = res.respond(&get(&[("range", "bytes=-3")]));
+        let r = res.respond(&get(&[("range", "bytes=-3")]).view());
         assert_eq!(body(r), "789");
-        let r = res.respond(&get(&[("range", "bytes=10-")]));
+        let r = res.respond(&get(&[("range", "bytes=10-")]).view());
         assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
         assert_eq!(header(&r, header::CONTENT_RANGE), Some("bytes */10"));
         assert_eq!(
             header(&r, header::CONTENT_TYPE),
             Some("text/plain; charset=utf-8")
         );
-        let r = res.respond(&get(&[("range", "bytes=0-1,4-5")]));
+        let r = res.respond(&get(&[("range", "bytes=0-1,4-5")]).view());
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(body(r), "0123456789");
         // If-Range with a stale tag: the whole thing.
-        let r = res.respond(&get(&[("range", "bytes=0-1"), ("if-range", "\"stale\"")]));
+        let r = res.respond(&get(&[("range", "bytes=0-1"), ("if-range", "\"stale\"")]).view());
         assert_eq!(r.status(), StatusCode::OK);
         let empty = StaticResource::new(Bytes::new(), "text/plain");
         assert_eq!(
-            empty.respond(&get(&[("range", "bytes=0-")])).status(),
+            empty
+                .respond(&get(&[("range", "bytes=0-")]).view())
+                .status(),
             StatusCode::RANGE_NOT_SATISFIABLE
         );
-        assert_eq!(empty.respond(&get(&[])).body().exact_length(), Some(0));
+        assert_eq!(
+            empty.respond(&get(&[]).view()).body().exact_length(),
+            Some(0)
+        );
     }
 
     #[test]
     fn bad_content_type_falls_back() {
         let res = StaticResource::new("x", "text/plain\r\nx-evil: 1");
-        let r = res.respond(&get(&[]));
+        let r = res.respond(&get(&[]).view());
         assert_eq!(
             header(&r, header::CONTENT_TYPE),
             Some("application/octet-stream")

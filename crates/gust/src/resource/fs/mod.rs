@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
@@ -32,6 +31,7 @@ use self::lookup::{Found, Lookup, OpenFile};
 use super::conditional::{self, RangeOutcome};
 use super::encoding::{self, Coding};
 use super::mime::ContentTypes;
+use super::request_view::RequestView;
 use crate::body::Body;
 use crate::proto::shared_fields::SharedFields;
 
@@ -190,7 +190,7 @@ impl FsResource {
     /// ago). `None`: [`FsResource::respond`] must look.
     pub(crate) fn respond_now(
         &self,
-        parts: &Parts,
+        request: &RequestView<'_>,
         relative: &str,
         had_encoded_slash: bool,
         now: Instant,
@@ -199,25 +199,25 @@ impl FsResource {
         if had_encoded_slash {
             return Some(not_found("encoded slash in a file path"));
         }
-        let (key, _) = cache_key(parts, relative);
+        let (key, _) = cache_key(request, relative);
         // Only paths that passed the checks of `respond` and found a file are kept, so a
         // hit needs neither the checks nor the file-system path.
         let hit = self.cache.get(&key, now)?;
-        Some(self.serve_file(parts, Served::from(hit)))
+        Some(self.serve_file(request, Served::from(hit)))
     }
 
     pub(crate) async fn respond(
         &self,
-        parts: &Parts,
+        request: &RequestView<'_>,
         relative: &str,
         had_encoded_slash: bool,
     ) -> Response<Body> {
         // Taken before the look-up: an entry is trusted from before the file was read.
         let now = Instant::now();
-        if let Some(answer) = self.respond_now(parts, relative, had_encoded_slash, now) {
+        if let Some(answer) = self.respond_now(request, relative, had_encoded_slash, now) {
             return answer;
         }
-        let (key, accept) = cache_key(parts, relative);
+        let (key, accept) = cache_key(request, relative);
         let wants_directory = key.wants_directory;
         let mut requested = self.root.to_path_buf();
         for segment in relative.split('/').filter(|s| !s.is_empty()) {
@@ -228,9 +228,9 @@ impl FsResource {
         }
         // A small file is read in the same blocking call, unless no body will be sent (HEAD)
         // or the client's validators make "not modified" the likely answer.
-        let revalidating = parts.headers.contains_key(header::IF_NONE_MATCH)
-            || parts.headers.contains_key(header::IF_MODIFIED_SINCE);
-        let read_up_to = (parts.method != Method::HEAD && !revalidating)
+        let revalidating = request.headers.contains_key(header::IF_NONE_MATCH)
+            || request.headers.contains_key(header::IF_MODIFIED_SINCE);
+        let read_up_to = (*request.method != Method::HEAD && !revalidating)
             .then_some(u64::try_from(self.chunk_size).unwrap_or(u64::MAX));
         let lookup = Lookup {
             root: self.root.clone(),
@@ -262,16 +262,16 @@ impl FsResource {
                     };
                     self.cache.put(&key, entry, now);
                 }
-                self.serve_file(parts, served)
+                self.serve_file(request, served)
             }
             Found::Directory => {
                 // With nothing left of the path, the directory is the resource's own path.
                 let whole = if relative.is_empty() {
-                    parts.uri.path()
+                    request.path
                 } else {
                     relative
                 };
-                redirect_to_directory(parts, whole.rsplit('/').next().unwrap_or(""))
+                redirect_to_directory(request, whole.rsplit('/').next().unwrap_or(""))
             }
             Found::Nothing => not_found("no such file"),
             Found::Failed(e, path) => io_error_response(&e, &path),
@@ -308,7 +308,7 @@ impl FsResource {
     }
 
     /// Answers with a file found: the whole of it, a range, 304 or 412.
-    fn serve_file(&self, parts: &Parts, served: Served) -> Response<Body> {
+    fn serve_file(&self, request: &RequestView<'_>, served: Served) -> Response<Body> {
         let Served {
             len,
             modified,
@@ -318,8 +318,8 @@ impl FsResource {
         } = served;
         // Most requests carry no conditions: the whole file with the fields made with it,
         // shared, not copied; the others get a map of their own.
-        let (status, start, length, headers, shared) = if conditional::has_conditions(parts) {
-            match conditional_answer(parts, whole.map().clone(), modified, len) {
+        let (status, start, length, headers, shared) = if conditional::has_conditions(request) {
+            match conditional_answer(request, whole.map().clone(), modified, len) {
                 Conditional::Send {
                     status,
                     start,
@@ -358,10 +358,10 @@ impl FsResource {
 }
 
 /// The cache key of a request for `relative`, and its `Accept-Encoding`.
-fn cache_key<'a>(parts: &Parts, relative: &'a str) -> (Key<'a>, Option<HeaderValue>) {
+fn cache_key<'a>(request: &RequestView<'_>, relative: &'a str) -> (Key<'a>, Option<HeaderValue>) {
     let wants_directory =
-        relative.ends_with('/') || (relative.is_empty() && parts.uri.path().ends_with('/'));
-    let accept = encoding::accept_encoding(&parts.headers);
+        relative.ends_with('/') || (relative.is_empty() && request.path.ends_with('/'));
+    let accept = encoding::accept_encoding(request.headers);
     let key = Key {
         relative,
         wants_directory,
@@ -386,7 +386,7 @@ enum Conditional {
 /// A request with conditions (RFC 9110 13) against a file whose whole answer would carry
 /// `whole`.
 fn conditional_answer(
-    parts: &Parts,
+    request: &RequestView<'_>,
     mut whole: HeaderMap,
     modified: Option<SystemTime>,
     len: u64,
@@ -396,7 +396,7 @@ fn conditional_answer(
         .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if conditional::precondition_failed(parts, etag, modified) {
+    if conditional::precondition_failed(request, etag, modified) {
         return Conditional::Answered(conditional::plain(
             StatusCode::PRECONDITION_FAILED,
             "the file has changed",
@@ -411,13 +411,13 @@ fn conditional_answer(
         }
     };
     let validators = [header::ETAG, header::LAST_MODIFIED, header::VARY];
-    if conditional::not_modified(parts, etag, modified) {
+    if conditional::not_modified(request, etag, modified) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         copy_fields(&validators, response.headers_mut());
         return Conditional::Answered(response);
     }
-    match conditional::evaluate_range(parts, etag, modified, len) {
+    match conditional::evaluate_range(request, etag, modified, len) {
         RangeOutcome::Full => Conditional::Send {
             status: StatusCode::OK,
             start: 0,
@@ -551,14 +551,14 @@ fn is_plain_name(segment: &str) -> bool {
 /// resolves against the URL the client itself sent, so it is right whatever prefix the
 /// resource sits under and however the client spelled the path, and it can never name
 /// another host (an absolute `//host/dir/` would). `name` is the decoded last segment.
-fn redirect_to_directory(parts: &Parts, name: &str) -> Response<Body> {
+fn redirect_to_directory(request: &RequestView<'_>, name: &str) -> Response<Body> {
     if name.is_empty() {
         return not_found("no such file");
     }
     let mut location = String::from("./");
     location.extend(utf8_percent_encode(name, PATH_ESCAPES));
     location.push('/');
-    if let Some(query) = parts.uri.query() {
+    if let Some(query) = request.query {
         location.push('?');
         location.push_str(query);
     }
@@ -623,6 +623,7 @@ mod tests {
     use super::*;
     use crate::body::{BodyError, BodyKind};
     use crate::resource::path::normalize;
+    use crate::resource::request_view::ViewOfParts;
     use futures_util::StreamExt;
     use http::Method;
 
@@ -648,7 +649,7 @@ mod tests {
         dir
     }
 
-    fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Parts {
+    fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
         let mut b = http::Request::builder().method(method).uri(uri);
         for (n, v) in headers {
             b = b.header(*n, *v);
@@ -663,7 +664,8 @@ mod tests {
         let path = target.split_once('?').map_or(target, |(p, _)| p);
         let n = normalize(path).unwrap();
         let parts = request(Method::GET, target, headers);
-        fs.respond(&parts, &n.path, n.had_encoded_slash).await
+        fs.respond(&parts.view(), &n.path, n.had_encoded_slash)
+            .await
     }
 
     async fn body(response: Response<Body>) -> Result<Vec<u8>, BodyError> {
@@ -742,7 +744,7 @@ mod tests {
         let dir = tree();
         let fs = FsResource::new(dir.path()).unwrap();
         let parts = request(Method::HEAD, "/data.txt", &[("range", "bytes=0-1")]);
-        let r = fs.respond(&parts, "/data.txt", false).await;
+        let r = fs.respond(&parts.view(), "/data.txt", false).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.body().exact_length(), Some(10));
     }
@@ -816,10 +818,10 @@ mod tests {
 
         // A prefix-stripped resource: "/files" asked for "" is its root directory.
         let parts = request(Method::GET, "/files", &[]);
-        let r = fs.respond(&parts, "", false).await;
+        let r = fs.respond(&parts.view(), "", false).await;
         assert_eq!(header(&r, header::LOCATION), Some("./files/"));
         let parts = request(Method::GET, "/files/", &[]);
-        let r = fs.respond(&parts, "/", false).await;
+        let r = fs.respond(&parts.view(), "/", false).await;
         assert_eq!(body(r).await.unwrap(), b"<h1>root</h1>");
 
         // No listing for a directory without its index, no index for a file.
@@ -879,7 +881,7 @@ mod tests {
         // Whatever reaches respond, special segments are refused.
         let parts = request(Method::GET, "/x", &[]);
         for relative in ["/../etc/passwd", "/sub/../x", "/./x", "/sub\\..\\x", "/x\0"] {
-            let r = fs.respond(&parts, relative, false).await;
+            let r = fs.respond(&parts.view(), relative, false).await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{relative:?}");
         }
         // An encoded slash is refused outright.
@@ -1173,7 +1175,7 @@ mod tests {
         let r = get(&kept, "/data.txt", &[("if-none-match", &etag)]).await;
         assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
         let parts = request(Method::HEAD, "/data.txt", &[]);
-        let r = kept.respond(&parts, "/data.txt", false).await;
+        let r = kept.respond(&parts.view(), "/data.txt", false).await;
         assert_eq!(r.body().exact_length(), Some(10));
         let r = get(&uncached, "/data.txt", &[]).await;
         assert_eq!(body(r).await.unwrap(), b"changed", "with the cache off");
