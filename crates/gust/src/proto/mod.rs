@@ -4,6 +4,7 @@
 //! keeps time, and passes what it knows (bytes, the current date) in as arguments. That keeps
 //! every parser unit-testable with byte strings and directly fuzzable.
 
+pub(crate) mod field_list;
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod shared_fields;

@@ -137,7 +137,7 @@ fn tag_list<'a>(request: &RequestView<'a>, name: &HeaderName) -> Option<TagList<
 /// A date header's value, or `None` when absent, repeated or not an HTTP-date (RFC 9110
 /// says to ignore such a field).
 fn date_header(request: &RequestView<'_>, name: &HeaderName) -> Option<SystemTime> {
-    let mut lines = request.headers.get_all(name).iter();
+    let mut lines = request.headers.get_all(name);
     let value = lines.next()?;
     if lines.next().is_some() {
         return None;
@@ -159,7 +159,7 @@ fn is_get_or_head(request: &RequestView<'_>) -> bool {
 /// [`evaluate_range`] read. Most requests carry none, and one pass over the request's
 /// names (standard ones compare by tag) then stands in for six look-ups of absent fields.
 pub(crate) fn has_conditions(request: &RequestView<'_>) -> bool {
-    request.headers.keys().any(|name| {
+    request.headers.any_name(|name| {
         *name == header::IF_MATCH
             || *name == header::IF_NONE_MATCH
             || *name == header::IF_MODIFIED_SINCE
@@ -189,7 +189,7 @@ pub(crate) fn not_modified(
             }
         };
     }
-    if request.headers.contains_key(header::IF_NONE_MATCH) {
+    if request.headers.contains_key(&header::IF_NONE_MATCH) {
         // Present but unreadable: still overrides If-Modified-Since, and matches nothing.
         return false;
     }
@@ -220,7 +220,7 @@ pub(crate) fn precondition_failed(
             }
         };
     }
-    if request.headers.contains_key(header::IF_MATCH) {
+    if request.headers.contains_key(&header::IF_MATCH) {
         // Unreadable If-Match: ignored, and it still shadows If-Unmodified-Since.
         return false;
     }
@@ -264,14 +264,14 @@ pub(crate) fn evaluate_range(
     if *request.method != Method::GET {
         return RangeOutcome::Full;
     }
-    let mut lines = request.headers.get_all(header::RANGE).iter();
+    let mut lines = request.headers.get_all(&header::RANGE);
     let (Some(range), None) = (lines.next(), lines.next()) else {
         return RangeOutcome::Full;
     };
     let Ok(range) = range.to_str() else {
         return RangeOutcome::Full;
     };
-    if request.headers.contains_key(header::IF_RANGE)
+    if request.headers.contains_key(&header::IF_RANGE)
         && !if_range_matches(request, etag, last_modified)
     {
         return RangeOutcome::Full;
@@ -287,7 +287,7 @@ fn if_range_matches(
     etag: &str,
     last_modified: Option<SystemTime>,
 ) -> bool {
-    let mut lines = request.headers.get_all(header::IF_RANGE).iter();
+    let mut lines = request.headers.get_all(&header::IF_RANGE);
     let (Some(value), None) = (lines.next(), lines.next()) else {
         return false;
     };

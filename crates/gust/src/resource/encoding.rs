@@ -5,7 +5,9 @@
 //! `*` covers what is not named, and equal weights prefer the smallest representation.
 
 use crate::proto::{is_tchar, offset_in, trim_ows};
-use http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
+use http::header::{HeaderValue, ACCEPT_ENCODING};
+
+use super::request_view::Fields;
 
 /// A content coding gust can serve from precompressed bytes or files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,8 +270,8 @@ fn parse_qvalue(v: &[u8]) -> Option<Q> {
 
 /// All `Accept-Encoding` lines of a request as one value (a list split over several lines
 /// means the same as the joined list, RFC 9110 5.3), or `None` when the header is absent.
-pub(crate) fn accept_encoding(headers: &HeaderMap) -> Option<HeaderValue> {
-    let mut values = headers.get_all(ACCEPT_ENCODING).iter();
+pub(crate) fn accept_encoding(headers: Fields<'_>) -> Option<HeaderValue> {
+    let mut values = headers.get_all(&ACCEPT_ENCODING);
     let first = values.next()?;
     let rest: Vec<&HeaderValue> = values.collect();
     if rest.is_empty() {
@@ -614,12 +616,15 @@ mod tests {
 
     #[test]
     fn several_header_lines_are_one_list() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(accept_encoding(&headers), None);
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(accept_encoding(Fields::Map(&headers)), None);
         headers.append(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0.5"));
-        assert_eq!(accept_encoding(&headers).unwrap(), "gzip;q=0.5");
+        assert_eq!(
+            accept_encoding(Fields::Map(&headers)).unwrap(),
+            "gzip;q=0.5"
+        );
         headers.append(ACCEPT_ENCODING, HeaderValue::from_static("br"));
-        let joined = accept_encoding(&headers);
+        let joined = accept_encoding(Fields::Map(&headers));
         assert_eq!(joined.as_ref().unwrap(), "gzip;q=0.5, br");
         assert_eq!(negotiate(joined.as_ref(), ALL), Some(Coding::Br));
     }

@@ -6,7 +6,10 @@
 //! answer (the URI parsed and dropped, the parts moved), so dispatch lends them this view
 //! of the head it already holds instead.
 
+use http::header::{HeaderName, HeaderValue, ValueIter};
 use http::{HeaderMap, Method};
+
+use crate::proto::field_list::{FieldList, ValuesOf};
 
 /// A request's head as the built-in resources read it.
 #[derive(Debug, Clone, Copy)]
@@ -16,7 +19,57 @@ pub(crate) struct RequestView<'a> {
     pub(crate) path: &'a str,
     /// What follows the first `?` of the target, if anything does.
     pub(crate) query: Option<&'a str>,
-    pub(crate) headers: &'a HeaderMap,
+    pub(crate) headers: Fields<'a>,
+}
+
+/// A request's regular fields, as its protocol collected them: HTTP/1.1 into a map,
+/// HTTP/2 into a list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fields<'a> {
+    Map(&'a HeaderMap),
+    List(&'a FieldList),
+}
+
+impl<'a> Fields<'a> {
+    /// Every value of `name`, in order.
+    pub(crate) fn get_all(self, name: &HeaderName) -> FieldValues<'a> {
+        match self {
+            Fields::Map(map) => FieldValues::Map(map.get_all(name).iter()),
+            Fields::List(list) => FieldValues::List(list.get_all(name)),
+        }
+    }
+
+    pub(crate) fn contains_key(self, name: &HeaderName) -> bool {
+        match self {
+            Fields::Map(map) => map.contains_key(name),
+            Fields::List(list) => list.contains_key(name),
+        }
+    }
+
+    /// Whether any field's name satisfies `pred`.
+    pub(crate) fn any_name(self, mut pred: impl FnMut(&HeaderName) -> bool) -> bool {
+        match self {
+            Fields::Map(map) => map.keys().any(&mut pred),
+            Fields::List(list) => list.names().any(&mut pred),
+        }
+    }
+}
+
+/// The values of one name in [`Fields`].
+pub(crate) enum FieldValues<'a> {
+    Map(ValueIter<'a, HeaderValue>),
+    List(ValuesOf<'a>),
+}
+
+impl<'a> Iterator for FieldValues<'a> {
+    type Item = &'a HeaderValue;
+
+    fn next(&mut self) -> Option<&'a HeaderValue> {
+        match self {
+            FieldValues::Map(values) => values.next(),
+            FieldValues::List(values) => values.next(),
+        }
+    }
 }
 
 impl<'a> RequestView<'a> {
@@ -27,7 +80,7 @@ impl<'a> RequestView<'a> {
             method: &parts.method,
             path: parts.uri.path(),
             query: parts.uri.query(),
-            headers: &parts.headers,
+            headers: Fields::Map(&parts.headers),
         }
     }
 }
@@ -75,7 +128,8 @@ mod tests {
         assert_eq!(*view.method, Method::HEAD);
         assert_eq!(view.path, "/a%20b/c");
         assert_eq!(view.query, Some("x=1&y"));
-        assert_eq!(view.headers["accept"], "*/*");
+        let accept: Vec<_> = view.headers.get_all(&http::header::ACCEPT).collect();
+        assert_eq!(accept, ["*/*"]);
     }
 
     proptest! {

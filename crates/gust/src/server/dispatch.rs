@@ -16,12 +16,13 @@ use percent_encoding::utf8_percent_encode;
 use super::ws::WsUpgrade;
 use super::ConnCtx;
 use crate::body::{Body, BodyError, BoxFuture, RequestBody};
+use crate::proto::field_list::FieldList;
 use crate::proto::ws::{
     check_extended_connect, check_upgrade, negotiate, DeflateConfig, HandshakeError,
     SUPPORTED_VERSION,
 };
 use crate::resource::path::{self, PATH_UNSAFE};
-use crate::resource::request_view::{query_fits_uri, RequestView, URI_MAX_LEN};
+use crate::resource::request_view::{query_fits_uri, Fields, RequestView, URI_MAX_LEN};
 use crate::resource::KNOWN_METHODS;
 use crate::resource::{MethodSet, PeerAddr, Request, ResourceKind, Response, RouteInfo};
 use crate::tls::TlsInfo;
@@ -69,10 +70,39 @@ pub(crate) struct Dispatched {
     /// An accepted WebSocket opening: `response` is its 101 (HTTP/1.1) or 200 (HTTP/2),
     /// ready at once, and the connection runs the session after sending it.
     pub(crate) websocket: Option<Box<WsUpgrade>>,
-    /// The request's field map, when it was answered at once and the map is no longer
-    /// needed: the connection may fill it with a later request's fields instead of
-    /// allocating a map.
-    pub(crate) spent_fields: Option<http::HeaderMap>,
+    /// The request's fields' container, emptied or no longer needed (the request was
+    /// answered at once, or its fields moved into a handler's map): the connection may
+    /// fill it with a later request's fields instead of allocating one.
+    pub(crate) spent_fields: Option<HeadFields>,
+}
+
+/// A request's regular fields as its protocol collected them.
+pub(crate) enum HeadFields {
+    /// HTTP/1.1's parser fills a map.
+    Map(http::HeaderMap),
+    /// HTTP/2's decoder fills a list, which the built-in resources read as it is.
+    List(FieldList),
+}
+
+impl HeadFields {
+    fn view(&self) -> Fields<'_> {
+        match self {
+            HeadFields::Map(map) => Fields::Map(map),
+            HeadFields::List(list) => Fields::List(list),
+        }
+    }
+
+    /// The fields as a handler gets them, and what is left to reuse (an HTTP/2 list,
+    /// emptied with its room kept).
+    fn into_map(self) -> (http::HeaderMap, Option<HeadFields>) {
+        match self {
+            HeadFields::Map(map) => (map, None),
+            HeadFields::List(mut list) => {
+                let map = list.drain_into_map();
+                (map, Some(HeadFields::List(list)))
+            }
+        }
+    }
 }
 
 /// The head of a request as every protocol hands it over.
@@ -81,7 +111,7 @@ pub(crate) struct Head {
     /// The request target as sent: `/path?query`, or `*`.
     pub(crate) target: String,
     pub(crate) version: http::Version,
-    pub(crate) headers: http::HeaderMap,
+    pub(crate) headers: HeadFields,
     /// The client asks to open a WebSocket: an HTTP/1.1 GET with `Upgrade: websocket`, or
     /// an HTTP/2 extended CONNECT. Only WebSocket resources are considered for it.
     pub(crate) websocket: bool,
@@ -184,7 +214,7 @@ pub(crate) fn dispatch(
         method: &head.method,
         path: uri_path,
         query,
-        headers: &head.headers,
+        headers: head.headers.view(),
     };
     // Below the prefix, the decoded path names a file.
     let relative = normalized.path.get(route.info.prefix_len..).unwrap_or("");
@@ -210,7 +240,7 @@ pub(crate) fn dispatch(
                         method: &method,
                         path: &path,
                         query: query.as_deref(),
-                        headers: &fields,
+                        headers: fields.view(),
                     };
                     dir.respond(&view, &relative, had_encoded_slash).await
                 })),
@@ -221,7 +251,9 @@ pub(crate) fn dispatch(
         }
         ResourceKind::Dynamic(handler) => {
             let rebuilt_target = encoded_path.map(|path| with_query(path, query));
-            let Some(request) = handler_request(ctx, head, rebuilt_target, body, route.info) else {
+            let Some((request, spent_fields)) =
+                handler_request(ctx, head, rebuilt_target, body, route.info)
+            else {
                 return immediate(malformed_target());
             };
             let handler = handler.clone();
@@ -249,16 +281,21 @@ pub(crate) fn dispatch(
                 response: Answer::Handler(AssertUnwindSafe(response).catch_unwind()),
                 reads_body: true,
                 websocket: None,
-                spent_fields: None,
+                spent_fields,
             }
         }
         ResourceKind::WebSocket(endpoint) => {
             let rebuilt_target = encoded_path.map(|path| with_query(path, query));
             let protocol = head.protocol.take();
-            let Some(request) = handler_request(ctx, head, rebuilt_target, body, route.info) else {
+            let Some((request, spent_fields)) =
+                handler_request(ctx, head, rebuilt_target, body, route.info)
+            else {
                 return immediate(malformed_target());
             };
-            open_websocket(ctx, endpoint, request, protocol.as_deref())
+            Dispatched {
+                spent_fields,
+                ..open_websocket(ctx, endpoint, request, protocol.as_deref())
+            }
         }
     }
 }
@@ -274,14 +311,15 @@ fn with_query(mut path: String, query: Option<&str>) -> String {
 
 /// The request a handler (or a WebSocket endpoint) gets: its URI is the target as sent, or
 /// `rebuilt_target` where the path had to be encoded again; what only handlers read (the
-/// peer, TLS, the route) goes into the extensions, an allocation or more each.
+/// peer, TLS, the route) goes into the extensions, an allocation or more each. Also what
+/// the connection may reuse of the head's fields.
 fn handler_request(
     ctx: &ConnCtx,
     head: Head,
     rebuilt_target: Option<String>,
     body: RequestBody,
     route: RouteInfo,
-) -> Option<Request> {
+) -> Option<(Request, Option<HeadFields>)> {
     let uri = match rebuilt_target {
         Some(target) => target.parse::<Uri>(),
         None => Uri::try_from(head.target),
@@ -292,14 +330,15 @@ fn handler_request(
     *request.method_mut() = head.method;
     *request.uri_mut() = uri;
     *request.version_mut() = head.version;
-    *request.headers_mut() = head.headers;
+    let (fields, spent) = head.headers.into_map();
+    *request.headers_mut() = fields;
     let extensions = request.extensions_mut();
     extensions.insert(PeerAddr(ctx.peer));
     if let Some(tls) = &ctx.tls {
         extensions.insert(TlsInfo::clone(tls));
     }
     extensions.insert(route);
-    Some(request)
+    Some((request, spent))
 }
 
 /// 400 for a target that makes no URI.
@@ -332,8 +371,8 @@ fn open_websocket(
     }
 }
 
-/// A request answered by a resource that kept nothing of it: its field map is given back.
-fn answered_at_once(response: Response, fields: http::HeaderMap) -> Dispatched {
+/// A request answered by a resource that kept nothing of it: its fields are given back.
+fn answered_at_once(response: Response, fields: HeadFields) -> Dispatched {
     Dispatched {
         response: Answer::Ready(Some(response)),
         reads_body: false,

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant, Sleep};
 
 use super::between::{Between, WhenIdle};
-use super::dispatch::{self, error_response, Answer, Dispatched, Head};
+use super::dispatch::{self, error_response, Answer, Dispatched, Head, HeadFields};
 use super::h2;
 use super::idle::{asked_to_close, OnStop};
 use super::transport::{
@@ -686,7 +686,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             method,
             target,
             version,
-            headers,
+            headers: HeadFields::Map(headers),
             websocket,
             protocol: None,
         };
@@ -696,7 +696,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             websocket,
             spent_fields,
         } = dispatch::dispatch(&self.conn, dispatch_head, body, std::time::Instant::now());
-        if let Some(map) = spent_fields {
+        if let Some(HeadFields::Map(map)) = spent_fields {
             self.keep_fields(map);
         }
         if let Some(upgrade) = websocket {
@@ -948,7 +948,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 method: head.method,
                 target,
                 version: Version::HTTP_2,
-                headers,
+                headers: HeadFields::Map(headers),
                 websocket: false,
                 protocol: None,
             },

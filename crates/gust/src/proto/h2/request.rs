@@ -32,6 +32,8 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
+use crate::proto::field_list::FieldList;
+
 use super::hpack::{Prepared, StoredField};
 
 /// Bounds on one request head, the HTTP/2 counterpart of `h1::head::HeadLimits`. The
@@ -65,8 +67,8 @@ pub(crate) struct RequestHead2 {
     /// `:protocol` of an extended CONNECT (RFC 8441), e.g. "websocket".
     pub(crate) protocol: Option<String>,
     /// The regular fields; `host` added from `:authority` when the client sent none, and
-    /// `cookie` crumbs joined into one field.
-    pub(crate) headers: HeaderMap,
+    /// `cookie` crumbs joined into one field. A list, not a map: see [`FieldList`].
+    pub(crate) headers: FieldList,
     /// The `content-length` value, if any; the connection checks the DATA it receives
     /// against it (RFC 9113 8.1.1).
     pub(crate) content_length: Option<u64>,
@@ -242,12 +244,12 @@ impl RequestBuilder {
     /// A builder for one request head.
     #[cfg(test)]
     pub(crate) fn new(limits: RequestLimits) -> Self {
-        Self::with_fields(limits, HeaderMap::new())
+        Self::with_fields(limits, FieldList::default())
     }
 
-    /// A builder for one request head whose regular fields go into `fields`: an empty map,
+    /// A builder for one request head whose regular fields go into `fields`: an empty list,
     /// possibly with room already made (a recycled one).
-    pub(crate) fn with_fields(limits: RequestLimits, fields: HeaderMap) -> Self {
+    pub(crate) fn with_fields(limits: RequestLimits, fields: FieldList) -> Self {
         debug_assert!(fields.is_empty());
         Self {
             limits,
@@ -346,13 +348,13 @@ impl RequestBuilder {
                 if !authority.as_bytes().eq_ignore_ascii_case(host.as_bytes()) {
                     return Err(RequestError::HostAuthorityMismatch);
                 }
-                headers.insert(header::HOST, host);
+                headers.push(header::HOST, host);
             }
             (Some(authority), None) => {
-                headers.insert(header::HOST, authority);
+                headers.push(header::HOST, authority);
             }
             (None, Some(host)) => {
-                headers.insert(header::HOST, host);
+                headers.push(header::HOST, host);
             }
             (None, None) => {}
         }
@@ -436,7 +438,7 @@ impl RequestBuilder {
             self.host = Some(value);
             return Ok(());
         }
-        self.regular.headers.append(name, value);
+        self.regular.headers.push(name, value);
         Ok(())
     }
 
@@ -554,7 +556,10 @@ impl TrailersBuilder {
     pub(crate) fn finish(self) -> Result<HeaderMap, RequestError> {
         match self.error {
             Some(e) => Err(e),
-            None => self.regular.finish(),
+            None => self
+                .regular
+                .finish()
+                .map(|mut fields| fields.drain_into_map()),
         }
     }
 
@@ -565,7 +570,7 @@ impl TrailersBuilder {
             return Err(RequestError::PseudoHeaderInTrailers);
         }
         if let Some((name, value)) = self.regular.check(name, value, None, false)? {
-            self.regular.headers.append(name, value);
+            self.regular.headers.push(name, value);
         }
         Ok(())
     }
@@ -576,7 +581,7 @@ impl TrailersBuilder {
 struct RegularFields {
     max_headers: usize,
     count: usize,
-    headers: HeaderMap,
+    headers: FieldList,
     /// `cookie` crumbs joined with "; " (RFC 9113 8.2.3); bounded, like every field, by
     /// SETTINGS_MAX_HEADER_LIST_SIZE.
     cookie: Option<Cookie>,
@@ -584,10 +589,10 @@ struct RegularFields {
 
 impl RegularFields {
     fn new(max_headers: usize) -> Self {
-        Self::with_fields(max_headers, HeaderMap::new())
+        Self::with_fields(max_headers, FieldList::default())
     }
 
-    fn with_fields(max_headers: usize, headers: HeaderMap) -> Self {
+    fn with_fields(max_headers: usize, headers: FieldList) -> Self {
         Self {
             max_headers,
             count: 0,
@@ -660,7 +665,7 @@ impl RegularFields {
         Ok(Some((name, value)))
     }
 
-    fn finish(mut self) -> Result<HeaderMap, RequestError> {
+    fn finish(mut self) -> Result<FieldList, RequestError> {
         let value = match self.cookie {
             None => return Ok(self.headers),
             Some(Cookie::One(value)) => value,
@@ -668,7 +673,7 @@ impl RegularFields {
             Some(Cookie::Joined(joined)) => HeaderValue::from_maybe_shared(Bytes::from(joined))
                 .map_err(|_| RequestError::InvalidFieldValue)?,
         };
-        self.headers.insert(header::COOKIE, value);
+        self.headers.push(header::COOKIE, value);
         Ok(self.headers)
     }
 }
@@ -1314,7 +1319,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(head.content_length, Some(42));
-        assert_eq!(head.headers.get_all("content-length").iter().count(), 1);
+        assert_eq!(head.headers.values_of("content-length").len(), 1);
         assert_eq!(
             get_with(&[("content-length", "0")]).unwrap().content_length,
             Some(0)
@@ -1352,7 +1357,7 @@ mod tests {
     #[test]
     fn host_and_authority() {
         let head = get_with(&[("host", "EXAMPLE.com")]).unwrap();
-        assert_eq!(head.headers.get_all("host").iter().count(), 1);
+        assert_eq!(head.headers.values_of("host").len(), 1);
         assert_eq!(head.headers["host"], "EXAMPLE.com");
         assert_eq!(
             err(get_with(&[("host", "evil.example")])),
@@ -1395,7 +1400,7 @@ mod tests {
     #[test]
     fn cookies_are_joined() {
         let head = get_with(&[("cookie", "a=1"), ("accept", "*/*"), ("cookie", "b=2")]).unwrap();
-        let all: Vec<_> = head.headers.get_all("cookie").iter().collect();
+        let all: Vec<_> = head.headers.values_of("cookie");
         assert_eq!(all, ["a=1; b=2"]);
         let head = get_with(&[("cookie", "a=1")]).unwrap();
         assert_eq!(head.headers["cookie"], "a=1");
@@ -1426,7 +1431,7 @@ mod tests {
     #[test]
     fn repeated_regular_fields_are_kept() {
         let head = get_with(&[("accept", "a"), ("accept", "b")]).unwrap();
-        let all: Vec<_> = head.headers.get_all("accept").iter().collect();
+        let all: Vec<_> = head.headers.values_of("accept");
         assert_eq!(all, ["a", "b"]);
     }
 

@@ -228,8 +228,8 @@ impl FsResource {
         }
         // A small file is read in the same blocking call, unless no body will be sent (HEAD)
         // or the client's validators make "not modified" the likely answer.
-        let revalidating = request.headers.contains_key(header::IF_NONE_MATCH)
-            || request.headers.contains_key(header::IF_MODIFIED_SINCE);
+        let revalidating = request.headers.contains_key(&header::IF_NONE_MATCH)
+            || request.headers.contains_key(&header::IF_MODIFIED_SINCE);
         let read_up_to = (*request.method != Method::HEAD && !revalidating)
             .then_some(u64::try_from(self.chunk_size).unwrap_or(u64::MAX));
         let lookup = Lookup {

@@ -44,6 +44,7 @@ use super::frame::{
 use super::hpack::{DecodeError, Decoder, Encoder, ServerFields, DEFAULT_TABLE_SIZE};
 use super::request::{RequestBuilder, RequestHead2, RequestLimits, TrailersBuilder};
 use super::state::{State, StateError, Verdict};
+use crate::proto::field_list::FieldList;
 use crate::proto::frame_room;
 
 mod send_queue;
@@ -341,26 +342,25 @@ pub(crate) struct Connection {
     /// [`Connection::poll_transmit`]'s lists of stream ids (the round's order, then those
     /// that sent), kept between calls rather than allocated twice per call.
     transmit_ids: Vec<u32>,
-    /// Emptied header maps given back by the caller ([`Connection::recycle_fields`]),
-    /// which the next requests' fields fill: a new map costs two allocations, and
-    /// dropping one two frees, in every request.
-    spare_fields: Vec<HeaderMap>,
-    /// The sum of the kept maps' capacities, bounded by [`SPARE_FIELDS_ROOM`].
+    /// Emptied field lists given back by the caller ([`Connection::recycle_fields`]),
+    /// which the next requests' fields fill: a new list costs an allocation, and dropping
+    /// one a free, in every request.
+    spare_fields: Vec<FieldList>,
+    /// The sum of the kept lists' capacities, bounded by [`SPARE_FIELDS_ROOM`].
     spare_room: usize,
-    /// How many fields the last request had (at most [`SPARE_FIELDS_MAX`]): a request map
-    /// is made with that much room, in one step, rather than grown field by field.
+    /// How many fields the last request had (at most [`SPARE_FIELDS_MAX`]): a request's
+    /// list is made with that much room, in one step, rather than grown field by field.
     last_request_fields: usize,
 }
 
-/// The most fields a map given back may have room for and still be kept (a file answer's
-/// map has room for 6, a load generator's request for 6 or 12, a browser's, with 15 to 20
-/// fields, for 24): a handler's unusually large map is not held while the connection is
-/// busy.
+/// The most fields a list given back may have room for and still be kept (a load
+/// generator's request has 3 to 12 regular fields, a browser's 15 to 20): an unusually
+/// large list is not held while the connection is busy.
 const SPARE_FIELDS_MAX: usize = 32;
-/// The most room, in fields, all kept maps may have together: with a field's slot at about
-/// 100 bytes, about 50 KiB per busy connection (32 small maps, or 21 of a browser's).
+/// The most room, in fields, all kept lists may have together: with a field's slot at 72
+/// bytes, about 36 KiB per busy connection (32 small lists, or 21 of a browser's).
 const SPARE_FIELDS_ROOM: usize = 512;
-/// The most maps kept for reuse. A client that sends its requests in batches (a browser
+/// The most lists kept for reuse. A client that sends its requests in batches (a browser
 /// loading a page's resources, a load generator) has a batch's worth of requests decoded
 /// before the first answer gives its map back, so one spare would serve one request of
 /// each batch. Kept only while the connection is busy.
@@ -740,33 +740,32 @@ impl Connection {
         self.decoder.release_idle_memory();
     }
 
-    /// Takes a header map that is no longer needed (a response's, once its HEADERS are
-    /// queued) to hold a later request's fields, unless [`SPARE_FIELDS_KEPT`] are kept
-    /// already, their room would pass [`SPARE_FIELDS_ROOM`], or it is unusually large.
-    pub(crate) fn recycle_fields(&mut self, mut map: HeaderMap) {
-        let room = map.capacity();
-        // `len` counts every value: a map with many values under one name keeps their
-        // room after `clear` too, which `capacity` does not count.
-        let small = room > 0 && room <= SPARE_FIELDS_MAX && map.len() <= SPARE_FIELDS_MAX;
+    /// Takes a request's field list that is no longer needed (its request was answered
+    /// from it, or its fields moved into a handler's map) to hold a later request's fields,
+    /// unless [`SPARE_FIELDS_KEPT`] are kept already, their room would pass
+    /// [`SPARE_FIELDS_ROOM`], or it is unusually large.
+    pub(crate) fn recycle_fields(&mut self, mut list: FieldList) {
+        let room = list.capacity();
+        let small = room > 0 && room <= SPARE_FIELDS_MAX;
         if small
             && self.spare_fields.len() < SPARE_FIELDS_KEPT
             && self.spare_room + room <= SPARE_FIELDS_ROOM
         {
-            map.clear();
+            list.clear();
             self.spare_room += room;
-            self.spare_fields.push(map);
+            self.spare_fields.push(list);
         }
     }
 
-    /// A kept map for a request's fields, else a new one; with room for as many as the
+    /// A kept list for a request's fields, else a new one; with room for as many as the
     /// last request had (a client sends much the same fields each time).
-    fn spare_field_map(&mut self) -> HeaderMap {
-        let mut map = self.spare_fields.pop().unwrap_or_default();
-        self.spare_room = self.spare_room.saturating_sub(map.capacity());
-        if map.capacity() < self.last_request_fields {
-            map.reserve(self.last_request_fields);
+    fn spare_field_list(&mut self) -> FieldList {
+        let mut list = self.spare_fields.pop().unwrap_or_default();
+        self.spare_room = self.spare_room.saturating_sub(list.capacity());
+        if list.capacity() < self.last_request_fields {
+            list.reserve(self.last_request_fields);
         }
-        map
+        list
     }
 
     /// The connection is done: after a connection error, or after a GOAWAY either way once
@@ -1330,7 +1329,7 @@ impl Connection {
         let limits = self.config.request_limits;
         match kind {
             BlockKind::Request => {
-                let spare = self.spare_field_map();
+                let spare = self.spare_field_list();
                 let mut b = RequestBuilder::with_fields(limits, spare);
                 let decoded = self
                     .decoder
