@@ -4,6 +4,7 @@ use bytes::BytesMut;
 use http::Version;
 
 use super::{pieces, Input};
+use crate::proto::field_list::FieldList;
 use crate::proto::h1::{
     parse_head, parse_head_into, parse_head_with, BodyDecoder, ChunkError, ChunkLimits, Decoded,
     FieldNames, Framing, HeadError, HeadLimits, RequestHead, RequestTarget,
@@ -39,7 +40,7 @@ pub fn h1_head(data: &[u8]) {
     let one_by_one = parse_head_with(
         &mut buf,
         &limits,
-        &mut http::HeaderMap::new(),
+        &mut FieldList::default(),
         &mut FieldNames::default(),
         false,
     )
@@ -72,12 +73,12 @@ pub fn h1_head(data: &[u8]) {
     let mut result = whole;
     let mut buf = BytesMut::from(bytes);
     let mut scratch = FieldNames::default();
-    let mut spare = http::HeaderMap::new();
+    let mut spare = FieldList::default();
     for _ in 0..MAX_PIPELINED {
         let before = buf.len();
         let served = parse_head_into(&mut buf, &limits, &mut spare, &mut scratch)
             .map(|head| head.map(|head| (head, before - buf.len())));
-        assert_eq!(served, result, "parsed with kept names and a reused map");
+        assert_eq!(served, result, "parsed with kept names and a reused list");
         if let Ok(Some((head, _))) = served {
             spare = head.headers;
         }
@@ -123,7 +124,7 @@ fn check_head(bytes: &[u8], limits: &HeadLimits, result: &HeadResult) {
                 assert_eq!(head.version, Version::HTTP_11, "chunked on HTTP/1.0");
             }
             if head.version == Version::HTTP_11 {
-                assert_eq!(head.headers.get_all(http::header::HOST).iter().count(), 1);
+                assert_eq!(head.headers.get_all(&http::header::HOST).count(), 1);
             }
             match &head.target {
                 RequestTarget::Origin { path_and_query, .. } => {

@@ -60,6 +60,11 @@ impl FieldList {
         self.fields.iter().map(|(n, _)| n)
     }
 
+    /// Drops every field `drop` names (a connection's hop-by-hop fields).
+    pub(crate) fn remove_named(&mut self, drop: impl Fn(&HeaderName) -> bool) {
+        self.fields.retain(|(n, _)| !drop(n));
+    }
+
     /// The fields moved into a map (as a handler gets them); the list is left empty with its
     /// room, for a later request.
     pub(crate) fn drain_into_map(&mut self) -> HeaderMap {
@@ -98,6 +103,16 @@ impl std::ops::Index<&str> for FieldList {
             .find(|(n, _)| n.as_str() == name)
             .map(|(_, v)| v)
             .unwrap_or_else(|| panic!("no field {name}"))
+    }
+}
+
+#[cfg(test)]
+impl<'a> IntoIterator for &'a FieldList {
+    type Item = &'a (HeaderName, HeaderValue);
+    type IntoIter = std::slice::Iter<'a, (HeaderName, HeaderValue)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.iter()
     }
 }
 

@@ -159,7 +159,7 @@ fn is_get_or_head(request: &RequestView<'_>) -> bool {
 /// [`evaluate_range`] read. Most requests carry none, and one pass over the request's
 /// names (standard ones compare by tag) then stands in for six look-ups of absent fields.
 pub(crate) fn has_conditions(request: &RequestView<'_>) -> bool {
-    request.headers.any_name(|name| {
+    request.headers.names().any(|name| {
         *name == header::IF_MATCH
             || *name == header::IF_NONE_MATCH
             || *name == header::IF_MODIFIED_SINCE
@@ -406,17 +406,13 @@ pub(crate) fn content_range(start: u64, end_inclusive: u64, len: u64) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::request_view::ViewOfParts;
+    use crate::resource::request_view::TestRequest;
 
-    fn req(method: Method, headers: &[(&str, &str)]) -> http::request::Parts {
-        let mut b = http::Request::builder().method(method).uri("/x");
-        for (n, v) in headers {
-            b = b.header(*n, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+    fn req(method: Method, headers: &[(&str, &str)]) -> TestRequest {
+        TestRequest::new(method, "/x", headers)
     }
 
-    fn get(headers: &[(&str, &str)]) -> http::request::Parts {
+    fn get(headers: &[(&str, &str)]) -> TestRequest {
         req(Method::GET, headers)
     }
 

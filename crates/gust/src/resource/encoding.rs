@@ -7,7 +7,7 @@
 use crate::proto::{is_tchar, offset_in, trim_ows};
 use http::header::{HeaderValue, ACCEPT_ENCODING};
 
-use super::request_view::Fields;
+use crate::proto::field_list::FieldList;
 
 /// A content coding gust can serve from precompressed bytes or files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,7 +270,7 @@ fn parse_qvalue(v: &[u8]) -> Option<Q> {
 
 /// All `Accept-Encoding` lines of a request as one value (a list split over several lines
 /// means the same as the joined list, RFC 9110 5.3), or `None` when the header is absent.
-pub(crate) fn accept_encoding(headers: Fields<'_>) -> Option<HeaderValue> {
+pub(crate) fn accept_encoding(headers: &FieldList) -> Option<HeaderValue> {
     let mut values = headers.get_all(&ACCEPT_ENCODING);
     let first = values.next()?;
     let rest: Vec<&HeaderValue> = values.collect();
@@ -616,15 +616,12 @@ mod tests {
 
     #[test]
     fn several_header_lines_are_one_list() {
-        let mut headers = http::HeaderMap::new();
-        assert_eq!(accept_encoding(Fields::Map(&headers)), None);
-        headers.append(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0.5"));
-        assert_eq!(
-            accept_encoding(Fields::Map(&headers)).unwrap(),
-            "gzip;q=0.5"
-        );
-        headers.append(ACCEPT_ENCODING, HeaderValue::from_static("br"));
-        let joined = accept_encoding(Fields::Map(&headers));
+        let mut headers = FieldList::default();
+        assert_eq!(accept_encoding(&headers), None);
+        headers.push(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0.5"));
+        assert_eq!(accept_encoding(&headers).unwrap(), "gzip;q=0.5");
+        headers.push(ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        let joined = accept_encoding(&headers);
         assert_eq!(joined.as_ref().unwrap(), "gzip;q=0.5, br");
         assert_eq!(negotiate(joined.as_ref(), ALL), Some(Coding::Br));
     }

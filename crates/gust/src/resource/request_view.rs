@@ -6,10 +6,9 @@
 //! answer (the URI parsed and dropped, the parts moved), so dispatch lends them this view
 //! of the head it already holds instead.
 
-use http::header::{HeaderName, HeaderValue, ValueIter};
-use http::{HeaderMap, Method};
+use http::Method;
 
-use crate::proto::field_list::{FieldList, ValuesOf};
+use crate::proto::field_list::FieldList;
 
 /// A request's head as the built-in resources read it.
 #[derive(Debug, Clone, Copy)]
@@ -19,70 +18,7 @@ pub(crate) struct RequestView<'a> {
     pub(crate) path: &'a str,
     /// What follows the first `?` of the target, if anything does.
     pub(crate) query: Option<&'a str>,
-    pub(crate) headers: Fields<'a>,
-}
-
-/// A request's regular fields, as its protocol collected them: HTTP/1.1 into a map,
-/// HTTP/2 into a list.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Fields<'a> {
-    Map(&'a HeaderMap),
-    List(&'a FieldList),
-}
-
-impl<'a> Fields<'a> {
-    /// Every value of `name`, in order.
-    pub(crate) fn get_all(self, name: &HeaderName) -> FieldValues<'a> {
-        match self {
-            Fields::Map(map) => FieldValues::Map(map.get_all(name).iter()),
-            Fields::List(list) => FieldValues::List(list.get_all(name)),
-        }
-    }
-
-    pub(crate) fn contains_key(self, name: &HeaderName) -> bool {
-        match self {
-            Fields::Map(map) => map.contains_key(name),
-            Fields::List(list) => list.contains_key(name),
-        }
-    }
-
-    /// Whether any field's name satisfies `pred`.
-    pub(crate) fn any_name(self, mut pred: impl FnMut(&HeaderName) -> bool) -> bool {
-        match self {
-            Fields::Map(map) => map.keys().any(&mut pred),
-            Fields::List(list) => list.names().any(&mut pred),
-        }
-    }
-}
-
-/// The values of one name in [`Fields`].
-pub(crate) enum FieldValues<'a> {
-    Map(ValueIter<'a, HeaderValue>),
-    List(ValuesOf<'a>),
-}
-
-impl<'a> Iterator for FieldValues<'a> {
-    type Item = &'a HeaderValue;
-
-    fn next(&mut self) -> Option<&'a HeaderValue> {
-        match self {
-            FieldValues::Map(values) => values.next(),
-            FieldValues::List(values) => values.next(),
-        }
-    }
-}
-
-impl<'a> RequestView<'a> {
-    /// The view of a request whose head was built already, as tests build them.
-    #[cfg(test)]
-    pub(crate) fn of(parts: &'a http::request::Parts) -> Self {
-        RequestView {
-            method: &parts.method,
-            path: parts.uri.path(),
-            query: parts.uri.query(),
-            headers: Fields::Map(&parts.headers),
-        }
-    }
+    pub(crate) headers: &'a FieldList,
 }
 
 /// Whether `http`'s URI parser accepts `query` (the part after `?`) of a target whose path
@@ -96,16 +32,43 @@ pub(crate) fn query_fits_uri(query: &str) -> bool {
 /// Targets longer than this are refused by `http`'s URI parser (its `MAX_LEN`).
 pub(crate) const URI_MAX_LEN: usize = u16::MAX as usize - 1;
 
-/// `parts.view()`: how tests, which build requests with `http`'s builder, lend them.
+/// A request as tests build it: `TestRequest::new(Method::GET, "/x?y", &[("range", "bytes=0-1")])`,
+/// then `.view()`.
 #[cfg(test)]
-pub(crate) trait ViewOfParts {
-    fn view(&self) -> RequestView<'_>;
+pub(crate) struct TestRequest {
+    method: Method,
+    target: String,
+    headers: FieldList,
 }
 
 #[cfg(test)]
-impl ViewOfParts for http::request::Parts {
-    fn view(&self) -> RequestView<'_> {
-        RequestView::of(self)
+impl TestRequest {
+    pub(crate) fn new(method: Method, target: &str, headers: &[(&str, &str)]) -> Self {
+        let mut fields = FieldList::default();
+        for (name, value) in headers {
+            fields.push(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        TestRequest {
+            method,
+            target: target.to_owned(),
+            headers: fields,
+        }
+    }
+
+    pub(crate) fn view(&self) -> RequestView<'_> {
+        let (path, query) = match self.target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (self.target.as_str(), None),
+        };
+        RequestView {
+            method: &self.method,
+            path,
+            query,
+            headers: &self.headers,
+        }
     }
 }
 
@@ -114,20 +77,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The view of a built request reads what the URI holds.
+    /// A test request's view splits its target at the first `?`.
     #[test]
-    fn view_of_parts() {
-        let (parts, ()) = http::Request::builder()
-            .method(Method::HEAD)
-            .uri("/a%20b/c?x=1&y")
-            .header("accept", "*/*")
-            .body(())
-            .unwrap()
-            .into_parts();
-        let view = RequestView::of(&parts);
+    fn test_request_view() {
+        let request = TestRequest::new(Method::HEAD, "/a%20b/c?x=1&y?z", &[("accept", "*/*")]);
+        let view = request.view();
         assert_eq!(*view.method, Method::HEAD);
         assert_eq!(view.path, "/a%20b/c");
-        assert_eq!(view.query, Some("x=1&y"));
+        assert_eq!(view.query, Some("x=1&y?z"));
         let accept: Vec<_> = view.headers.get_all(&http::header::ACCEPT).collect();
         assert_eq!(accept, ["*/*"]);
     }

@@ -343,7 +343,7 @@ mod tests {
     use super::*;
     use crate::body::sent_fields as fields;
     use crate::body::BodyKind;
-    use crate::resource::request_view::ViewOfParts;
+    use crate::resource::request_view::TestRequest;
     use flate2::write::GzEncoder;
     use http::Method;
     use std::io::Write;
@@ -356,15 +356,11 @@ mod tests {
         enc.finish().unwrap()
     }
 
-    fn req(method: Method, headers: &[(&str, &str)]) -> http::request::Parts {
-        let mut b = http::Request::builder().method(method).uri("/");
-        for (n, v) in headers {
-            b = b.header(*n, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+    fn req(method: Method, headers: &[(&str, &str)]) -> TestRequest {
+        TestRequest::new(method, "/", headers)
     }
 
-    fn get(headers: &[(&str, &str)]) -> http::request::Parts {
+    fn get(headers: &[(&str, &str)]) -> TestRequest {
         req(Method::GET, headers)
     }
 

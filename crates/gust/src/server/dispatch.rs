@@ -22,7 +22,7 @@ use crate::proto::ws::{
     SUPPORTED_VERSION,
 };
 use crate::resource::path::{self, PATH_UNSAFE};
-use crate::resource::request_view::{query_fits_uri, Fields, RequestView, URI_MAX_LEN};
+use crate::resource::request_view::{query_fits_uri, RequestView, URI_MAX_LEN};
 use crate::resource::KNOWN_METHODS;
 use crate::resource::{MethodSet, PeerAddr, Request, ResourceKind, Response, RouteInfo};
 use crate::tls::TlsInfo;
@@ -73,36 +73,7 @@ pub(crate) struct Dispatched {
     /// The request's fields' container, emptied or no longer needed (the request was
     /// answered at once, or its fields moved into a handler's map): the connection may
     /// fill it with a later request's fields instead of allocating one.
-    pub(crate) spent_fields: Option<HeadFields>,
-}
-
-/// A request's regular fields as its protocol collected them.
-pub(crate) enum HeadFields {
-    /// HTTP/1.1's parser fills a map.
-    Map(http::HeaderMap),
-    /// HTTP/2's decoder fills a list, which the built-in resources read as it is.
-    List(FieldList),
-}
-
-impl HeadFields {
-    fn view(&self) -> Fields<'_> {
-        match self {
-            HeadFields::Map(map) => Fields::Map(map),
-            HeadFields::List(list) => Fields::List(list),
-        }
-    }
-
-    /// The fields as a handler gets them, and what is left to reuse (an HTTP/2 list,
-    /// emptied with its room kept).
-    fn into_map(self) -> (http::HeaderMap, Option<HeadFields>) {
-        match self {
-            HeadFields::Map(map) => (map, None),
-            HeadFields::List(mut list) => {
-                let map = list.drain_into_map();
-                (map, Some(HeadFields::List(list)))
-            }
-        }
-    }
+    pub(crate) spent_fields: Option<FieldList>,
 }
 
 /// The head of a request as every protocol hands it over.
@@ -111,7 +82,8 @@ pub(crate) struct Head {
     /// The request target as sent: `/path?query`, or `*`.
     pub(crate) target: String,
     pub(crate) version: http::Version,
-    pub(crate) headers: HeadFields,
+    /// The regular fields, in arrival order (see [`FieldList`]).
+    pub(crate) headers: FieldList,
     /// The client asks to open a WebSocket: an HTTP/1.1 GET with `Upgrade: websocket`, or
     /// an HTTP/2 extended CONNECT. Only WebSocket resources are considered for it.
     pub(crate) websocket: bool,
@@ -214,7 +186,7 @@ pub(crate) fn dispatch(
         method: &head.method,
         path: uri_path,
         query,
-        headers: head.headers.view(),
+        headers: &head.headers,
     };
     // Below the prefix, the decoded path names a file.
     let relative = normalized.path.get(route.info.prefix_len..).unwrap_or("");
@@ -240,7 +212,7 @@ pub(crate) fn dispatch(
                         method: &method,
                         path: &path,
                         query: query.as_deref(),
-                        headers: fields.view(),
+                        headers: &fields,
                     };
                     dir.respond(&view, &relative, had_encoded_slash).await
                 })),
@@ -319,7 +291,7 @@ fn handler_request(
     rebuilt_target: Option<String>,
     body: RequestBody,
     route: RouteInfo,
-) -> Option<(Request, Option<HeadFields>)> {
+) -> Option<(Request, Option<FieldList>)> {
     let uri = match rebuilt_target {
         Some(target) => target.parse::<Uri>(),
         None => Uri::try_from(head.target),
@@ -330,15 +302,15 @@ fn handler_request(
     *request.method_mut() = head.method;
     *request.uri_mut() = uri;
     *request.version_mut() = head.version;
-    let (fields, spent) = head.headers.into_map();
-    *request.headers_mut() = fields;
+    let mut fields = head.headers;
+    *request.headers_mut() = fields.drain_into_map();
     let extensions = request.extensions_mut();
     extensions.insert(PeerAddr(ctx.peer));
     if let Some(tls) = &ctx.tls {
         extensions.insert(TlsInfo::clone(tls));
     }
     extensions.insert(route);
-    Some((request, spent))
+    Some((request, Some(fields)))
 }
 
 /// 400 for a target that makes no URI.
@@ -372,7 +344,7 @@ fn open_websocket(
 }
 
 /// A request answered by a resource that kept nothing of it: its fields are given back.
-fn answered_at_once(response: Response, fields: HeadFields) -> Dispatched {
+fn answered_at_once(response: Response, fields: FieldList) -> Dispatched {
     Dispatched {
         response: Answer::Ready(Some(response)),
         reads_body: false,

@@ -19,13 +19,13 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
-use http::{HeaderMap, Method, StatusCode, Version};
+use http::{Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant, Sleep};
 
 use super::between::{Between, WhenIdle};
-use super::dispatch::{self, error_response, Answer, Dispatched, Head, HeadFields};
+use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::h2;
 use super::idle::{asked_to_close, OnStop};
 use super::transport::{
@@ -36,6 +36,7 @@ use super::{date, read_room, within, ConnCtx, IDLE_READ_BUFFER, SERVER_NAME};
 use crate::body::file::FileRange;
 use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody};
 use crate::config::Limits;
+use crate::proto::field_list::FieldList;
 use crate::proto::h1::{
     encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded,
     FieldNames, Framing, HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead,
@@ -145,13 +146,16 @@ fn arm(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant, slack: Duration) -> Pin
     timer.as_mut()
 }
 
-/// The most fields a kept request map may have room for (see [`Driver::keep_fields`]).
+/// The field of an h2c upgrade request that carries the client's settings (RFC 7540 3.2.1).
+const HTTP2_SETTINGS: http::HeaderName = http::HeaderName::from_static("http2-settings");
+
+/// The most fields a kept request list may have room for (see [`Driver::keep_fields`]).
 const SPARE_FIELDS_MAX: usize = 32;
 
 /// What an answered request leaves for the next one of its connection.
 struct Spare {
-    /// Its field map, emptied, for the next request's fields.
-    fields: HeaderMap,
+    /// Its field list, emptied, for the next request's fields.
+    fields: FieldList,
     /// Its field names, for the next request's (see [`FieldNames`]).
     names: FieldNames,
 }
@@ -371,7 +375,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 }
             }
             if !sniffing && !self.inbuf.is_empty() {
-                let mut fresh = (HeaderMap::new(), FieldNames::default());
+                let mut fresh = (FieldList::default(), FieldNames::default());
                 let (fields, names) = match self.spare.as_deref_mut() {
                     Some(spare) => (&mut spare.fields, &mut spare.names),
                     None => (&mut fresh.0, &mut fresh.1),
@@ -468,22 +472,22 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         }
     }
 
-    /// Keeps `map`, a request's fields no longer needed, for the next request's; one that
+    /// Keeps `list`, a request's fields no longer needed, for the next request's; one that
     /// grew large for a rare request is let go, and so is a first request's: a client that
-    /// makes one request and waits would only leave the map's memory scattered.
-    fn keep_fields(&mut self, mut map: HeaderMap) {
-        if map.capacity() > SPARE_FIELDS_MAX || self.answered == 0 {
+    /// makes one request and waits would only leave the list's memory scattered.
+    fn keep_fields(&mut self, mut list: FieldList) {
+        if list.capacity() > SPARE_FIELDS_MAX || self.answered == 0 {
             return;
         }
         // Emptied now rather than by the next parse: the values share the head's bytes,
         // which share the read buffer's memory; once they are gone the buffer can reuse
         // it instead of allocating anew.
-        map.clear();
+        list.clear();
         match &mut self.spare {
-            Some(spare) => spare.fields = map,
+            Some(spare) => spare.fields = list,
             None => {
                 self.spare = Some(Box::new(Spare {
-                    fields: map,
+                    fields: list,
                     names: FieldNames::default(),
                 }))
             }
@@ -570,15 +574,14 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             .any(|t| t.trim().eq_ignore_ascii_case("h2c"));
         let names_settings = head
             .headers
-            .get_all(http::header::CONNECTION)
-            .iter()
+            .get_all(&http::header::CONNECTION)
             .flat_map(|v| v.as_bytes().split(|&b| b == b','))
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"http2-settings"));
         let no_body = matches!(head.framing, Framing::None | Framing::Length(0));
         if !offers_h2c || !names_settings || !no_body {
             return None;
         }
-        let mut values = head.headers.get_all("http2-settings").iter();
+        let mut values = head.headers.get_all(&HTTP2_SETTINGS);
         let value = values.next()?;
         if values.next().is_some() {
             return None;
@@ -686,7 +689,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             method,
             target,
             version,
-            headers: HeadFields::Map(headers),
+            headers,
             websocket,
             protocol: None,
         };
@@ -696,8 +699,8 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             websocket,
             spent_fields,
         } = dispatch::dispatch(&self.conn, dispatch_head, body, std::time::Instant::now());
-        if let Some(HeadFields::Map(map)) = spent_fields {
-            self.keep_fields(map);
+        if let Some(list) = spent_fields {
+            self.keep_fields(list);
         }
         if let Some(upgrade) = websocket {
             return Err(End::ToWebSocket(Box::new((response.await, upgrade))));
@@ -934,9 +937,12 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         );
         self.flush().await?;
         let mut headers = head.headers;
-        for hop in ["connection", "upgrade", "http2-settings", "keep-alive"] {
-            headers.remove(hop);
-        }
+        headers.remove_named(|name| {
+            name == http::header::CONNECTION
+                || name == http::header::UPGRADE
+                || name == HTTP2_SETTINGS
+                || name == "keep-alive"
+        });
         let target = match head.target {
             RequestTarget::Origin { path_and_query, .. } => path_and_query,
             RequestTarget::Asterisk => "*".to_owned(),
@@ -948,7 +954,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 method: head.method,
                 target,
                 version: Version::HTTP_2,
-                headers: HeadFields::Map(headers),
+                headers,
                 websocket: false,
                 protocol: None,
             },

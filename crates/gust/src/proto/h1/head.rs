@@ -12,10 +12,11 @@ use core::mem::MaybeUninit;
 use std::cell::RefCell;
 
 use bytes::{Bytes, BytesMut};
-use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::is_tchar;
 use super::names::FieldNames;
+use crate::proto::field_list::FieldList;
 use crate::proto::trim_ows;
 use crate::proto::{method_name, offset_in, MethodName};
 
@@ -69,7 +70,7 @@ pub(crate) struct RequestHead {
     /// `HTTP_10` or `HTTP_11`.
     pub(crate) version: Version,
     /// All header fields, in order, names lower-cased.
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: FieldList,
     /// Where the body ends.
     pub(crate) framing: Framing,
     /// 1.1: unless "Connection: close"; 1.0: only with "Connection: keep-alive".
@@ -233,7 +234,7 @@ pub(crate) fn parse_head(
     let head = parse_head_into(
         &mut bytes,
         limits,
-        &mut HeaderMap::new(),
+        &mut FieldList::default(),
         &mut FieldNames::default(),
     )?;
     Ok(head.map(|head| (head, buf.len() - bytes.len())))
@@ -256,7 +257,7 @@ thread_local! {
 pub(crate) fn parse_head_into(
     buf: &mut BytesMut,
     limits: &HeadLimits,
-    spare: &mut HeaderMap,
+    spare: &mut FieldList,
     names: &mut FieldNames,
 ) -> Result<Option<RequestHead>, HeadError> {
     parse_head_with(buf, limits, spare, names, true)
@@ -267,7 +268,7 @@ pub(crate) fn parse_head_into(
 pub(crate) fn parse_head_with(
     buf: &mut BytesMut,
     limits: &HeadLimits,
-    spare: &mut HeaderMap,
+    spare: &mut FieldList,
     names: &mut FieldNames,
     quick: bool,
 ) -> Result<Option<RequestHead>, HeadError> {
@@ -278,7 +279,7 @@ pub(crate) fn parse_head_with(
 fn parse_head_at(
     buf: &mut BytesMut,
     limits: &HeadLimits,
-    spare: &mut HeaderMap,
+    spare: &mut FieldList,
     names: &mut FieldNames,
     quick: bool,
     fields: &mut Vec<FieldAt>,
@@ -612,7 +613,7 @@ fn build_head(
     fields: &[FieldAt],
     head: &Bytes,
     limits: &HeadLimits,
-    mut headers: HeaderMap,
+    mut headers: FieldList,
     names: &mut FieldNames,
 ) -> Result<RequestHead, HeadError> {
     let method = match layout.method {
@@ -631,8 +632,8 @@ fn build_head(
     headers.clear();
     headers.reserve(fields.len());
     // Which of the fields this function looks at are there at all, noted on the way in: a
-    // look-up in the map for an absent field costs more than these comparisons (standard
-    // names compare by tag).
+    // look-up in the list for an absent field costs a pass over it (standard names
+    // compare by tag).
     let mut seen = Seen::default();
     // The Host fields, counted and the last one kept as sent: checked without a look-up.
     let mut hosts = (0usize, &[][..]);
@@ -646,7 +647,7 @@ fn build_head(
         if name == header::HOST {
             hosts = (hosts.0 + 1, field.value.bytes(head));
         }
-        headers.append(name, value);
+        headers.push(name, value);
     }
 
     check_host(hosts, version)?;
@@ -659,8 +660,7 @@ fn build_head(
     let connection_has = |token: &[u8]| {
         seen.connection
             && headers
-                .get_all(header::CONNECTION)
-                .iter()
+                .get_all(&header::CONNECTION)
                 .flat_map(|v| list_elements(v.as_bytes()))
                 .any(|e| e.eq_ignore_ascii_case(token))
     };
@@ -674,8 +674,7 @@ fn build_head(
     let expect_continue = is_11
         && seen.expect
         && headers
-            .get_all(header::EXPECT)
-            .iter()
+            .get_all(&header::EXPECT)
             .any(|v| trim_ows(v.as_bytes()).eq_ignore_ascii_case(b"100-continue"));
     let wants_upgrade = if is_11 && connection_has(b"upgrade") {
         upgrade_value(&headers)
@@ -854,14 +853,14 @@ fn check_host((count, value): (usize, &[u8]), version: Version) -> Result<(), He
 
 /// Decides the body framing so that any disagreement a proxy could have with us is
 /// refused instead of guessed (RFC 9112 6.1 and 6.3).
-fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> {
-    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
+fn framing(headers: &FieldList, version: Version) -> Result<Framing, HeadError> {
+    let mut lengths = headers.get_all(&header::CONTENT_LENGTH);
     let length = match (lengths.next(), lengths.next()) {
         (None, _) => None,
         (Some(_), Some(_)) => return Err(HeadError::DuplicateContentLength),
         (Some(v), None) => Some(parse_content_length(v.as_bytes())?),
     };
-    let mut codings = headers.get_all(header::TRANSFER_ENCODING).iter().peekable();
+    let mut codings = headers.get_all(&header::TRANSFER_ENCODING).peekable();
     if codings.peek().is_none() {
         return Ok(length.map_or(Framing::None, Framing::Length));
     }
@@ -910,9 +909,9 @@ fn parse_content_length(v: &[u8]) -> Result<u64, HeadError> {
     })
 }
 
-fn upgrade_value(headers: &HeaderMap) -> Option<String> {
+fn upgrade_value(headers: &FieldList) -> Option<String> {
     let mut out = String::new();
-    for v in headers.get_all(header::UPGRADE) {
+    for v in headers.get_all(&header::UPGRADE) {
         let s = v.to_str().ok()?;
         if !out.is_empty() {
             out.push_str(", ");
@@ -1004,7 +1003,7 @@ mod tests {
         let parsed = parse_head_with(
             &mut buf,
             &limits,
-            &mut HeaderMap::new(),
+            &mut FieldList::default(),
             &mut FieldNames::default(),
             quick,
         );
@@ -1177,7 +1176,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(head.headers.len(), 1);
-        assert_eq!(head.headers[header::HOST], "b");
+        assert_eq!(head.headers["host"], "b");
         assert!(head.headers.capacity() >= room, "the room is kept");
         assert_eq!(head, ok(raw));
     }
@@ -1188,7 +1187,7 @@ mod tests {
         let mut buf = BytesMut::from(&raw[..]);
         let memory = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
         let mut names = FieldNames::default();
-        let head = parse_head_into(&mut buf, &LIMITS, &mut HeaderMap::new(), &mut names)
+        let head = parse_head_into(&mut buf, &LIMITS, &mut FieldList::default(), &mut names)
             .unwrap()
             .unwrap();
         assert_eq!(

@@ -623,7 +623,7 @@ mod tests {
     use super::*;
     use crate::body::{BodyError, BodyKind};
     use crate::resource::path::normalize;
-    use crate::resource::request_view::ViewOfParts;
+    use crate::resource::request_view::TestRequest;
     use futures_util::StreamExt;
     use http::Method;
 
@@ -649,12 +649,8 @@ mod tests {
         dir
     }
 
-    fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
-        let mut b = http::Request::builder().method(method).uri(uri);
-        for (n, v) in headers {
-            b = b.header(*n, *v);
-        }
-        b.body(()).unwrap().into_parts().0
+    fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> TestRequest {
+        TestRequest::new(method, uri, headers)
     }
 
     /// Runs a request the way dispatch does for a fallback resource: normalise, then hand

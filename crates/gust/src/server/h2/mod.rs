@@ -45,7 +45,7 @@ use self::pending::Pending;
 use self::recv::{RecvBuffer, Release};
 use super::between::{Between, WhenIdle};
 use super::date;
-use super::dispatch::{self, error_response, Answer, Dispatched, Head, HeadFields};
+use super::dispatch::{self, error_response, Answer, Dispatched, Head};
 use super::idle::asked_to_close;
 use super::outbox::Outbox;
 use super::transport::{ReadSide, WriteSide};
@@ -782,8 +782,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             websocket,
             spent_fields,
         } = dispatch::dispatch(&self.ctx, head, body, now.into_std());
-        // An HTTP/2 request's list; the map of a request that came by h2c upgrade is not.
-        if let Some(HeadFields::List(list)) = spent_fields {
+        if let Some(list) = spent_fields {
             self.conn.recycle_fields(list);
         }
         let tunnel = websocket.is_some();
@@ -1105,7 +1104,7 @@ fn to_dispatch_head(head: RequestHead2) -> Head {
         method: head.method,
         target,
         version: http::Version::HTTP_2,
-        headers: HeadFields::List(head.headers),
+        headers: head.headers,
         // An extended CONNECT (RFC 8441): the handshake rules check the protocol is
         // `websocket`.
         websocket,
