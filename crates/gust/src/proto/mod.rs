@@ -8,6 +8,7 @@ pub(crate) mod field_list;
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod shared_fields;
+pub(crate) mod target_strings;
 pub(crate) mod ws;
 
 /// `tchar` of RFC 9110 5.6.2: the bytes of tokens (methods, field names, coding names,

@@ -17,6 +17,7 @@ use super::ws::WsUpgrade;
 use super::ConnCtx;
 use crate::body::{Body, BodyError, BoxFuture, RequestBody};
 use crate::proto::field_list::FieldList;
+use crate::proto::target_strings;
 use crate::proto::ws::{
     check_extended_connect, check_upgrade, negotiate, DeflateConfig, HandshakeError,
     SUPPORTED_VERSION,
@@ -193,12 +194,12 @@ pub(crate) fn dispatch(
     match &resource.kind {
         ResourceKind::Static(content) => {
             let response = content.respond(&view);
-            answered_at_once(response, head.headers)
+            answered_at_once(response, head)
         }
         ResourceKind::Fs(dir) => {
             // A cached file (or a refused path) is answered here, without a future.
             if let Some(response) = dir.respond_now(&view, relative, had_encoded_slash, now) {
-                return answered_at_once(response, head.headers);
+                return answered_at_once(response, head);
             }
             // The look-up waits for the file system: the future owns what it reads.
             let path = uri_path.to_owned();
@@ -343,13 +344,15 @@ fn open_websocket(
     }
 }
 
-/// A request answered by a resource that kept nothing of it: its fields are given back.
-fn answered_at_once(response: Response, fields: FieldList) -> Dispatched {
+/// A request answered by a resource that kept nothing of it: its fields are given back,
+/// and its target's string.
+fn answered_at_once(response: Response, head: Head) -> Dispatched {
+    target_strings::give_back(head.target);
     Dispatched {
         response: Answer::Ready(Some(response)),
         reads_body: false,
         websocket: None,
-        spent_fields: Some(fields),
+        spent_fields: Some(head.headers),
     }
 }
 

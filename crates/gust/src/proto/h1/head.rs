@@ -17,6 +17,7 @@ use http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
 use super::is_tchar;
 use super::names::FieldNames;
 use crate::proto::field_list::FieldList;
+use crate::proto::target_strings;
 use crate::proto::trim_ows;
 use crate::proto::{method_name, offset_in, MethodName};
 
@@ -754,7 +755,7 @@ fn parse_target(
     }
     if raw.starts_with('/') {
         return Ok(RequestTarget::Origin {
-            path_and_query: raw.to_owned(),
+            path_and_query: target_strings::take(raw),
             absolute_authority: None,
         });
     }

@@ -33,6 +33,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::proto::field_list::FieldList;
+use crate::proto::target_strings;
 
 use super::hpack::{Prepared, StoredField};
 
@@ -502,7 +503,8 @@ impl RequestBuilder {
                 if !known_good && !is_path(value) {
                     return Err(RequestError::InvalidPath);
                 }
-                self.path = Some(ascii_string(value, RequestError::InvalidPath)?);
+                let path = core::str::from_utf8(value).map_err(|_| RequestError::InvalidPath)?;
+                self.path = Some(target_strings::take(path));
             }
             b"protocol" => {
                 if !self.limits.allow_extended_connect {
