@@ -2,8 +2,9 @@
 //!
 //! `http::HeaderMap` hashes every name on insertion and keeps an index beside its entries:
 //! worth it for a handler that looks fields up by name many times, not for the built-in
-//! resources, which ask a small head for two or three names and are done. HTTP/2 requests
-//! collect their fields here (a push each); a handler's request gets them moved into a map.
+//! resources, which ask a small head for two or three names and are done. Both protocols
+//! collect a request's fields here (a push each); a handler's request gets them moved into
+//! a map.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 

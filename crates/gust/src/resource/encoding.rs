@@ -5,6 +5,8 @@
 //! `*` covers what is not named, and equal weights prefer the smallest representation.
 
 use crate::proto::{is_tchar, offset_in, trim_ows};
+use std::borrow::Cow;
+
 use http::header::{HeaderValue, ACCEPT_ENCODING};
 
 use crate::proto::field_list::FieldList;
@@ -270,19 +272,19 @@ fn parse_qvalue(v: &[u8]) -> Option<Q> {
 
 /// All `Accept-Encoding` lines of a request as one value (a list split over several lines
 /// means the same as the joined list, RFC 9110 5.3), or `None` when the header is absent.
-pub(crate) fn accept_encoding(headers: &FieldList) -> Option<HeaderValue> {
+/// One line, the usual case, is lent as it is.
+pub(crate) fn accept_encoding(headers: &FieldList) -> Option<Cow<'_, HeaderValue>> {
     let mut values = headers.get_all(&ACCEPT_ENCODING);
     let first = values.next()?;
-    let rest: Vec<&HeaderValue> = values.collect();
-    if rest.is_empty() {
-        return Some(first.clone());
-    }
+    let Some(second) = values.next() else {
+        return Some(Cow::Borrowed(first));
+    };
     let mut joined = first.as_bytes().to_vec();
-    for v in rest {
+    for v in std::iter::once(second).chain(values) {
         joined.extend_from_slice(b", ");
         joined.extend_from_slice(v.as_bytes());
     }
-    HeaderValue::from_bytes(&joined).ok()
+    HeaderValue::from_bytes(&joined).ok().map(Cow::Owned)
 }
 
 /// Picks the coding to serve among `available` (identity is always available and need not
@@ -619,10 +621,10 @@ mod tests {
         let mut headers = FieldList::default();
         assert_eq!(accept_encoding(&headers), None);
         headers.push(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0.5"));
-        assert_eq!(accept_encoding(&headers).unwrap(), "gzip;q=0.5");
+        assert_eq!(accept_encoding(&headers).as_deref().unwrap(), "gzip;q=0.5");
         headers.push(ACCEPT_ENCODING, HeaderValue::from_static("br"));
         let joined = accept_encoding(&headers);
-        assert_eq!(joined.as_ref().unwrap(), "gzip;q=0.5, br");
-        assert_eq!(negotiate(joined.as_ref(), ALL), Some(Coding::Br));
+        assert_eq!(joined.as_deref().unwrap(), "gzip;q=0.5, br");
+        assert_eq!(negotiate(joined.as_deref(), ALL), Some(Coding::Br));
     }
 }

@@ -216,14 +216,14 @@ impl StaticResource {
                 coding,
             } => {
                 // `None` (identity excluded too) still gets identity: see `negotiate`.
-                if encoding::negotiate(accept.as_ref(), &[*coding]) == Some(*coding) {
+                if encoding::negotiate(accept.as_deref(), &[*coding]) == Some(*coding) {
                     encoded
                 } else {
                     identity
                 }
             }
             Representations::EncodedOnly { encoded, token } => {
-                if !encoding::accepts_token(accept.as_ref(), token.to_str().unwrap_or_default()) {
+                if !encoding::accepts_token(accept.as_deref(), token.to_str().unwrap_or_default()) {
                     let mut response = conditional::plain(
                         StatusCode::NOT_ACCEPTABLE,
                         "this resource is only available with a content coding the client does not accept",

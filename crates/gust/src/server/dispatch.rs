@@ -40,6 +40,16 @@ pub(crate) enum Answer {
     Pending(BoxFuture<Response>),
 }
 
+impl Answer {
+    /// The response, when it was ready at once (errors, static content, cached files).
+    pub(crate) fn take_ready(&mut self) -> Option<Response> {
+        match self {
+            Answer::Ready(response) => response.take(),
+            Answer::Handler(_) | Answer::Pending(_) => None,
+        }
+    }
+}
+
 impl Future for Answer {
     type Output = Response;
 

@@ -496,7 +496,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
 
     /// Drops the buffers' memory while no request is under way (both are empty).
     /// Gives back everything kept from one request for the next: both buffers, the wait's
-    /// timer and the spare field map. For a connection about to wait outside its box, or
+    /// timer and the spare field list. For a connection about to wait outside its box, or
     /// to become a WebSocket session.
     fn let_go_of_kept_state(&mut self) {
         self.inbuf = BytesMut::new();

@@ -250,7 +250,7 @@ thread_local! {
 
 /// [`parse_head`] for a connection: a complete head is split off the front of `buf` (its
 /// field values are slices of those bytes, not copies: a value costs no allocation), and
-/// its fields are put in `spare` (taken, emptied first): a map kept from an earlier request
+/// its fields are put in `spare` (taken, emptied first): a list kept from an earlier request
 /// keeps its room. `names` are the connection's: its field names are kept for the next
 /// request's. An incomplete head is left in `buf`, and so is one refused before it was
 /// found whole and well-formed; one refused after (an unknown method, two Host fields...)
@@ -1154,11 +1154,11 @@ mod tests {
     }
 
     #[test]
-    fn a_spare_map_holds_only_the_new_requests_fields() {
+    fn a_spare_list_holds_only_the_new_requests_fields() {
         let first = ok(b"GET / HTTP/1.1\r\nHost: a\r\nX-Old: 1\r\nCookie: c\r\n\r\n");
         let mut spare = first.headers;
         let room = spare.capacity();
-        // Incomplete: the map is not taken, the bytes stay.
+        // Incomplete: the list is not taken, the bytes stay.
         let mut partial = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: b\r\n"[..]);
         assert_eq!(
             parse_head_into(

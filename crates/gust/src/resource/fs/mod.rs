@@ -16,6 +16,7 @@
 mod cache;
 mod lookup;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -237,7 +238,7 @@ impl FsResource {
             index_file: self.index_file.clone(),
             requested,
             wants_directory,
-            accept,
+            accept: accept.map(Cow::into_owned),
             read_up_to,
         };
         let found = match tokio::task::spawn_blocking(move || lookup.run()).await {
@@ -358,14 +359,17 @@ impl FsResource {
 }
 
 /// The cache key of a request for `relative`, and its `Accept-Encoding`.
-fn cache_key<'a>(request: &RequestView<'_>, relative: &'a str) -> (Key<'a>, Option<HeaderValue>) {
+fn cache_key<'a, 'r>(
+    request: &RequestView<'r>,
+    relative: &'a str,
+) -> (Key<'a>, Option<Cow<'r, HeaderValue>>) {
     let wants_directory =
         relative.ends_with('/') || (relative.is_empty() && request.path.ends_with('/'));
     let accept = encoding::accept_encoding(request.headers);
     let key = Key {
         relative,
         wants_directory,
-        accepted: accepted_codings(accept.as_ref()),
+        accepted: accepted_codings(accept.as_deref()),
     };
     (key, accept)
 }

@@ -795,7 +795,12 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         if !reads_body && !end_stream {
             self.stop_receiving(id);
         }
-        // Most answers are ready at once: no slot, no extra wake-up.
+        // Most answers are ready at once: no slot, no extra wake-up, and no poll (taken out
+        // of the answer directly, the response is moved once rather than through a `Poll`).
+        if let Some(ready) = response.take_ready() {
+            self.respond(id, ready, now);
+            return;
+        }
         let waker = futures_util::task::noop_waker();
         match response.poll_unpin(&mut Context::from_waker(&waker)) {
             Poll::Ready(r) => self.respond(id, r, now),

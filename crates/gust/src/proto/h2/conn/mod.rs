@@ -362,7 +362,7 @@ const SPARE_FIELDS_MAX: usize = 32;
 const SPARE_FIELDS_ROOM: usize = 512;
 /// The most lists kept for reuse. A client that sends its requests in batches (a browser
 /// loading a page's resources, a load generator) has a batch's worth of requests decoded
-/// before the first answer gives its map back, so one spare would serve one request of
+/// before the first answer gives its list back, so one spare would serve one request of
 /// each batch. Kept only while the connection is busy.
 const SPARE_FIELDS_KEPT: usize = 32;
 
