@@ -183,7 +183,9 @@ perf script -i "$out/perf.data" 2>/dev/null | inferno-collapse-perf >"$out/stack
 inferno-flamegraph --title "gust-sample: $tool $url (${call_graph} stacks)" \
   <"$out/stacks.folded" >"$out/flamegraph.svg" || { note "inferno-flamegraph failed"; exit 1; }
 perf report -i "$out/perf.data" --no-children -g none --sort dso,symbol --stdio --percent-limit 0.5 \
-  2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 60 >"$out/top.txt"
+  2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 60 |
+  # Some perf versions pad each line with empty columns ("-  -") to the terminal's width.
+  sed -E 's/([[:space:]]+-)*[[:space:]]*$//' >"$out/top.txt"
 
 echo "== load ($tool) =="
 case $tool in

@@ -174,6 +174,15 @@ impl Limits {
         at_least("client_buffer_size", self.client_buffer_size, 64)?;
         at_least("max_url_length", self.max_url_length, 16)?;
         at_least("max_headers", self.max_headers, 1)?;
+        // A handler's request carries its fields in an `http::HeaderMap`, which holds at
+        // most 2^15 of them and panics past that.
+        const MAX_FIELDS: usize = 1 << 15;
+        if self.max_headers > MAX_FIELDS {
+            return Err(ConfigError::new(
+                "max_headers",
+                format!("must be at most {MAX_FIELDS}, got {}", self.max_headers),
+            ));
+        }
         at_least("read_chunk_size", self.read_chunk_size, 512)?;
         at_least("body_queue_chunks", self.body_queue_chunks, 1)?;
         at_least("write_buffer_size", self.write_buffer_size, 1024)?;
@@ -310,6 +319,20 @@ mod tests {
             ..Limits::default()
         };
         limits.validate().unwrap();
+    }
+
+    #[test]
+    fn more_fields_than_a_header_map_holds_are_refused() {
+        let too_many = Limits {
+            max_headers: (1 << 15) + 1,
+            ..Limits::default()
+        };
+        assert_eq!(too_many.validate().unwrap_err().field(), "max_headers");
+        let most = Limits {
+            max_headers: 1 << 15,
+            ..Limits::default()
+        };
+        most.validate().unwrap();
     }
 
     #[test]

@@ -25,8 +25,8 @@ const MAX_PIPELINED: usize = 8;
 /// byte short). Fed as a growing buffer (the way the server reads), a head once parsed
 /// never changes as more bytes arrive, and an error stays an error.
 /// Heads that follow a parsed one (pipelining) are parsed too, and parsed the server's way
-/// (split off one buffer, the field names kept from head to head, the last head's map
-/// reused) they come out the same as parsed alone.
+/// (split off one buffer, the field names kept from head to head, the last head's field
+/// list reused) they come out the same as parsed alone.
 pub fn h1_head(data: &[u8]) {
     let mut input = Input::new(data);
     let limits = head_limits(input.byte());

@@ -33,9 +33,11 @@ impl FieldList {
         self.fields.capacity()
     }
 
-    /// Makes room for `additional` more fields.
+    /// Makes room for `additional` more fields, and no more: a list is kept for later
+    /// requests only while its room is small, and the doubling of `Vec::reserve` (20 ->
+    /// 40 for a 21st field) would make it too large to keep.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        self.fields.reserve(additional);
+        self.fields.reserve_exact(additional);
     }
 
     /// Empties the list and keeps its room.
@@ -93,7 +95,8 @@ impl<'a> Iterator for ValuesOf<'a> {
     }
 }
 
-/// `head.headers["host"]` in tests, as with a map: panics when the field is absent.
+/// `head.headers["host"]` in tests, as with a map (any case): panics when the field is
+/// absent.
 #[cfg(test)]
 impl std::ops::Index<&str> for FieldList {
     type Output = HeaderValue;
@@ -101,7 +104,7 @@ impl std::ops::Index<&str> for FieldList {
     fn index(&self, name: &str) -> &HeaderValue {
         self.fields
             .iter()
-            .find(|(n, _)| n.as_str() == name)
+            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
             .unwrap_or_else(|| panic!("no field {name}"))
     }
@@ -125,11 +128,11 @@ impl FieldList {
         }
     }
 
-    /// Every value of `name` (a string), in order.
+    /// Every value of `name` (a string, any case, as a map takes it), in order.
     pub(crate) fn values_of(&self, name: &str) -> Vec<&HeaderValue> {
         self.fields
             .iter()
-            .filter(|(n, _)| n.as_str() == name)
+            .filter(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
             .collect()
     }
@@ -173,5 +176,14 @@ mod tests {
         assert_eq!(map[header::HOST], "h");
         assert!(l.is_empty());
         assert_eq!(l.capacity(), room);
+    }
+
+    /// Room made for one field more than a kept list holds grows it by that much, not to
+    /// twice its size.
+    #[test]
+    fn grows_by_what_is_asked() {
+        let mut l = FieldList::with_capacity(20);
+        l.reserve(21);
+        assert!((21..24).contains(&l.capacity()), "{}", l.capacity());
     }
 }

@@ -21,8 +21,12 @@ thread_local! {
     static SPARE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `text` in a string of its own: a kept one when the thread has one.
+/// `text` in a string of its own: a kept one when the thread has one and `text` fits its
+/// room (a longer text would grow it past what is kept, and lose it).
 pub(crate) fn take(text: &str) -> String {
+    if text.len() > ROOM {
+        return text.to_owned();
+    }
     match SPARE.with_borrow_mut(Vec::pop) {
         Some(mut kept) => {
             kept.push_str(text);
@@ -76,9 +80,14 @@ mod tests {
             give_back(s);
         }
         assert_eq!(kept().len(), KEPT);
+        let long = "/".repeat(ROOM + 1);
+        assert_eq!(take(&long), long);
         assert_eq!(
-            take("/longer-than-the-kept-room-of-two-bytes"),
-            "/longer-than-the-kept-room-of-two-bytes"
+            kept().len(),
+            KEPT,
+            "a text past the room does not use up a kept string"
         );
+        assert_eq!(take("/a-longer-one"), "/a-longer-one");
+        assert_eq!(kept().len(), KEPT - 1, "a text within it does");
     }
 }

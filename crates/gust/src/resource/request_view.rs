@@ -117,4 +117,15 @@ mod tests {
         }
         assert!(query_fits_uri("a=1&b={}|^`~?/"));
     }
+
+    /// The length dispatch allows is the most the URI parser takes, path and query alike.
+    #[test]
+    fn the_longest_target_allowed_makes_a_uri() {
+        let longest = format!("/{}", "a".repeat(URI_MAX_LEN - 1));
+        assert!(http::Uri::try_from(longest.as_str()).is_ok());
+        assert!(http::Uri::try_from(format!("{longest}b").as_str()).is_err());
+        let with_query = format!("/?{}", "q".repeat(URI_MAX_LEN - 2));
+        assert!(http::Uri::try_from(with_query.as_str()).is_ok());
+        assert!(http::Uri::try_from(format!("{with_query}q").as_str()).is_err());
+    }
 }

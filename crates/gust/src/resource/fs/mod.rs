@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode};
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use self::cache::{CachedFile, FileCache, Key};
 use self::lookup::{Found, Lookup, OpenFile};
@@ -266,13 +266,16 @@ impl FsResource {
                 self.serve_file(request, served)
             }
             Found::Directory => {
-                // With nothing left of the path, the directory is the resource's own path.
-                let whole = if relative.is_empty() {
-                    request.path
+                // With nothing left of the path, the directory is the resource's own path,
+                // whose last segment is taken decoded like `relative` (the Location
+                // escapes it again).
+                let name = if relative.is_empty() {
+                    let last = request.path.rsplit('/').next().unwrap_or("");
+                    percent_decode_str(last).decode_utf8_lossy()
                 } else {
-                    relative
+                    Cow::Borrowed(relative.rsplit('/').next().unwrap_or(""))
                 };
-                redirect_to_directory(request, whole.rsplit('/').next().unwrap_or(""))
+                redirect_to_directory(request, &name)
             }
             Found::Nothing => not_found("no such file"),
             Found::Failed(e, path) => io_error_response(&e, &path),
@@ -343,7 +346,13 @@ impl FsResource {
                 let end = usize::try_from(length)
                     .map_or(content.len(), |length| start.saturating_add(length))
                     .min(content.len());
-                Body::full(content.slice(start..end))
+                // The whole content (most requests) as it is: a slice of all of it would
+                // take a reference and drop this one, two atomic operations.
+                if start == 0 && end == content.len() {
+                    Body::full(content)
+                } else {
+                    Body::full(content.slice(start..end))
+                }
             }
             Source::File(file) => Body::file(file, start, length, self.chunk_size),
         };
@@ -866,6 +875,12 @@ mod tests {
         assert_eq!(header(&r, header::LOCATION), Some("./http:/"));
         let r = get(&fs, "/evil.com?x=%2F%2F", &[]).await;
         assert_eq!(header(&r, header::LOCATION), Some("./evil.com/?x=%2F%2F"));
+
+        // A prefix-stripped resource asked for its own path, "/my dir": the name is
+        // escaped once, not its escape again ("%2520").
+        let parts = request(Method::GET, "/my%20dir", &[]);
+        let r = fs.respond(&parts.view(), "", false).await;
+        assert_eq!(header(&r, header::LOCATION), Some("./my%20dir/"));
     }
 
     #[tokio::test]
