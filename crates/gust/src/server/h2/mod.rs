@@ -795,12 +795,15 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         if !reads_body && !end_stream {
             self.stop_receiving(id);
         }
-        // Most answers are ready at once: no slot, no extra wake-up, and no poll (taken out
-        // of the answer directly, the response is moved once rather than through a `Poll`).
-        if let Some(ready) = response.take_ready() {
-            self.respond(id, ready, now);
-            return;
-        }
+        // Most answers are ready at once: no slot, no extra wake-up, and no poll (moved out
+        // of the answer directly, not through a `Poll` or an emptied `Option`).
+        let mut response = match response {
+            Answer::Ready(Some(ready)) => {
+                self.respond(id, ready, now);
+                return;
+            }
+            waiting => waiting,
+        };
         let waker = futures_util::task::noop_waker();
         match response.poll_unpin(&mut Context::from_waker(&waker)) {
             Poll::Ready(r) => self.respond(id, r, now),
@@ -1096,18 +1099,10 @@ fn poll_bodies(
 
 /// The protocol-neutral head of an HTTP/2 request.
 fn to_dispatch_head(head: RequestHead2) -> Head {
-    let target = if head.method == Method::CONNECT && head.path_and_query.is_empty() {
-        // Checked against the authority grammar, which is ASCII.
-        head.connect_target
-            .and_then(|a| a.to_str().ok().map(str::to_owned))
-            .unwrap_or_default()
-    } else {
-        head.path_and_query
-    };
     let websocket = head.method == Method::CONNECT && head.protocol.is_some();
     Head {
         method: head.method,
-        target,
+        target: head.target,
         version: http::Version::HTTP_2,
         headers: head.headers,
         // An extended CONNECT (RFC 8441): the handshake rules check the protocol is

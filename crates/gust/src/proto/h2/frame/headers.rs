@@ -52,13 +52,7 @@ impl Headers {
         let has_priority = head.has(flag::PRIORITY);
         let fixed = if has_priority { priority::LEN } else { 0 };
         let (fields, header_block) = strip_padding(head, payload, fixed)?;
-        let priority = if has_priority {
-            <[u8; priority::LEN]>::try_from(&fields[..])
-                .ok()
-                .map(StreamDependency::parse)
-        } else {
-            None
-        };
+        let priority = has_priority.then(|| StreamDependency::parse(fields));
         Ok(Headers {
             stream_id: head.stream_id,
             end_stream: head.has(flag::END_STREAM),

@@ -460,14 +460,25 @@ fn require_length(head: &Head, expected: u32) -> Result<(), FrameError> {
     Ok(())
 }
 
+/// The most leading fields a padded frame has: a HEADERS frame's priority.
+const MAX_FIXED: usize = priority::LEN;
+
 /// Splits a DATA, HEADERS or PUSH_PROMISE payload into its `fixed`-byte leading fields
-/// (after the Pad Length octet, if any) and the content between them and the padding.
+/// (after the Pad Length octet, if any; copied into the first `fixed` bytes of the array)
+/// and the content between them and the padding: the payload itself, trimmed in place. (A
+/// slice of it per part took a reference to the read buffer and dropped it again, an
+/// atomic operation each, on every frame.)
 ///
 /// Both failures are connection errors. RFC 9113 6.1 and 6.2 demand it for padding that
 /// does not fit; for a payload too short for its fields, 4.2 demands it for frames carrying
 /// a field block. DATA gets the same treatment, which 5.4.1 always permits: no correct peer
 /// sends a PADDED frame without a Pad Length, and one rule for all three keeps this simple.
-fn strip_padding(head: &Head, payload: Bytes, fixed: usize) -> Result<(Bytes, Bytes), FrameError> {
+fn strip_padding(
+    head: &Head,
+    mut payload: Bytes,
+    fixed: usize,
+) -> Result<([u8; MAX_FIXED], Bytes), FrameError> {
+    debug_assert!(fixed <= MAX_FIXED);
     let pad_field = usize::from(head.has(flag::PADDED));
     let min = pad_field + fixed;
     if payload.len() < min {
@@ -494,9 +505,11 @@ fn strip_padding(head: &Head, payload: Bytes, fixed: usize) -> Result<(Bytes, By
             },
         ));
     }
-    let fields = payload.slice(pad_field..min);
-    let content = payload.slice(min..payload.len() - usize::from(pad_length));
-    Ok((fields, content))
+    let mut fields = [0; MAX_FIXED];
+    fields[..fixed].copy_from_slice(&payload[pad_field..min]);
+    payload.truncate(payload.len() - usize::from(pad_length));
+    payload.advance(min);
+    Ok((fields, payload))
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl PushPromise {
     pub(super) fn decode(head: &Head, payload: Bytes) -> Result<PushPromise, FrameError> {
         require_stream(head)?;
         let (fields, header_block) = strip_padding(head, payload, PROMISED_LEN)?;
-        let promised = <[u8; PROMISED_LEN]>::try_from(&fields[..]).unwrap_or_default();
+        let promised = [fields[0], fields[1], fields[2], fields[3]];
         Ok(PushPromise {
             stream_id: head.stream_id,
             promised_id: read_stream_id(promised).0,
