@@ -74,7 +74,7 @@ pub struct Limits {
     pub client_buffer_size: usize,
     /// Bytes of the request target (path and query). Past it: 414, connection closed.
     pub max_url_length: usize,
-    /// Header fields in one request head. Past it: 431, connection closed.
+    /// Header fields in one request head. Past it: 431, connection closed. At most 2^15.
     pub max_headers: usize,
     /// Bytes of a request body the server collects in memory for a resource that asks for a
     /// buffered body. Past it: 413 (sent before reading when Content-Length says so).
