@@ -668,8 +668,10 @@ impl RegularFields {
         Ok(Some((name, value)))
     }
 
+    /// The fields, with the cookie crumbs joined into one field at the end; the list is
+    /// taken out (the builder that holds this is spent).
     fn finish(&mut self) -> Result<FieldList, RequestError> {
-        let headers = std::mem::take(&mut self.headers);
+        let mut headers = std::mem::take(&mut self.headers);
         let value = match self.cookie.take() {
             None => return Ok(headers),
             Some(Cookie::One(value)) => value,
@@ -677,7 +679,6 @@ impl RegularFields {
             Some(Cookie::Joined(joined)) => HeaderValue::from_maybe_shared(Bytes::from(joined))
                 .map_err(|_| RequestError::InvalidFieldValue)?,
         };
-        let mut headers = headers;
         headers.push(header::COOKIE, value);
         Ok(headers)
     }
