@@ -4,12 +4,12 @@
 //! `Accept-Encoding`, ignoring q-values (even `q=0`). Here q-values decide, `q=0` excludes,
 //! `*` covers what is not named, and equal weights prefer the smallest representation.
 
-use crate::proto::{is_tchar, offset_in, trim_ows};
 use std::borrow::Cow;
 
 use http::header::{HeaderValue, ACCEPT_ENCODING};
 
 use crate::proto::field_list::FieldList;
+use crate::proto::{is_tchar, offset_in, trim_ows};
 
 /// A content coding gust can serve from precompressed bytes or files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
