@@ -5,6 +5,7 @@
 //! every parser unit-testable with byte strings and directly fuzzable.
 
 pub(crate) mod field_list;
+mod field_names;
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod shared_fields;

@@ -7,12 +7,13 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Method, Response, StatusCode};
 
 use super::encoding::Coding;
 use super::request_view::RequestView;
 use crate::body::Body;
+use crate::proto::field_list::visible_ascii;
 
 /// The part of a representation's ETag that tells its coding apart: the gzip bytes of a file
 /// are another representation than its identity bytes, and a cache must not mix them.
@@ -100,13 +101,13 @@ enum TagList<'a> {
 
 /// Parses every line of a tag-list header as one list; `None` when absent or when any part
 /// is malformed (a header we cannot read is ignored, as RFC 9110 asks for bad dates).
-fn tag_list<'a>(request: &RequestView<'a>, name: &HeaderName) -> Option<TagList<'a>> {
+fn tag_list<'a>(request: &RequestView<'a>, name: &'static [u8]) -> Option<TagList<'a>> {
     let mut tags = Vec::new();
     let mut any = false;
     let mut present = false;
     for line in request.headers.get_all(name) {
         present = true;
-        let mut s = line.as_bytes();
+        let mut s = line;
         if s.trim_ascii() == b"*" {
             any = true;
             continue;
@@ -136,13 +137,13 @@ fn tag_list<'a>(request: &RequestView<'a>, name: &HeaderName) -> Option<TagList<
 
 /// A date header's value, or `None` when absent, repeated or not an HTTP-date (RFC 9110
 /// says to ignore such a field).
-fn date_header(request: &RequestView<'_>, name: &HeaderName) -> Option<SystemTime> {
+fn date_header(request: &RequestView<'_>, name: &'static [u8]) -> Option<SystemTime> {
     let mut lines = request.headers.get_all(name);
     let value = lines.next()?;
     if lines.next().is_some() {
         return None;
     }
-    httpdate::parse_http_date(value.to_str().ok()?.trim()).ok()
+    httpdate::parse_http_date(visible_ascii(value)?.trim()).ok()
 }
 
 /// Seconds since the epoch: HTTP dates carry no finer time, so comparing a file's mtime
@@ -157,15 +158,16 @@ fn is_get_or_head(request: &RequestView<'_>) -> bool {
 
 /// Whether the request carries any field that [`precondition_failed`], [`not_modified`] or
 /// [`evaluate_range`] read. Most requests carry none, and one pass over the request's
-/// names (standard ones compare by tag) then stands in for six look-ups of absent fields.
+/// names then stands in for six look-ups of absent fields.
 pub(crate) fn has_conditions(request: &RequestView<'_>) -> bool {
-    request.headers.names().any(|name| {
-        *name == header::IF_MATCH
-            || *name == header::IF_NONE_MATCH
-            || *name == header::IF_MODIFIED_SINCE
-            || *name == header::IF_UNMODIFIED_SINCE
-            || *name == header::RANGE
-            || *name == header::IF_RANGE
+    request.headers.names().any(|name| match name {
+        b"range" => true,
+        // Five of the six begin so: most names are passed over by their first bytes.
+        [b'i', b'f', b'-', rest @ ..] => matches!(
+            rest,
+            b"match" | b"none-match" | b"modified-since" | b"unmodified-since" | b"range"
+        ),
+        _ => false,
     })
 }
 
@@ -181,7 +183,7 @@ pub(crate) fn not_modified(
     if !is_get_or_head(request) {
         return false;
     }
-    if let Some(list) = tag_list(request, &header::IF_NONE_MATCH) {
+    if let Some(list) = tag_list(request, b"if-none-match") {
         return match list {
             TagList::Any => true,
             TagList::Tags(tags) => {
@@ -189,14 +191,12 @@ pub(crate) fn not_modified(
             }
         };
     }
-    if request.headers.contains_key(&header::IF_NONE_MATCH) {
+    if request.headers.contains_key(b"if-none-match") {
         // Present but unreadable: still overrides If-Modified-Since, and matches nothing.
         return false;
     }
-    let (Some(since), Some(modified)) = (
-        date_header(request, &header::IF_MODIFIED_SINCE),
-        last_modified,
-    ) else {
+    let (Some(since), Some(modified)) = (date_header(request, b"if-modified-since"), last_modified)
+    else {
         return false;
     };
     matches!((secs(modified), secs(since)), (Some(m), Some(s)) if m <= s)
@@ -212,7 +212,7 @@ pub(crate) fn precondition_failed(
     etag: &str,
     last_modified: Option<SystemTime>,
 ) -> bool {
-    if let Some(list) = tag_list(request, &header::IF_MATCH) {
+    if let Some(list) = tag_list(request, b"if-match") {
         return match list {
             TagList::Any => false,
             TagList::Tags(tags) => {
@@ -220,14 +220,13 @@ pub(crate) fn precondition_failed(
             }
         };
     }
-    if request.headers.contains_key(&header::IF_MATCH) {
+    if request.headers.contains_key(b"if-match") {
         // Unreadable If-Match: ignored, and it still shadows If-Unmodified-Since.
         return false;
     }
-    let (Some(since), Some(modified)) = (
-        date_header(request, &header::IF_UNMODIFIED_SINCE),
-        last_modified,
-    ) else {
+    let (Some(since), Some(modified)) =
+        (date_header(request, b"if-unmodified-since"), last_modified)
+    else {
         return false;
     };
     matches!((secs(modified), secs(since)), (Some(m), Some(s)) if m > s)
@@ -264,15 +263,14 @@ pub(crate) fn evaluate_range(
     if *request.method != Method::GET {
         return RangeOutcome::Full;
     }
-    let mut lines = request.headers.get_all(&header::RANGE);
+    let mut lines = request.headers.get_all(b"range");
     let (Some(range), None) = (lines.next(), lines.next()) else {
         return RangeOutcome::Full;
     };
-    let Ok(range) = range.to_str() else {
+    let Some(range) = visible_ascii(range) else {
         return RangeOutcome::Full;
     };
-    if request.headers.contains_key(&header::IF_RANGE)
-        && !if_range_matches(request, etag, last_modified)
+    if request.headers.contains_key(b"if-range") && !if_range_matches(request, etag, last_modified)
     {
         return RangeOutcome::Full;
     }
@@ -287,11 +285,11 @@ fn if_range_matches(
     etag: &str,
     last_modified: Option<SystemTime>,
 ) -> bool {
-    let mut lines = request.headers.get_all(&header::IF_RANGE);
+    let mut lines = request.headers.get_all(b"if-range");
     let (Some(value), None) = (lines.next(), lines.next()) else {
         return false;
     };
-    let bytes = value.as_bytes().trim_ascii();
+    let bytes = value.trim_ascii();
     if bytes.starts_with(b"\"") || bytes.starts_with(b"W/") {
         let Some((theirs, rest)) = parse_entity_tag(bytes) else {
             return false;
@@ -302,10 +300,7 @@ fn if_range_matches(
     let Some(modified) = last_modified else {
         return false;
     };
-    let Some(date) = value
-        .to_str()
-        .ok()
-        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+    let Some(date) = visible_ascii(value).and_then(|v| httpdate::parse_http_date(v.trim()).ok())
     else {
         return false;
     };

@@ -6,9 +6,7 @@
 
 use std::borrow::Cow;
 
-use http::header::{HeaderValue, ACCEPT_ENCODING};
-
-use crate::proto::field_list::FieldList;
+use crate::proto::field_list::{visible_ascii, FieldList};
 use crate::proto::{is_tchar, offset_in, trim_ows};
 
 /// A content coding gust can serve from precompressed bytes or files.
@@ -102,8 +100,8 @@ struct Preferences<'a> {
 impl<'a> Preferences<'a> {
     /// Parses the header, skipping malformed members: a bad member says nothing, so it
     /// neither accepts nor excludes anything.
-    fn parse(value: &'a HeaderValue) -> Self {
-        let text = value.to_str().unwrap_or("");
+    fn parse(value: &'a [u8]) -> Self {
+        let text = visible_ascii(value).unwrap_or("");
         if let Some((known, star)) = LastParsed::recall(text) {
             return Preferences { known, star, text };
         }
@@ -221,7 +219,7 @@ impl LastParsed {
 /// is skipped; of several `q` parameters the last counts.
 ///
 /// Split and trimmed as bytes: `str`'s pattern searchers cost more per call than a short
-/// list's whole scan. The value came from `HeaderValue::to_str`, so its only whitespace is
+/// list's whole scan. The value came from [`visible_ascii`], so its only whitespace is
 /// spaces and tabs.
 fn members(text: &str) -> impl Iterator<Item = (&str, Q)> {
     text.as_bytes().split(|&b| b == b',').filter_map(|member| {
@@ -273,18 +271,18 @@ fn parse_qvalue(v: &[u8]) -> Option<Q> {
 /// All `Accept-Encoding` lines of a request as one value (a list split over several lines
 /// means the same as the joined list, RFC 9110 5.3), or `None` when the header is absent.
 /// One line, the usual case, is lent as it is.
-pub(crate) fn accept_encoding(headers: &FieldList) -> Option<Cow<'_, HeaderValue>> {
-    let mut values = headers.get_all(&ACCEPT_ENCODING);
+pub(crate) fn accept_encoding(headers: &FieldList) -> Option<Cow<'_, [u8]>> {
+    let mut values = headers.get_all(b"accept-encoding");
     let first = values.next()?;
     let Some(second) = values.next() else {
         return Some(Cow::Borrowed(first));
     };
-    let mut joined = first.as_bytes().to_vec();
+    let mut joined = first.to_vec();
     for v in std::iter::once(second).chain(values) {
         joined.extend_from_slice(b", ");
-        joined.extend_from_slice(v.as_bytes());
+        joined.extend_from_slice(v);
     }
-    HeaderValue::from_bytes(&joined).ok().map(Cow::Owned)
+    Some(Cow::Owned(joined))
 }
 
 /// Picks the coding to serve among `available` (identity is always available and need not
@@ -295,7 +293,7 @@ pub(crate) fn accept_encoding(headers: &FieldList) -> Option<Cow<'_, HeaderValue
 /// when the client excluded identity too (`identity;q=0`, or `*;q=0` without naming
 /// identity) and accepts nothing available. Callers then serve identity anyway rather than
 /// 406, which RFC 9110 12.5.3 allows: a page the client may be able to use beats an error.
-pub(crate) fn negotiate(accept: Option<&HeaderValue>, available: &[Coding]) -> Option<Coding> {
+pub(crate) fn negotiate(accept: Option<&[u8]>, available: &[Coding]) -> Option<Coding> {
     let Some(accept) = accept else {
         return Some(Coding::Identity);
     };
@@ -312,7 +310,7 @@ pub(crate) fn negotiate(accept: Option<&HeaderValue>, available: &[Coding]) -> O
 
 /// Whether the client accepts `coding` (q > 0, named or through `*`; identity also by
 /// default). An absent header accepts identity only: see [`negotiate`].
-pub(crate) fn accepts(accept: Option<&HeaderValue>, coding: Coding) -> bool {
+pub(crate) fn accepts(accept: Option<&[u8]>, coding: Coding) -> bool {
     match accept {
         None => coding == Coding::Identity,
         Some(v) => Preferences::parse(v).q(coding) > 0,
@@ -321,7 +319,7 @@ pub(crate) fn accepts(accept: Option<&HeaderValue>, coding: Coding) -> bool {
 
 /// [`accepts`] for several codings, the header parsed once: bit `i` is set when the client
 /// accepts `codings[i]` (at most eight).
-pub(crate) fn accepted_bits(accept: Option<&HeaderValue>, codings: &[Coding]) -> u8 {
+pub(crate) fn accepted_bits(accept: Option<&[u8]>, codings: &[Coding]) -> u8 {
     debug_assert!(codings.len() <= 8);
     let prefs = accept.map(Preferences::parse);
     codings
@@ -336,7 +334,7 @@ pub(crate) fn accepted_bits(accept: Option<&HeaderValue>, codings: &[Coding]) ->
 
 /// [`accepts`] for a coding gust has no [`Coding`] for (a precompressed static resource in,
 /// say, `deflate`): named with q > 0 or covered by `*`.
-pub(crate) fn accepts_token(accept: Option<&HeaderValue>, token: &str) -> bool {
+pub(crate) fn accepts_token(accept: Option<&[u8]>, token: &str) -> bool {
     if let Some(coding) = Coding::from_token(token) {
         return accepts(accept, coding);
     }
@@ -432,8 +430,7 @@ mod tests {
             ][..]), 1..12),
         ) {
             for text in run {
-                let value = HeaderValue::from_static(text);
-                let memo = Preferences::parse(&value);
+                let memo = Preferences::parse(text.as_bytes());
                 let parsed = Preferences::parse_text(text);
                 proptest::prop_assert_eq!((memo.known, memo.star), (parsed.known, parsed.star), "{:?}", text);
             }
@@ -443,7 +440,7 @@ mod tests {
     const ALL: &[Coding] = &[Coding::Gzip, Coding::Br, Coding::Zstd];
 
     fn pick(header: &str, available: &[Coding]) -> Option<Coding> {
-        negotiate(Some(&HeaderValue::from_str(header).unwrap()), available)
+        negotiate(Some(header.as_bytes()), available)
     }
 
     #[test]
@@ -527,7 +524,7 @@ mod tests {
     #[test]
     fn empty_header_means_identity_only() {
         assert_eq!(pick("", ALL), Some(Coding::Identity));
-        assert!(!accepts(Some(&HeaderValue::from_static("")), Coding::Gzip));
+        assert!(!accepts(Some(&b""[..]), Coding::Gzip));
     }
 
     #[test]
@@ -547,8 +544,7 @@ mod tests {
             pick("gzip;level=9;q=0.5", &[Coding::Gzip]),
             Some(Coding::Gzip)
         );
-        let opaque = HeaderValue::from_bytes(b"gzip\xff").unwrap();
-        assert_eq!(negotiate(Some(&opaque), ALL), Some(Coding::Identity));
+        assert_eq!(negotiate(Some(b"gzip\xff"), ALL), Some(Coding::Identity));
     }
 
     #[test]
@@ -569,23 +565,21 @@ mod tests {
 
     #[test]
     fn accepts_named_star_and_tokens() {
-        let h = HeaderValue::from_static("gzip;q=0.2, deflate, br;q=0");
-        assert!(accepts(Some(&h), Coding::Gzip));
-        assert!(!accepts(Some(&h), Coding::Br));
-        assert!(!accepts(Some(&h), Coding::Zstd));
-        assert!(accepts(Some(&h), Coding::Identity));
-        assert!(accepts_token(Some(&h), "deflate"));
-        assert!(accepts_token(Some(&h), "DEFLATE"));
-        assert!(!accepts_token(Some(&h), "compress"));
-        assert!(accepts_token(Some(&h), "x-gzip"));
+        let h = Some(&b"gzip;q=0.2, deflate, br;q=0"[..]);
+        assert!(accepts(h, Coding::Gzip));
+        assert!(!accepts(h, Coding::Br));
+        assert!(!accepts(h, Coding::Zstd));
+        assert!(accepts(h, Coding::Identity));
+        assert!(accepts_token(h, "deflate"));
+        assert!(accepts_token(h, "DEFLATE"));
+        assert!(!accepts_token(h, "compress"));
+        assert!(accepts_token(h, "x-gzip"));
         assert!(!accepts_token(None, "deflate"));
-        let star = HeaderValue::from_static("*");
-        assert!(accepts(Some(&star), Coding::Zstd));
-        assert!(accepts_token(Some(&star), "deflate"));
-        let x_gzip = HeaderValue::from_static("x-gzip");
-        assert!(accepts(Some(&x_gzip), Coding::Gzip));
-        let no_identity = HeaderValue::from_static("*;q=0");
-        assert!(!accepts(Some(&no_identity), Coding::Identity));
+        let star = Some(&b"*"[..]);
+        assert!(accepts(star, Coding::Zstd));
+        assert!(accepts_token(star, "deflate"));
+        assert!(accepts(Some(b"x-gzip"), Coding::Gzip));
+        assert!(!accepts(Some(b"*;q=0"), Coding::Identity));
     }
 
     /// One parse gives, for each coding, what a parse per coding gives.
@@ -604,12 +598,12 @@ mod tests {
             Some("zstd;q=oops, gzip"),
         ];
         for header in headers {
-            let value = header.map(HeaderValue::from_static);
-            let bits = accepted_bits(value.as_ref(), &codings);
+            let value = header.map(str::as_bytes);
+            let bits = accepted_bits(value, &codings);
             for (i, &coding) in codings.iter().enumerate() {
                 assert_eq!(
                     bits & 1 << i != 0,
-                    accepts(value.as_ref(), coding),
+                    accepts(value, coding),
                     "{header:?} {coding:?}"
                 );
             }
@@ -620,11 +614,11 @@ mod tests {
     fn several_header_lines_are_one_list() {
         let mut headers = FieldList::default();
         assert_eq!(accept_encoding(&headers), None);
-        headers.push(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0.5"));
-        assert_eq!(accept_encoding(&headers).as_deref().unwrap(), "gzip;q=0.5");
-        headers.push(ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        headers.push(b"accept-encoding", b"gzip;q=0.5");
+        assert_eq!(accept_encoding(&headers).as_deref().unwrap(), b"gzip;q=0.5");
+        headers.push(b"accept-encoding", b"br");
         let joined = accept_encoding(&headers);
-        assert_eq!(joined.as_deref().unwrap(), "gzip;q=0.5, br");
+        assert_eq!(joined.as_deref().unwrap(), b"gzip;q=0.5, br");
         assert_eq!(negotiate(joined.as_deref(), ALL), Some(Coding::Br));
     }
 }

@@ -364,19 +364,6 @@ fn answered_at_once(response: Response, head: Head) -> Dispatched {
     }
 }
 
-/// Gives every value in `fields` bytes of its own. A request head's values share the bytes
-/// the head was read into (an HTTP/1.1 connection's read buffer); a WebSocket session keeps
-/// its opening request for its whole life, and would keep that buffer with it.
-fn detach_field_values(fields: &mut http::HeaderMap) {
-    for value in fields.values_mut() {
-        // The bytes came from a HeaderValue, so they make one again.
-        if let Ok(mut own) = HeaderValue::from_bytes(value.as_bytes()) {
-            own.set_sensitive(value.is_sensitive());
-            *value = own;
-        }
-    }
-}
-
 fn accept_websocket(
     ctx: &ConnCtx,
     endpoint: &std::sync::Arc<Endpoint>,
@@ -426,8 +413,6 @@ fn accept_websocket(
             headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
         }
     }
-    let mut parts = parts;
-    detach_field_values(&mut parts.headers);
     let upgrade = WsUpgrade {
         endpoint: endpoint.clone(),
         request: parts,
@@ -477,33 +462,4 @@ pub(crate) fn error_response(status: StatusCode, reason: &str) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-
-    /// After detaching, no value points into the bytes the head was read into, and each is
-    /// what it was (sensitivity included).
-    #[test]
-    fn detached_values_hold_their_own_bytes() {
-        let read = Bytes::from_static(b"GET / HTTP/1.1\r\nX-Key: abc\r\nCookie: s=1\r\n\r\n");
-        let place = read.as_ptr() as usize..read.as_ptr() as usize + read.len();
-        let mut fields = http::HeaderMap::new();
-        let key = HeaderValue::from_maybe_shared(read.slice(23..26)).unwrap();
-        let mut cookie = HeaderValue::from_maybe_shared(read.slice(36..39)).unwrap();
-        cookie.set_sensitive(true);
-        fields.append("x-key", key);
-        fields.append(header::COOKIE, cookie);
-        assert!(place.contains(&(fields["x-key"].as_bytes().as_ptr() as usize)));
-
-        detach_field_values(&mut fields);
-        assert_eq!(fields["x-key"], "abc");
-        assert_eq!(fields[header::COOKIE], "s=1");
-        assert!(fields[header::COOKIE].is_sensitive());
-        for value in fields.values() {
-            assert!(!place.contains(&(value.as_bytes().as_ptr() as usize)));
-        }
-    }
 }

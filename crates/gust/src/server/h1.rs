@@ -38,9 +38,9 @@ use crate::body::{report, BodyError, BodyKind, BodyMessage, Outcome, RequestBody
 use crate::config::Limits;
 use crate::proto::field_list::FieldList;
 use crate::proto::h1::{
-    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded,
-    FieldNames, Framing, HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead,
-    CHUNK_END, CONTINUE_100, LAST_CHUNK,
+    encode_chunk_header, encode_head, parse_head_into, BodyDecoder, ChunkLimits, Decoded, Framing,
+    HeadLimits, RequestHead, RequestTarget, ResponseFraming, ResponseHead, CHUNK_END, CONTINUE_100,
+    LAST_CHUNK,
 };
 use crate::proto::h2::frame::{check_preface, PrefaceCheck};
 use crate::proto::h2::upgrade::decode_http2_settings;
@@ -147,17 +147,19 @@ fn arm(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant, slack: Duration) -> Pin
 }
 
 /// The field of an h2c upgrade request that carries the client's settings (RFC 7540 3.2.1).
-const HTTP2_SETTINGS: http::HeaderName = http::HeaderName::from_static("http2-settings");
+const HTTP2_SETTINGS: &[u8] = b"http2-settings";
 
 /// The most fields a kept request list may have room for (see [`Driver::keep_fields`]).
 const SPARE_FIELDS_MAX: usize = 32;
+
+/// The most bytes of names and values a kept request list may have room for: a browser's
+/// head with a few cookies.
+const SPARE_FIELD_BYTES_MAX: usize = 8 * 1024;
 
 /// What an answered request leaves for the next one of its connection.
 struct Spare {
     /// Its field list, emptied, for the next request's fields.
     fields: FieldList,
-    /// Its field names, for the next request's (see [`FieldNames`]).
-    names: FieldNames,
 }
 
 /// One HTTP/1.1 connection.
@@ -375,12 +377,12 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
                 }
             }
             if !sniffing && !self.inbuf.is_empty() {
-                let mut fresh = (FieldList::default(), FieldNames::default());
-                let (fields, names) = match self.spare.as_deref_mut() {
-                    Some(spare) => (&mut spare.fields, &mut spare.names),
-                    None => (&mut fresh.0, &mut fresh.1),
+                let mut fresh = FieldList::default();
+                let fields = match self.spare.as_deref_mut() {
+                    Some(spare) => &mut spare.fields,
+                    None => &mut fresh,
                 };
-                match parse_head_into(&mut self.inbuf, &limits, fields, names) {
+                match parse_head_into(&mut self.inbuf, &limits, fields) {
                     Ok(Some(head)) => return Ok(NextHead::Request(head)),
                     Ok(None) => {
                         let began = *head_began.get_or_insert_with(Instant::now);
@@ -476,21 +478,16 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
     /// grew large for a rare request is let go, and so is a first request's: a client that
     /// makes one request and waits would only leave the list's memory scattered.
     fn keep_fields(&mut self, mut list: FieldList) {
-        if list.capacity() > SPARE_FIELDS_MAX || self.answered == 0 {
+        if list.capacity() > SPARE_FIELDS_MAX
+            || list.byte_capacity() > SPARE_FIELD_BYTES_MAX
+            || self.answered == 0
+        {
             return;
         }
-        // Emptied now rather than by the next parse: the values share the head's bytes,
-        // which share the read buffer's memory; once they are gone the buffer can reuse
-        // it instead of allocating anew.
         list.clear();
         match &mut self.spare {
             Some(spare) => spare.fields = list,
-            None => {
-                self.spare = Some(Box::new(Spare {
-                    fields: list,
-                    names: FieldNames::default(),
-                }))
-            }
+            None => self.spare = Some(Box::new(Spare { fields: list })),
         }
     }
 
@@ -574,19 +571,19 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
             .any(|t| t.trim().eq_ignore_ascii_case("h2c"));
         let names_settings = head
             .headers
-            .get_all(&http::header::CONNECTION)
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .get_all(b"connection")
+            .flat_map(|v| v.split(|&b| b == b','))
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"http2-settings"));
         let no_body = matches!(head.framing, Framing::None | Framing::Length(0));
         if !offers_h2c || !names_settings || !no_body {
             return None;
         }
-        let mut values = head.headers.get_all(&HTTP2_SETTINGS);
+        let mut values = head.headers.get_all(HTTP2_SETTINGS);
         let value = values.next()?;
         if values.next().is_some() {
             return None;
         }
-        decode_http2_settings(value.as_bytes())
+        decode_http2_settings(value)
     }
 
     /// Writes everything in `out`, giving up if the client takes nothing for the inactivity
@@ -938,10 +935,7 @@ impl<R: ReadSide, W: WriteSide> Driver<R, W> {
         self.flush().await?;
         let mut headers = head.headers;
         headers.remove_named(|name| {
-            name == http::header::CONNECTION
-                || name == http::header::UPGRADE
-                || name == HTTP2_SETTINGS
-                || name == "keep-alive"
+            matches!(name, b"connection" | b"upgrade" | b"keep-alive") || name == HTTP2_SETTINGS
         });
         let target = match head.target {
             RequestTarget::Origin { path_and_query, .. } => path_and_query,

@@ -11,12 +11,11 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use std::cell::RefCell;
 
-use bytes::{Bytes, BytesMut};
-use http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
+use bytes::{Buf, BytesMut};
+use http::{Method, StatusCode, Version};
 
 use super::is_tchar;
-use super::names::FieldNames;
-use crate::proto::field_list::FieldList;
+use crate::proto::field_list::{is_field_value_byte, visible_ascii, FieldList};
 use crate::proto::target_strings;
 use crate::proto::trim_ows;
 use crate::proto::{method_name, offset_in, MethodName};
@@ -232,12 +231,7 @@ pub(crate) fn parse_head(
     limits: &HeadLimits,
 ) -> Result<Option<(RequestHead, usize)>, HeadError> {
     let mut bytes = BytesMut::from(buf);
-    let head = parse_head_into(
-        &mut bytes,
-        limits,
-        &mut FieldList::default(),
-        &mut FieldNames::default(),
-    )?;
+    let head = parse_head_into(&mut bytes, limits, &mut FieldList::default())?;
     Ok(head.map(|head| (head, buf.len() - bytes.len())))
 }
 
@@ -248,20 +242,17 @@ thread_local! {
     static FIELD_PLACES: RefCell<Vec<FieldAt>> = const { RefCell::new(Vec::new()) };
 }
 
-/// [`parse_head`] for a connection: a complete head is split off the front of `buf` (its
-/// field values are slices of those bytes, not copies: a value costs no allocation), and
-/// its fields are put in `spare` (taken, emptied first): a list kept from an earlier request
-/// keeps its room. `names` are the connection's: its field names are kept for the next
-/// request's. An incomplete head is left in `buf`, and so is one refused before it was
-/// found whole and well-formed; one refused after (an unknown method, two Host fields...)
-/// has left it: the connection ends after a refusal either way.
+/// [`parse_head`] for a connection: a complete head leaves the front of `buf`, its fields
+/// copied into `spare` (taken, emptied first: a list kept from an earlier request keeps its
+/// room, so a head costs no allocation). An incomplete head is left in `buf`, and so is one
+/// refused before it was found whole and well-formed; one refused after (an unknown
+/// method, two Host fields...) has left it: the connection ends after a refusal either way.
 pub(crate) fn parse_head_into(
     buf: &mut BytesMut,
     limits: &HeadLimits,
     spare: &mut FieldList,
-    names: &mut FieldNames,
 ) -> Result<Option<RequestHead>, HeadError> {
-    parse_head_with(buf, limits, spare, names, true)
+    parse_head_with(buf, limits, spare, true)
 }
 
 /// [`parse_head_into`]; `quick`: try httparse alone first (always, but in the tests and
@@ -270,10 +261,9 @@ pub(crate) fn parse_head_with(
     buf: &mut BytesMut,
     limits: &HeadLimits,
     spare: &mut FieldList,
-    names: &mut FieldNames,
     quick: bool,
 ) -> Result<Option<RequestHead>, HeadError> {
-    FIELD_PLACES.with_borrow_mut(|fields| parse_head_at(buf, limits, spare, names, quick, fields))
+    FIELD_PLACES.with_borrow_mut(|fields| parse_head_at(buf, limits, spare, quick, fields))
 }
 
 /// [`parse_head_with`], the fields' places kept in `fields`.
@@ -281,7 +271,6 @@ fn parse_head_at(
     buf: &mut BytesMut,
     limits: &HeadLimits,
     spare: &mut FieldList,
-    names: &mut FieldNames,
     quick: bool,
     fields: &mut Vec<FieldAt>,
 ) -> Result<Option<RequestHead>, HeadError> {
@@ -342,12 +331,13 @@ fn parse_head_at(
             })?
         }
     };
-    // The head is whole: its bytes leave the buffer (a refused head ends the connection),
-    // frozen so that field values can share them. They stay where httparse saw them, so
-    // the layout's offsets hold.
-    let head = buf.split_to(start + layout.len).freeze().slice(start..);
+    // The head is whole: its fields are copied into the list, and its bytes then leave the
+    // buffer whether it is accepted or refused (a refused head ends the connection).
+    let head = buf.get(start..start + layout.len).unwrap_or_default();
     let spare = std::mem::take(spare);
-    build_head(&layout, fields, &head, limits, spare, names).map(Some)
+    let built = build_head(&layout, fields, head, limits, spare);
+    buf.advance(start + layout.len);
+    built.map(Some)
 }
 
 /// What httparse alone made of the buffered bytes (see [`parse_head_at`]).
@@ -384,14 +374,6 @@ impl Span {
         self.range()
             .and_then(|range| head.get(range))
             .unwrap_or_default()
-    }
-
-    /// The part of `head` as a `Bytes` sharing its memory: no allocation, no copy.
-    fn shared(self, head: &Bytes) -> Bytes {
-        match self.range() {
-            Some(range) if range.end <= head.len() => head.slice(range),
-            _ => Bytes::new(),
-        }
     }
 }
 
@@ -608,14 +590,13 @@ fn map_httparse_error(e: httparse::Error, area: &[u8]) -> HeadError {
 }
 
 /// The head `layout` and `fields` describe, `head` being its bytes; its fields go into
-/// `headers`, their names made with `names`.
+/// `headers`.
 fn build_head(
     layout: &Layout,
     fields: &[FieldAt],
-    head: &Bytes,
+    head: &[u8],
     limits: &HeadLimits,
     mut headers: FieldList,
-    names: &mut FieldNames,
 ) -> Result<RequestHead, HeadError> {
     let method = match layout.method {
         Some(m) => standard_method(m.bytes(head))?,
@@ -638,17 +619,20 @@ fn build_head(
     let mut seen = Seen::default();
     // The Host fields, counted and the last one kept as sent: checked without a look-up.
     let mut hosts = (0usize, &[][..]);
-    for (at, field) in fields.iter().enumerate() {
-        let name = names
-            .name(at, field.name.bytes(head))
-            .map_err(|_| HeadError::InvalidHeaderName)?;
-        let value = HeaderValue::from_maybe_shared(field.value.shared(head))
-            .map_err(|_| HeadError::InvalidHeaderValue)?;
-        seen.note(&name);
-        if name == header::HOST {
-            hosts = (hosts.0 + 1, field.value.bytes(head));
+    for field in fields {
+        let (name, value) = (field.name.bytes(head), field.value.bytes(head));
+        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            return Err(HeadError::InvalidHeaderName);
         }
-        headers.push(name, value);
+        if !value.iter().all(|&b| is_field_value_byte(b)) {
+            return Err(HeadError::InvalidHeaderValue);
+        }
+        let at = headers.push_lowercasing(name, value);
+        let name = headers.name_at(at);
+        seen.note(name);
+        if name == b"host" {
+            hosts = (hosts.0 + 1, value);
+        }
     }
 
     check_host(hosts, version)?;
@@ -661,8 +645,8 @@ fn build_head(
     let connection_has = |token: &[u8]| {
         seen.connection
             && headers
-                .get_all(&header::CONNECTION)
-                .flat_map(|v| list_elements(v.as_bytes()))
+                .get_all(b"connection")
+                .flat_map(list_elements)
                 .any(|e| e.eq_ignore_ascii_case(token))
     };
     let close = connection_has(b"close");
@@ -675,8 +659,8 @@ fn build_head(
     let expect_continue = is_11
         && seen.expect
         && headers
-            .get_all(&header::EXPECT)
-            .any(|v| trim_ows(v.as_bytes()).eq_ignore_ascii_case(b"100-continue"));
+            .get_all(b"expect")
+            .any(|v| trim_ows(v).eq_ignore_ascii_case(b"100-continue"));
     let wants_upgrade = if is_11 && connection_has(b"upgrade") {
         upgrade_value(&headers)
     } else {
@@ -705,10 +689,14 @@ struct Seen {
 }
 
 impl Seen {
-    fn note(&mut self, name: &HeaderName) {
-        self.framing |= *name == header::CONTENT_LENGTH || *name == header::TRANSFER_ENCODING;
-        self.connection |= *name == header::CONNECTION;
-        self.expect |= *name == header::EXPECT;
+    /// `name`: lowercase.
+    fn note(&mut self, name: &[u8]) {
+        match name {
+            b"content-length" | b"transfer-encoding" => self.framing = true,
+            b"connection" => self.connection = true,
+            b"expect" => self.expect = true,
+            _ => {}
+        }
     }
 }
 
@@ -855,13 +843,13 @@ fn check_host((count, value): (usize, &[u8]), version: Version) -> Result<(), He
 /// Decides the body framing so that any disagreement a proxy could have with us is
 /// refused instead of guessed (RFC 9112 6.1 and 6.3).
 fn framing(headers: &FieldList, version: Version) -> Result<Framing, HeadError> {
-    let mut lengths = headers.get_all(&header::CONTENT_LENGTH);
+    let mut lengths = headers.get_all(b"content-length");
     let length = match (lengths.next(), lengths.next()) {
         (None, _) => None,
         (Some(_), Some(_)) => return Err(HeadError::DuplicateContentLength),
-        (Some(v), None) => Some(parse_content_length(v.as_bytes())?),
+        (Some(v), None) => Some(parse_content_length(v)?),
     };
-    let mut codings = headers.get_all(&header::TRANSFER_ENCODING).peekable();
+    let mut codings = headers.get_all(b"transfer-encoding").peekable();
     if codings.peek().is_none() {
         return Ok(length.map_or(Framing::None, Framing::Length));
     }
@@ -874,7 +862,7 @@ fn framing(headers: &FieldList, version: Version) -> Result<Framing, HeadError> 
     let mut count = 0usize;
     let mut chunked = 0usize;
     let mut last_is_chunked = false;
-    for element in codings.flat_map(|v| list_elements(v.as_bytes())) {
+    for element in codings.flat_map(list_elements) {
         if !element.iter().all(|&b| is_tchar(b)) {
             return Err(HeadError::InvalidTransferEncoding);
         }
@@ -912,8 +900,8 @@ fn parse_content_length(v: &[u8]) -> Result<u64, HeadError> {
 
 fn upgrade_value(headers: &FieldList) -> Option<String> {
     let mut out = String::new();
-    for v in headers.get_all(&header::UPGRADE) {
-        let s = v.to_str().ok()?;
+    for v in headers.get_all(b"upgrade") {
+        let s = visible_ascii(v)?;
         if !out.is_empty() {
             out.push_str(", ");
         }
@@ -1001,13 +989,7 @@ mod tests {
             max_url_length: 32,
             max_headers: 6,
         };
-        let parsed = parse_head_with(
-            &mut buf,
-            &limits,
-            &mut FieldList::default(),
-            &mut FieldNames::default(),
-            quick,
-        );
+        let parsed = parse_head_with(&mut buf, &limits, &mut FieldList::default(), quick);
         (parsed, buf.to_vec())
     }
 
@@ -1160,35 +1142,25 @@ mod tests {
         let room = spare.capacity();
         // Incomplete: the list is not taken, the bytes stay.
         let mut partial = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: b\r\n"[..]);
-        assert_eq!(
-            parse_head_into(
-                &mut partial,
-                &LIMITS,
-                &mut spare,
-                &mut FieldNames::default()
-            ),
-            Ok(None)
-        );
+        assert_eq!(parse_head_into(&mut partial, &LIMITS, &mut spare), Ok(None));
         assert_eq!(spare.len(), 3);
         assert_eq!(&partial[..], b"GET / HTTP/1.1\r\nHost: b\r\n");
         let raw = b"GET /x HTTP/1.1\r\nHost: b\r\n\r\n";
         let mut buf = BytesMut::from(&raw[..]);
-        let head = parse_head_into(&mut buf, &LIMITS, &mut spare, &mut FieldNames::default())
+        let head = parse_head_into(&mut buf, &LIMITS, &mut spare)
             .unwrap()
             .unwrap();
         assert_eq!(head.headers.len(), 1);
-        assert_eq!(head.headers["host"], "b");
+        assert_eq!(&head.headers["host"], "b");
         assert!(head.headers.capacity() >= room, "the room is kept");
         assert_eq!(head, ok(raw));
     }
 
     #[test]
-    fn field_values_share_the_read_buffers_bytes() {
+    fn fields_are_copied_with_lowercase_names_and_the_head_leaves_the_buffer() {
         let raw = b"\r\nPOST /x HTTP/1.1\r\nHost: h\r\nX-Long: abcdefghijklmnop\r\nContent-Length: 4\r\n\r\nbody";
         let mut buf = BytesMut::from(&raw[..]);
-        let memory = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        let mut names = FieldNames::default();
-        let head = parse_head_into(&mut buf, &LIMITS, &mut FieldList::default(), &mut names)
+        let head = parse_head_into(&mut buf, &LIMITS, &mut FieldList::default())
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -1196,11 +1168,15 @@ mod tests {
             b"body",
             "the head (and the empty line before it) left the buffer"
         );
-        for (name, value) in &head.headers {
-            let at = value.as_bytes().as_ptr() as usize;
-            assert!(memory.contains(&at), "{name} was copied");
-        }
-        assert_eq!(head.headers["x-long"], "abcdefghijklmnop");
+        let fields: Vec<_> = head.headers.iter().collect();
+        assert_eq!(
+            fields,
+            [
+                (&b"host"[..], &b"h"[..]),
+                (b"x-long", b"abcdefghijklmnop"),
+                (b"content-length", b"4")
+            ]
+        );
     }
 
     fn origin(path: &str) -> RequestTarget {
@@ -1218,7 +1194,7 @@ mod tests {
         assert_eq!(head.target, origin("/index.html?x=1"));
         assert_eq!(head.version, Version::HTTP_11);
         assert_eq!(head.headers.len(), 2);
-        assert_eq!(head.headers["accept"], "*/*");
+        assert_eq!(&head.headers["accept"], "*/*");
         assert_eq!(head.framing, Framing::None);
         assert!(head.keep_alive);
         assert!(!head.expect_continue);
@@ -1404,8 +1380,8 @@ mod tests {
         );
         // Whitespace after the colon and inside values is fine.
         let head = ok(b"GET / HTTP/1.1\r\nHost:a\r\nX:\t b c \t\r\n\r\n");
-        assert_eq!(head.headers["x"], "b c");
-        assert_eq!(head.headers["host"], "a");
+        assert_eq!(&head.headers["x"], "b c");
+        assert_eq!(&head.headers["host"], "a");
     }
 
     #[test]
@@ -1432,7 +1408,7 @@ mod tests {
         );
         // obs-text is allowed in values.
         let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n");
-        assert_eq!(head.headers["x"].as_bytes(), b"caf\xc3\xa9");
+        assert_eq!(&head.headers["x"].as_bytes(), b"caf\xc3\xa9");
     }
 
     #[test]

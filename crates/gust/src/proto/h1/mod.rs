@@ -19,7 +19,6 @@
 use crate::proto::is_tchar;
 pub(crate) mod body;
 pub(crate) mod head;
-pub(crate) mod names;
 pub(crate) mod response;
 
 // The module's API: callers may name the types or only use their methods, so a re-export
@@ -30,7 +29,6 @@ pub(crate) use body::{BodyDecoder, ChunkError, ChunkLimits, Decoded};
 #[cfg(any(test, feature = "fuzzing", feature = "bench-internals"))]
 pub(crate) use head::{parse_head, parse_head_with, HeadError};
 pub(crate) use head::{parse_head_into, Framing, HeadLimits, RequestHead, RequestTarget};
-pub(crate) use names::FieldNames;
 #[allow(unused_imports)]
 pub(crate) use response::{
     encode_chunk_header, encode_head, reason_phrase, ResponseFraming, ResponseHead, CHUNK_END,

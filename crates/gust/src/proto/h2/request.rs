@@ -29,13 +29,12 @@ use crate::proto::{is_tchar, method_name, MethodName};
 use core::fmt;
 use std::borrow::Cow;
 
-use bytes::Bytes;
-use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 
-use crate::proto::field_list::FieldList;
+use crate::proto::field_list::{is_field_value_byte, visible_ascii, FieldList};
 use crate::proto::target_strings;
 
-use super::hpack::{Prepared, StoredField};
+use super::hpack::StoredField;
 
 /// Bounds on one request head, the HTTP/2 counterpart of `h1::head::HeadLimits`. The
 /// bytes of the whole block are bounded earlier, by SETTINGS_MAX_HEADER_LIST_SIZE in the
@@ -229,12 +228,14 @@ pub(crate) struct RequestBuilder {
     error: Option<RequestError>,
     method: Option<SeenMethod>,
     scheme: Option<Cow<'static, str>>,
-    authority: Option<HeaderValue>,
+    /// Where `:authority` is in the regular fields: made a `host` field when it came.
+    authority: Option<usize>,
     path: Option<String>,
     protocol: Option<String>,
     seen_regular: bool,
     regular: RegularFields,
-    host: Option<HeaderValue>,
+    /// Where the client's own `host` field is in the regular fields.
+    host: Option<usize>,
     content_length: Option<u64>,
 }
 
@@ -272,7 +273,7 @@ impl RequestBuilder {
     }
 
     /// [`RequestBuilder::field`] for a field that may be a dynamic table entry, whose
-    /// value is then kept without a copy.
+    /// checks are then done once per connection rather than once per request.
     pub(crate) fn field_stored(
         &mut self,
         name: &[u8],
@@ -303,13 +304,13 @@ impl RequestBuilder {
 
         if is_connect && self.protocol.is_none() {
             // RFC 9113 8.5: a tunnel to host:port, nothing else.
-            let Some(authority) = &self.authority else {
+            let Some(authority) = self.authority else {
                 return Err(RequestError::ConnectWithoutAuthority);
             };
             if self.scheme.is_some() || self.path.is_some() {
                 return Err(RequestError::ConnectWithSchemeOrPath);
             }
-            if !authority.to_str().is_ok_and(is_host_port) {
+            if !visible_ascii(self.regular.headers.value_at(authority)).is_some_and(is_host_port) {
                 return Err(RequestError::InvalidAuthority);
             }
         } else {
@@ -336,32 +337,25 @@ impl RequestBuilder {
             }
         }
 
-        let mut headers = self.regular.finish()?;
-        let target = if is_connect && self.protocol.is_none() {
-            // Checked against the authority grammar above, which is ASCII.
-            self.authority
-                .as_ref()
-                .and_then(|a| a.to_str().ok())
+        let fields = &mut self.regular.headers;
+        let target = match self.authority {
+            // Checked against the authority grammar, which is ASCII.
+            Some(at) if is_connect && self.protocol.is_none() => visible_ascii(fields.value_at(at))
                 .map(str::to_owned)
-                .unwrap_or_default()
-        } else {
-            self.path.take().unwrap_or_default()
+                .unwrap_or_default(),
+            _ => self.path.take().unwrap_or_default(),
         };
-        match (self.authority.take(), self.host.take()) {
-            (Some(authority), Some(host)) => {
-                if !authority.as_bytes().eq_ignore_ascii_case(host.as_bytes()) {
-                    return Err(RequestError::HostAuthorityMismatch);
-                }
-                headers.push(header::HOST, host);
+        if let (Some(authority), Some(host)) = (self.authority, self.host) {
+            if !fields
+                .value_at(authority)
+                .eq_ignore_ascii_case(fields.value_at(host))
+            {
+                return Err(RequestError::HostAuthorityMismatch);
             }
-            (Some(authority), None) => {
-                headers.push(header::HOST, authority);
-            }
-            (None, Some(host)) => {
-                headers.push(header::HOST, host);
-            }
-            (None, None) => {}
+            // The same authority twice: the client's `host` field stands for both.
+            fields.remove_at(authority);
         }
+        let headers = self.regular.finish();
 
         if end_stream && self.content_length.is_some_and(|n| n > 0) {
             return Err(RequestError::ContentLengthWithEndStream);
@@ -397,10 +391,10 @@ impl RequestBuilder {
             if self.seen_regular {
                 return Err(RequestError::PseudoHeaderAfterRegular);
             }
-            self.pseudo(pseudo, value, stored, known_good)?;
+            self.pseudo(pseudo, value, known_good)?;
         } else {
             self.seen_regular = true;
-            self.regular_field(name, value, stored, known_good)?;
+            self.regular_field(name, value, known_good)?;
         }
         // Every check of this field passed, its bytes' included.
         if let Some(stored) = stored {
@@ -415,30 +409,33 @@ impl RequestBuilder {
         &mut self,
         name: &[u8],
         value: &[u8],
-        stored: Option<StoredField<'_>>,
         known_good: bool,
     ) -> Result<(), RequestError> {
-        let Some((name, value)) = self.regular.check(name, value, stored, known_good)? else {
+        if !self.regular.check(name, value, known_good)? {
             return Ok(());
-        };
-        if name == header::CONTENT_LENGTH {
-            let n = parse_content_length(value.as_bytes())?;
-            match self.content_length {
-                // Equal repeats carry nothing new; one field is enough for the handler.
-                Some(prev) if prev == n => return Ok(()),
-                Some(_) => return Err(RequestError::ConflictingContentLength),
-                None => self.content_length = Some(n),
+        }
+        match name {
+            b"content-length" => {
+                let n = parse_content_length(value)?;
+                match self.content_length {
+                    // Equal repeats carry nothing new; one field is enough for the handler.
+                    Some(prev) if prev == n => return Ok(()),
+                    Some(_) => return Err(RequestError::ConflictingContentLength),
+                    None => self.content_length = Some(n),
+                }
             }
-        } else if name == header::HOST {
-            if self.host.is_some() {
-                return Err(RequestError::DuplicateHost);
+            b"host" => {
+                if self.host.is_some() {
+                    return Err(RequestError::DuplicateHost);
+                }
+                if !known_good && !is_authority(value) {
+                    return Err(RequestError::InvalidHost);
+                }
+                // Noted: finish() compares it with :authority.
+                self.host = Some(self.regular.headers.push(name, value));
+                return Ok(());
             }
-            if !known_good && !is_authority(value.as_bytes()) {
-                return Err(RequestError::InvalidHost);
-            }
-            // Kept aside: finish() compares it with :authority, then inserts it.
-            self.host = Some(value);
-            return Ok(());
+            _ => {}
         }
         self.regular.headers.push(name, value);
         Ok(())
@@ -446,13 +443,7 @@ impl RequestBuilder {
 
     /// A pseudo-header (`name` without its colon); `known_good` as for
     /// [`RequestBuilder::regular_field`].
-    fn pseudo(
-        &mut self,
-        name: &[u8],
-        value: &[u8],
-        stored: Option<StoredField<'_>>,
-        known_good: bool,
-    ) -> Result<(), RequestError> {
+    fn pseudo(&mut self, name: &[u8], value: &[u8], known_good: bool) -> Result<(), RequestError> {
         match name {
             b"method" => {
                 if self.method.is_some() {
@@ -477,22 +468,11 @@ impl RequestBuilder {
                 if self.authority.is_some() {
                     return Err(RequestError::DuplicatePseudoHeader);
                 }
-                if let Some(kept) = stored.and_then(StoredField::prepared) {
-                    self.authority = Some(kept.value.clone());
-                    return Ok(());
-                }
                 if !known_good && !is_authority(value) {
                     return Err(RequestError::InvalidAuthority);
                 }
-                let authority =
-                    field_value(value, stored).map_err(|_| RequestError::InvalidAuthority)?;
-                if let Some(stored) = stored {
-                    stored.keep(Prepared {
-                        name: None,
-                        value: authority.clone(),
-                    });
-                }
-                self.authority = Some(authority);
+                // Where HTTP/1 has it, for handlers: first among the fields.
+                self.authority = Some(self.regular.headers.push(b"host", value));
             }
             b"path" => {
                 if self.path.is_some() {
@@ -559,10 +539,7 @@ impl TrailersBuilder {
     pub(crate) fn finish(mut self) -> Result<HeaderMap, RequestError> {
         match self.error {
             Some(e) => Err(e),
-            None => self
-                .regular
-                .finish()
-                .map(|mut fields| fields.drain_into_map()),
+            None => Ok(self.regular.finish().drain_into_map()),
         }
     }
 
@@ -572,7 +549,7 @@ impl TrailersBuilder {
         if name.first() == Some(&b':') {
             return Err(RequestError::PseudoHeaderInTrailers);
         }
-        if let Some((name, value)) = self.regular.check(name, value, None, false)? {
+        if self.regular.check(name, value, false)? {
             self.regular.headers.push(name, value);
         }
         Ok(())
@@ -585,9 +562,6 @@ struct RegularFields {
     max_headers: usize,
     count: usize,
     headers: FieldList,
-    /// `cookie` crumbs joined with "; " (RFC 9113 8.2.3); bounded, like every field, by
-    /// SETTINGS_MAX_HEADER_LIST_SIZE.
-    cookie: Option<Cookie>,
 }
 
 impl RegularFields {
@@ -600,118 +574,45 @@ impl RegularFields {
             max_headers,
             count: 0,
             headers,
-            cookie: None,
         }
     }
 
-    /// Checks one regular field (case and value already checked). `Ok(None)`: absorbed
-    /// here (a cookie crumb); `Ok(Some(..))`: the caller decides where it goes.
-    /// `known_good`: the name's characters were accepted before (a table entry's).
-    fn check(
-        &mut self,
-        name: &[u8],
-        value: &[u8],
-        stored: Option<StoredField<'_>>,
-        known_good: bool,
-    ) -> Result<Option<(HeaderName, HeaderValue)>, RequestError> {
+    /// Checks one regular field (case and value's ends already checked). `Ok(false)`:
+    /// taken here (a cookie crumb); `Ok(true)`: the caller decides where it goes.
+    /// `known_good`: its bytes were accepted before (a table entry's).
+    fn check(&mut self, name: &[u8], value: &[u8], known_good: bool) -> Result<bool, RequestError> {
         self.count += 1;
         if self.count > self.max_headers {
             return Err(RequestError::TooManyHeaders);
         }
-        // Accepted before: the same bytes pass the same checks (a cookie is never kept).
-        if let Some(Prepared {
-            name: Some(name),
-            value,
-        }) = stored.and_then(StoredField::prepared)
-        {
-            return Ok(Some((name.clone(), value.clone())));
-        }
-        if !known_good && (name.is_empty() || !name.iter().all(|&b| is_tchar(b))) {
-            return Err(RequestError::InvalidFieldName);
+        if !known_good {
+            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+                return Err(RequestError::InvalidFieldName);
+            }
+            if !value.iter().all(|&b| is_field_value_byte(b)) {
+                return Err(RequestError::InvalidFieldValue);
+            }
         }
         match name {
             b"connection" | b"proxy-connection" | b"keep-alive" | b"transfer-encoding"
-            | b"upgrade" => return Err(RequestError::ConnectionSpecificField),
-            b"te" if !value.eq_ignore_ascii_case(b"trailers") => {
-                return Err(RequestError::InvalidTe)
-            }
+            | b"upgrade" => Err(RequestError::ConnectionSpecificField),
+            b"te" if !value.eq_ignore_ascii_case(b"trailers") => Err(RequestError::InvalidTe),
             b"cookie" => {
-                // Still checked as a value on its own, so a bad crumb is refused here.
-                if !value.iter().all(|&b| is_field_value_byte(b)) {
-                    return Err(RequestError::InvalidFieldValue);
-                }
-                self.cookie = Some(match self.cookie.take() {
-                    // One crumb (the usual case) is the field as it came, shared with its
-                    // table entry where it is one.
-                    None => Cookie::One(
-                        field_value(value, stored).map_err(|_| RequestError::InvalidFieldValue)?,
-                    ),
-                    Some(Cookie::One(first)) => {
-                        let mut joined = Vec::with_capacity(first.len() + 2 + value.len());
-                        joined.extend_from_slice(first.as_bytes());
-                        Cookie::Joined(join_crumb(joined, value))
-                    }
-                    Some(Cookie::Joined(joined)) => Cookie::Joined(join_crumb(joined, value)),
-                });
-                return Ok(None);
+                // Joined with the other crumbs by finish().
+                self.headers.push(name, value);
+                Ok(false)
             }
-            _ => {}
+            _ => Ok(true),
         }
-        let name = HeaderName::from_bytes(name).map_err(|_| RequestError::InvalidFieldName)?;
-        let value = field_value(value, stored).map_err(|_| RequestError::InvalidFieldValue)?;
-        if let Some(stored) = stored {
-            stored.keep(Prepared {
-                name: Some(name.clone()),
-                value: value.clone(),
-            });
-        }
-        Ok(Some((name, value)))
     }
 
-    /// The fields, with the cookie crumbs joined into one field at the end; the list is
-    /// taken out (the builder that holds this is spent).
-    fn finish(&mut self) -> Result<FieldList, RequestError> {
+    /// The fields, the `cookie` crumbs joined with "; " into one field at the end (RFC
+    /// 9113 8.2.3; bounded, like every field, by SETTINGS_MAX_HEADER_LIST_SIZE); the list
+    /// is taken out (the builder that holds this is spent).
+    fn finish(&mut self) -> FieldList {
         let mut headers = std::mem::take(&mut self.headers);
-        let value = match self.cookie.take() {
-            None => return Ok(headers),
-            Some(Cookie::One(value)) => value,
-            // The bytes become the value without a copy.
-            Some(Cookie::Joined(joined)) => HeaderValue::from_maybe_shared(Bytes::from(joined))
-                .map_err(|_| RequestError::InvalidFieldValue)?,
-        };
-        headers.push(header::COOKIE, value);
-        Ok(headers)
-    }
-}
-
-/// A block's `cookie` field so far.
-#[derive(Debug)]
-enum Cookie {
-    One(HeaderValue),
-    /// Two crumbs or more, joined.
-    Joined(Vec<u8>),
-}
-
-fn join_crumb(mut joined: Vec<u8>, crumb: &[u8]) -> Vec<u8> {
-    joined.extend_from_slice(b"; ");
-    joined.extend_from_slice(crumb);
-    joined
-}
-
-/// A byte `HeaderValue` takes: visible ASCII, space, tab and obs-text, no other control.
-fn is_field_value_byte(b: u8) -> bool {
-    b == b'\t' || (b >= 0x20 && b != 0x7f)
-}
-
-/// `value` as a field value: shared with its dynamic table entry where it is one (the
-/// fields a client repeats in every request are), else copied.
-fn field_value(
-    value: &[u8],
-    stored: Option<StoredField<'_>>,
-) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
-    match stored {
-        Some(stored) => HeaderValue::from_maybe_shared(stored.value(value)),
-        None => HeaderValue::from_bytes(value),
+        headers.join_at_end(b"cookie", b"; ");
+        headers
     }
 }
 
@@ -726,7 +627,7 @@ fn check_name_case(name: &[u8]) -> Result<(), RequestError> {
 }
 
 /// RFC 9113 8.2.1: no NUL, CR or LF anywhere, no whitespace at either end. Other control
-/// bytes are refused too (the RFC allows it), when the value is turned into a HeaderValue.
+/// bytes are refused too (the RFC allows it), by [`RegularFields::check`].
 fn check_value(value: &[u8]) -> Result<(), RequestError> {
     let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
     if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
@@ -896,13 +797,13 @@ mod tests {
         let head = get_with(&[("accept", "*/*"), ("x-a", "")]).unwrap();
         assert_eq!(head.method, Method::GET);
         assert_eq!(head.target, "/index.html?q=1");
-        assert_eq!(head.headers["host"], "example.com");
+        assert_eq!(&head.headers["host"], "example.com");
         assert_eq!(head.protocol, None);
         assert_eq!(head.content_length, None);
-        assert_eq!(head.headers["accept"], "*/*");
-        assert_eq!(head.headers["x-a"], "");
+        assert_eq!(&head.headers["accept"], "*/*");
+        assert_eq!(&head.headers["x-a"], "");
         // Synthesised from :authority.
-        assert_eq!(head.headers["host"], "example.com");
+        assert_eq!(&head.headers["host"], "example.com");
         assert_eq!(head.headers.len(), 3);
     }
 
@@ -922,7 +823,7 @@ mod tests {
             ])
             .unwrap();
             assert_eq!(head.method.as_str(), m);
-            assert_eq!(head.headers["host"], "h");
+            assert_eq!(&head.headers["host"], "h");
         }
     }
 
@@ -1064,7 +965,7 @@ mod tests {
     #[test]
     fn te_only_trailers() {
         let head = get_with(&[("te", "trailers")]).unwrap();
-        assert_eq!(head.headers["te"], "trailers");
+        assert_eq!(&head.headers["te"], "trailers");
         assert!(get_with(&[("te", "Trailers")]).is_ok());
         for v in ["gzip", "trailers, gzip", "trailers;q=1", ""] {
             assert_eq!(
@@ -1088,7 +989,7 @@ mod tests {
         }
         // Inside whitespace and obs-text are fine.
         let head = get_with(&[("x-v", "a b\tc")]).unwrap();
-        assert_eq!(head.headers["x-v"], "a b\tc");
+        assert_eq!(&head.headers["x-v"], "a b\tc");
         let mut b = RequestBuilder::new(LIMITS);
         for (n, v) in [
             (&b":method"[..], &b"GET"[..]),
@@ -1099,9 +1000,10 @@ mod tests {
         ] {
             b.field(n, v);
         }
+        let head = b.finish(true).unwrap();
         assert_eq!(
-            b.finish(true).unwrap().headers["x-v"].as_bytes(),
-            b"caf\xe9"
+            head.headers.get_all(b"x-v").collect::<Vec<_>>(),
+            [b"caf\xe9"]
         );
         // Pseudo-header values obey the same rule.
         assert_eq!(
@@ -1218,7 +1120,7 @@ mod tests {
         .unwrap();
         assert_eq!(head.method, Method::CONNECT);
         assert_eq!(head.target, "example.com:443");
-        assert_eq!(head.headers["host"], "example.com:443");
+        assert_eq!(&head.headers["host"], "example.com:443");
 
         assert_eq!(
             err(build(&[(":method", "CONNECT")])),
@@ -1257,7 +1159,7 @@ mod tests {
         assert_eq!(head.method, Method::CONNECT);
         assert_eq!(head.protocol.as_deref(), Some("websocket"));
         assert_eq!(head.target, "/chat");
-        assert_eq!(head.headers["host"], "example.com");
+        assert_eq!(&head.headers["host"], "example.com");
 
         // Each of :scheme, :path, :authority is required.
         for (missing, want) in [
@@ -1358,7 +1260,7 @@ mod tests {
     fn host_and_authority() {
         let head = get_with(&[("host", "EXAMPLE.com")]).unwrap();
         assert_eq!(head.headers.values_of("host").len(), 1);
-        assert_eq!(head.headers["host"], "EXAMPLE.com");
+        assert_eq!(&head.headers["host"], "EXAMPLE.com");
         assert_eq!(
             err(get_with(&[("host", "evil.example")])),
             RequestError::HostAuthorityMismatch
@@ -1403,27 +1305,22 @@ mod tests {
         let all: Vec<_> = head.headers.values_of("cookie");
         assert_eq!(all, ["a=1; b=2"]);
         let head = get_with(&[("cookie", "a=1")]).unwrap();
-        assert_eq!(head.headers["cookie"], "a=1");
+        assert_eq!(&head.headers["cookie"], "a=1");
         assert_eq!(
             err(get_with(&[("cookie", "a=\u{1}")])),
             RequestError::InvalidFieldValue
         );
         let three = [("cookie", "a=1"), ("cookie", "b=2"), ("cookie", "c=3")];
-        assert_eq!(get_with(&three).unwrap().headers["cookie"], "a=1; b=2; c=3");
+        assert_eq!(
+            &get_with(&three).unwrap().headers["cookie"],
+            "a=1; b=2; c=3"
+        );
         // A bad crumb after a good one, and DEL (which HeaderValue refuses too).
         for bad in ["a=\u{1}", "a=\u{7f}"] {
             assert_eq!(
                 err(get_with(&[("cookie", "ok=1"), ("cookie", bad)])),
                 RequestError::InvalidFieldValue,
                 "{bad:?}"
-            );
-        }
-        // Every byte HeaderValue takes, a crumb takes, and no other.
-        for b in 0..=255u8 {
-            assert_eq!(
-                is_field_value_byte(b),
-                HeaderValue::from_bytes(&[b'x', b]).is_ok(),
-                "{b:#x}"
             );
         }
     }

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::HeaderValue;
 
 use crate::resource::encoding::{self, Coding};
 
@@ -30,7 +29,7 @@ pub(super) struct Lookup {
     /// The request path ended in `/`.
     pub(super) wants_directory: bool,
     /// The request's `Accept-Encoding`, for the precompressed siblings.
-    pub(super) accept: Option<HeaderValue>,
+    pub(super) accept: Option<Vec<u8>>,
     /// Read a file of at most this many bytes into memory now (`None`: never, e.g. for
     /// HEAD, or when the client's validators make a 304 likely).
     pub(super) read_up_to: Option<u64>,
@@ -137,7 +136,7 @@ impl Lookup {
     /// accepts are looked for: most clients accept few, and each costs system calls. An
     /// unusable sibling is no reason to fail: the original will do.
     fn precompressed(&self, requested: &Path) -> Option<(Coding, File, std::fs::Metadata)> {
-        let accept = self.accept.as_ref()?;
+        let accept = self.accept.as_deref()?;
         let mut available = Vec::new();
         for coding in [Coding::Br, Coding::Zstd, Coding::Gzip] {
             if !encoding::accepts(Some(accept), coding) {

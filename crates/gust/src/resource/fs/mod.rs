@@ -229,8 +229,8 @@ impl FsResource {
         }
         // A small file is read in the same blocking call, unless no body will be sent (HEAD)
         // or the client's validators make "not modified" the likely answer.
-        let revalidating = request.headers.contains_key(&header::IF_NONE_MATCH)
-            || request.headers.contains_key(&header::IF_MODIFIED_SINCE);
+        let revalidating = request.headers.contains_key(b"if-none-match")
+            || request.headers.contains_key(b"if-modified-since");
         let read_up_to = (*request.method != Method::HEAD && !revalidating)
             .then_some(u64::try_from(self.chunk_size).unwrap_or(u64::MAX));
         let lookup = Lookup {
@@ -371,7 +371,7 @@ impl FsResource {
 fn cache_key<'a, 'r>(
     request: &RequestView<'r>,
     relative: &'a str,
-) -> (Key<'a>, Option<Cow<'r, HeaderValue>>) {
+) -> (Key<'a>, Option<Cow<'r, [u8]>>) {
     let wants_directory =
         relative.ends_with('/') || (relative.is_empty() && request.path.ends_with('/'));
     let accept = encoding::accept_encoding(request.headers);
@@ -530,7 +530,7 @@ impl From<CachedFile> for Served {
 
 /// The precompressed codings `accept` takes, a bit each: the part of a request that decides
 /// which sibling is served, and so part of a cache key.
-fn accepted_codings(accept: Option<&HeaderValue>) -> u8 {
+fn accepted_codings(accept: Option<&[u8]>) -> u8 {
     encoding::accepted_bits(accept, &[Coding::Br, Coding::Zstd, Coding::Gzip])
 }
 

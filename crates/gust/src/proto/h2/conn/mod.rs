@@ -348,7 +348,8 @@ pub(crate) struct Connection {
     /// which the next requests' fields fill: a new list costs an allocation, and dropping
     /// one a free, in every request.
     spare_fields: Vec<FieldList>,
-    /// The sum of the kept lists' capacities, bounded by [`SPARE_FIELDS_ROOM`].
+    /// The memory the kept lists hold together ([`FieldList::memory`]), bounded by
+    /// [`SPARE_FIELDS_MEMORY`].
     spare_room: usize,
     /// How many fields the last request had (at most [`SPARE_FIELDS_MAX`]): a request's
     /// list is made with that much room, in one step, rather than grown field by field.
@@ -359,9 +360,12 @@ pub(crate) struct Connection {
 /// generator's request has 3 to 12 regular fields, a browser's 15 to 20): an unusually
 /// large list is not held while the connection is busy.
 const SPARE_FIELDS_MAX: usize = 32;
-/// The most room, in fields, all kept lists may have together: with a field's slot at 72
-/// bytes, about 36 KiB per busy connection (32 small lists, or 25 of a browser's).
-const SPARE_FIELDS_ROOM: usize = 512;
+/// The most bytes of names and values a list given back may have room for and still be
+/// kept: a browser's fields with a few cookies.
+const SPARE_FIELD_BYTES_MAX: usize = 8 * 1024;
+/// The most memory all kept lists may hold together: 32 KiB per busy connection (32 lists
+/// of a load generator's requests, or about 25 of a browser's).
+const SPARE_FIELDS_MEMORY: usize = 32 * 1024;
 /// The most lists kept for reuse. A client that sends its requests in batches (a browser
 /// loading a page's resources, a load generator) has a batch's worth of requests decoded
 /// before the first answer gives its list back, so one spare would serve one request of
@@ -744,14 +748,16 @@ impl Connection {
 
     /// Takes a request's field list that is no longer needed (its request was answered
     /// from it, or its fields moved into a handler's map) to hold a later request's fields,
-    /// unless [`SPARE_FIELDS_KEPT`] are kept already, their room would pass
-    /// [`SPARE_FIELDS_ROOM`], or it is unusually large.
+    /// unless [`SPARE_FIELDS_KEPT`] are kept already, their memory would pass
+    /// [`SPARE_FIELDS_MEMORY`], or it is unusually large.
     pub(crate) fn recycle_fields(&mut self, mut list: FieldList) {
-        let room = list.capacity();
-        let small = room > 0 && room <= SPARE_FIELDS_MAX;
+        let room = list.memory();
+        let small = list.capacity() > 0
+            && list.capacity() <= SPARE_FIELDS_MAX
+            && list.byte_capacity() <= SPARE_FIELD_BYTES_MAX;
         if small
             && self.spare_fields.len() < SPARE_FIELDS_KEPT
-            && self.spare_room + room <= SPARE_FIELDS_ROOM
+            && self.spare_room + room <= SPARE_FIELDS_MEMORY
         {
             list.clear();
             self.spare_room += room;
@@ -763,7 +769,7 @@ impl Connection {
     /// last request had (a client sends much the same fields each time).
     fn spare_field_list(&mut self) -> FieldList {
         let mut list = self.spare_fields.pop().unwrap_or_default();
-        self.spare_room = self.spare_room.saturating_sub(list.capacity());
+        self.spare_room = self.spare_room.saturating_sub(list.memory());
         if list.capacity() < self.last_request_fields {
             list.reserve(self.last_request_fields);
         }

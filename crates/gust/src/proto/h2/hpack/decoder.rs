@@ -210,13 +210,11 @@ impl Decoder {
         }
     }
 
-    /// Drops the buffers strings are decoded into and the fields kept with table entries
-    /// (remade when needed): an idle connection keeps only the table, which it shares with
-    /// the peer.
+    /// Drops the buffers strings are decoded into (remade when needed): an idle connection
+    /// keeps only the table, which it shares with the peer.
     pub(crate) fn release_idle_memory(&mut self) {
         self.name_buf = Scratch::default();
         self.value_buf = Scratch::default();
-        self.table.forget_prepared();
     }
 
     /// The dynamic table as the peer has built it.
@@ -247,7 +245,7 @@ impl Decoder {
     }
 
     /// [`Decoder::decode`], also telling `emit` where a field is a dynamic table entry
-    /// ([`StoredField`]), whose value it can keep without a copy.
+    /// ([`StoredField`]), which the request checks mark once they have accepted it.
     pub(crate) fn decode_stored(
         &mut self,
         block: &[u8],
@@ -541,20 +539,19 @@ mod tests {
         assert_eq!(d.table().size(), 164);
     }
 
-    /// Which fields come with their dynamic table entry, and what a value shared with it
-    /// holds: (name, the shared value if any).
+    /// Which fields come with their dynamic table entry: (name, the value if it does).
     fn stored_values(d: &mut Decoder, block: &[u8]) -> Vec<(String, Option<String>)> {
         let mut out = Vec::new();
         d.decode_stored(block, usize::MAX, |n, v, _, stored| {
-            let shared = stored.map(|s| String::from_utf8(s.value(v).to_vec()).unwrap());
-            out.push((String::from_utf8(n.to_vec()).unwrap(), shared));
+            let value = stored.map(|_| String::from_utf8(v.to_vec()).unwrap());
+            out.push((String::from_utf8(n.to_vec()).unwrap(), value));
         })
         .unwrap();
         out
     }
 
     #[test]
-    fn dynamic_entries_lend_their_values() {
+    fn dynamic_entries_come_with_their_entry() {
         let mut d = Decoder::new(4096);
         // RFC 7541 C.3.1: static fields, then :authority inserted.
         let first = hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d");

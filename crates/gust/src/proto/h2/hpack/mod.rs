@@ -28,7 +28,7 @@ use core::fmt;
 
 pub(crate) use decoder::Decoder;
 pub(crate) use encoder::{is_connection_specific, Encoder, ServerFields};
-pub(crate) use table::{Prepared, StoredField};
+pub(crate) use table::StoredField;
 
 /// SETTINGS_HEADER_TABLE_SIZE before any SETTINGS frame is acknowledged (RFC 9113 6.5.2):
 /// both sides' tables start at this size.

@@ -5,40 +5,19 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue};
 
-/// A dynamic table entry as a decoded field may keep it: its buffer (name, then value),
-/// which the field's value can share instead of copying, a mark the request checks set
-/// once they have accepted the entry as a field, so that the fields a client repeats in
-/// every request are checked byte by byte once per connection, not once per request, and
-/// the field they made of it ([`Prepared`]). Entries never change, so the mark stays true
-/// for as long as the entry lives.
+/// What a decoded field learns of the dynamic table entry it came from: a mark the request
+/// checks set once they have accepted the entry as a field, so that the fields a client
+/// repeats in every request are checked byte by byte once per connection, not once per
+/// request. Entries never change, so the mark stays true for as long as the entry lives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoredField<'a> {
-    data: &'a Bytes,
     checked: &'a AtomicBool,
-    prepared: &'a OnceLock<Box<Prepared>>,
 }
 
-/// A field as the request checks made it from a dynamic table entry, kept with the entry
-/// so that a client that sends the entry again (most send the same fields in every
-/// request) gets clones, not the name's parse and the value's check once more.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    /// The field's name; `None` for a pseudo-header kept as a value (`:authority`).
-    pub(crate) name: Option<HeaderName>,
-    pub(crate) value: HeaderValue,
-}
-
-impl<'a> StoredField<'a> {
-    /// The field's value, `value` being the slice the decoder emitted with this.
-    pub(crate) fn value(self, value: &[u8]) -> Bytes {
-        self.data.slice(self.data.len() - value.len()..)
-    }
-
+impl StoredField<'_> {
     /// Whether the request checks have accepted this entry as a field before.
     pub(crate) fn checked(self) -> bool {
         self.checked.load(Ordering::Relaxed)
@@ -47,21 +26,6 @@ impl<'a> StoredField<'a> {
     /// Records that the request checks accepted this entry as a field.
     pub(crate) fn mark_checked(self) {
         self.checked.store(true, Ordering::Relaxed);
-    }
-
-    /// The field the request checks made of this entry before, if they kept one (only an
-    /// entry every check of which passed has one: see [`StoredField::keep`]).
-    pub(crate) fn prepared(self) -> Option<&'a Prepared> {
-        self.prepared.get().map(|p| &**p)
-    }
-
-    /// Keeps the field made of this entry, if it is [`StoredField::checked`] already: from
-    /// its second accepted use on, so that a field sent once (a connection that makes one
-    /// request, a peer that keeps replacing its table) costs no more. The first kept stays.
-    pub(crate) fn keep(self, prepared: Prepared) {
-        if self.checked() {
-            let _ = self.prepared.set(Box::new(prepared));
-        }
     }
 }
 
@@ -260,8 +224,7 @@ pub(crate) fn entry_size(name_len: usize, value_len: usize) -> usize {
         .saturating_add(ENTRY_OVERHEAD)
 }
 
-/// One dynamic entry: name and value in a single allocation (shared: a decoded request's
-/// field values are slices of it rather than copies), with the hashes
+/// One dynamic entry: name and value in a single allocation, with the hashes
 /// [`DynamicTable::find`] compares before any bytes.
 #[derive(Debug)]
 struct Entry {
@@ -273,9 +236,6 @@ struct Entry {
     /// The request checks have accepted this entry as a field (see [`StoredField`]). Atomic
     /// only so that a connection can be shared while its task waits; one task uses it.
     checked: AtomicBool,
-    /// The field they made of it ([`Prepared`]); given back with the connection's idle
-    /// memory ([`DynamicTable::forget_prepared`]).
-    prepared: OnceLock<Box<Prepared>>,
 }
 
 impl Entry {
@@ -371,9 +331,7 @@ impl DynamicTable {
     pub(crate) fn get_stored(&self, i: usize) -> Option<(&[u8], &[u8], StoredField<'_>)> {
         self.entries.get(i).map(|e| {
             let stored = StoredField {
-                data: &e.data,
                 checked: &e.checked,
-                prepared: &e.prepared,
             };
             (e.name(), e.value(), stored)
         })
@@ -382,14 +340,6 @@ impl DynamicTable {
     /// The newest entry (just inserted) as [`DynamicTable::get_stored`] gives it.
     pub(crate) fn newest_stored(&self) -> Option<(&[u8], &[u8], StoredField<'_>)> {
         self.get_stored(0)
-    }
-
-    /// Drops the fields kept with the entries ([`StoredField::keep`]), which the request
-    /// checks make again when needed: an idle connection keeps only the table itself.
-    pub(crate) fn forget_prepared(&mut self) {
-        for entry in &mut self.entries {
-            entry.prepared = OnceLock::new();
-        }
     }
 
     /// Entries from newest to oldest.
@@ -436,7 +386,6 @@ impl DynamicTable {
             data,
             name_len: name_len_32,
             checked: AtomicBool::new(false),
-            prepared: OnceLock::new(),
         };
         if needed > self.max_size {
             self.clear();

@@ -1,14 +1,12 @@
-//! The field names of a connection's last request, kept for its next one.
+//! The field names of the last handler request made on a thread, kept for its next one.
 //!
-//! A client sends the same fields in the same order on every request of a connection (a
-//! browser's head is a dozen or more of them). Making a `HeaderName` from bytes lowercases
-//! and looks the name up among HTTP's standard ones, and a name that is not one of them
-//! (`sec-fetch-mode`, `x-request-id`) is copied into an allocation of its own, freed with the
-//! request. Here a name's bytes are first compared with those at the same place in the
-//! previous request (as sent, letter case included: a plain comparison, where one that
-//! ignores case costs as much as making the name): when they are the same, that request's
-//! name is shared, without an allocation. A client that changes its fields only misses, and
-//! the names it sends now are kept instead.
+//! A client sends the same fields in the same order on every request (a browser's head is a
+//! dozen or more of them). Making a `HeaderName` from bytes looks the name up among HTTP's
+//! standard ones, and a name that is not one of them (`sec-fetch-mode`, `x-request-id`) is
+//! copied into an allocation of its own, freed with the request. Here a name's bytes are
+//! first compared with those at the same place in the previous request: when they are the
+//! same, that request's name is shared, without an allocation. A client that changes its
+//! fields only misses, and the names it sends now are kept instead.
 
 use http::header::{HeaderName, InvalidHeaderName};
 
