@@ -89,7 +89,7 @@ pub(crate) struct Head {
     /// an HTTP/2 extended CONNECT. Only WebSocket resources are considered for it.
     pub(crate) websocket: bool,
     /// HTTP/2 `:protocol` (RFC 8441), of an extended CONNECT.
-    pub(crate) protocol: Option<String>,
+    pub(crate) protocol: Option<Box<str>>,
 }
 
 /// Routes one request. `now` is a time the connection has read already, a moment before:

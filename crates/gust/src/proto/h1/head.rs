@@ -612,7 +612,8 @@ fn build_head(
     let target = parse_target(&method, raw_target.bytes(head), limits.max_url_length)?;
 
     headers.clear();
-    headers.reserve(fields.len());
+    // The fields' bytes are fewer than the head's.
+    headers.reserve(fields.len(), head.len());
     // Which of the fields this function looks at are there at all, noted on the way in: a
     // look-up in the list for an absent field costs a pass over it (standard names
     // compare by tag).
@@ -703,7 +704,7 @@ impl Seen {
 /// The method named `m`: 501 for one gust does not implement (see [`method_name`]).
 fn standard_method(m: &[u8]) -> Result<Method, HeadError> {
     match method_name(m) {
-        MethodName::Known(method) => Ok(method),
+        MethodName::Known(method) => Ok(method.clone()),
         MethodName::Unknown => Err(HeadError::MethodNotImplemented),
         MethodName::Invalid => Err(HeadError::InvalidMethod),
     }

@@ -54,7 +54,7 @@ pub(crate) struct RequestLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestHead2 {
     /// One of the standard methods; others were refused with 501.
-    pub(crate) method: Method,
+    pub(crate) method: &'static Method,
     /// The request target: `:path` (starts with '/', or is "*" for OPTIONS), or a plain
     /// CONNECT's `:authority`, the tunnel's `host:port` (RFC 9113 8.5). Every other
     /// request's authority is its `host` field (taken from `:authority` when the client sent
@@ -62,7 +62,7 @@ pub(crate) struct RequestHead2 {
     /// layer above reads it.)
     pub(crate) target: String,
     /// `:protocol` of an extended CONNECT (RFC 8441), e.g. "websocket".
-    pub(crate) protocol: Option<String>,
+    pub(crate) protocol: Option<Box<str>>,
     /// The regular fields; `host` added from `:authority` when the client sent none, and
     /// `cookie` crumbs joined into one field. A list, not a map: see [`FieldList`].
     pub(crate) headers: FieldList,
@@ -217,7 +217,7 @@ impl core::error::Error for RequestError {}
 /// a repeat is still caught and the 501 can wait for the rest of the checks.
 #[derive(Debug, Clone)]
 enum SeenMethod {
-    Known(Method),
+    Known(&'static Method),
     Unknown,
 }
 
@@ -231,7 +231,7 @@ pub(crate) struct RequestBuilder {
     /// Where `:authority` is in the regular fields: made a `host` field when it came.
     authority: Option<usize>,
     path: Option<String>,
-    protocol: Option<String>,
+    protocol: Option<Box<str>>,
     seen_regular: bool,
     regular: RegularFields,
     /// Where the client's own `host` field is in the regular fields.
@@ -299,8 +299,8 @@ impl RequestBuilder {
         let Some(method) = self.method.take() else {
             return Err(RequestError::MissingMethod);
         };
-        let is_connect = matches!(&method, SeenMethod::Known(m) if *m == Method::CONNECT);
-        let is_options = matches!(&method, SeenMethod::Known(m) if *m == Method::OPTIONS);
+        let is_connect = matches!(method, SeenMethod::Known(m) if *m == Method::CONNECT);
+        let is_options = matches!(method, SeenMethod::Known(m) if *m == Method::OPTIONS);
 
         if is_connect && self.protocol.is_none() {
             // RFC 9113 8.5: a tunnel to host:port, nothing else.
@@ -497,7 +497,7 @@ impl RequestBuilder {
                 if !is_protocol(value) {
                     return Err(RequestError::InvalidProtocol);
                 }
-                self.protocol = Some(ascii_string(value, RequestError::InvalidProtocol)?);
+                self.protocol = Some(ascii_string(value, RequestError::InvalidProtocol)?.into());
             }
             b"status" => return Err(RequestError::ResponsePseudoHeader),
             _ => return Err(RequestError::UnknownPseudoHeader),

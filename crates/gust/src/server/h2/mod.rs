@@ -1101,7 +1101,7 @@ fn poll_bodies(
 fn to_dispatch_head(head: RequestHead2) -> Head {
     let websocket = head.method == Method::CONNECT && head.protocol.is_some();
     Head {
-        method: head.method,
+        method: head.method.clone(),
         target: head.target,
         version: http::Version::HTTP_2,
         headers: head.headers,

@@ -354,6 +354,8 @@ pub(crate) struct Connection {
     /// How many fields the last request had (at most [`SPARE_FIELDS_MAX`]): a request's
     /// list is made with that much room, in one step, rather than grown field by field.
     last_request_fields: usize,
+    /// And how many bytes of names and values (at most [`SPARE_FIELD_BYTES_MAX`]).
+    last_request_bytes: usize,
 }
 
 /// The most fields a list given back may have room for and still be kept (a load
@@ -363,9 +365,9 @@ const SPARE_FIELDS_MAX: usize = 32;
 /// The most bytes of names and values a list given back may have room for and still be
 /// kept: a browser's fields with a few cookies.
 const SPARE_FIELD_BYTES_MAX: usize = 8 * 1024;
-/// The most memory all kept lists may hold together: 32 KiB per busy connection (32 lists
-/// of a load generator's requests, or about 25 of a browser's).
-const SPARE_FIELDS_MEMORY: usize = 32 * 1024;
+/// The most memory all kept lists may hold together: 48 KiB per busy connection, enough
+/// for [`SPARE_FIELDS_KEPT`] lists of a browser's requests (about 1.3 KiB each).
+const SPARE_FIELDS_MEMORY: usize = 48 * 1024;
 /// The most lists kept for reuse. A client that sends its requests in batches (a browser
 /// loading a page's resources, a load generator) has a batch's worth of requests decoded
 /// before the first answer gives its list back, so one spare would serve one request of
@@ -436,6 +438,7 @@ impl Connection {
             spare_fields: Vec::new(),
             spare_room: 0,
             last_request_fields: 0,
+            last_request_bytes: 0,
         }
     }
 
@@ -770,9 +773,7 @@ impl Connection {
     fn spare_field_list(&mut self) -> FieldList {
         let mut list = self.spare_fields.pop().unwrap_or_default();
         self.spare_room = self.spare_room.saturating_sub(list.memory());
-        if list.capacity() < self.last_request_fields {
-            list.reserve(self.last_request_fields);
-        }
+        list.reserve(self.last_request_fields, self.last_request_bytes);
         list
     }
 
@@ -1361,6 +1362,8 @@ impl Connection {
                     }
                     Ok(head) => {
                         self.last_request_fields = head.headers.len().min(SPARE_FIELDS_MAX);
+                        self.last_request_bytes =
+                            head.headers.byte_len().min(SPARE_FIELD_BYTES_MAX);
                         let mut st = self.new_stream(end_stream);
                         st.content_length = head.content_length;
                         self.streams.insert(id.value(), st);
