@@ -49,6 +49,38 @@ impl Place {
     }
 }
 
+/// `bytes` with their ASCII capitals made small letters, eight bytes at a time: the same as
+/// `make_ascii_lowercase`, which goes byte by byte and cost a browser's HTTP/1.1 head
+/// (names written `User-Agent`, `Accept-Language`...) more than a tenth of its parse.
+fn make_lowercase(bytes: &mut [u8]) {
+    let mut words = bytes.chunks_exact_mut(8);
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        word.copy_from_slice(&lowercase_word(u64::from_ne_bytes(eight)).to_ne_bytes());
+    }
+    let rest = words.into_remainder();
+    let mut eight = [0u8; 8];
+    eight[..rest.len()].copy_from_slice(rest);
+    let lower = lowercase_word(u64::from_ne_bytes(eight)).to_ne_bytes();
+    rest.copy_from_slice(&lower[..rest.len()]);
+}
+
+/// The eight bytes of `x`, each ASCII capital made a small letter (bit 0x20 set).
+fn lowercase_word(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Each byte's low seven bits, plus a constant that carries into its high bit when they
+    // are at least 'A' (or above 'Z'); at most 0x7f + 0x3f, so no carry reaches the next
+    // byte.
+    let low = x & !HIGH;
+    let from_a = low + ONES * u64::from(0x80 - b'A');
+    let past_z = low + ONES * u64::from(0x80 - b'Z' - 1);
+    // A capital: from 'A', not past 'Z', and ASCII (its own high bit clear).
+    let capital = from_a & !past_z & !x & HIGH;
+    x | capital >> 2
+}
+
 /// A byte a field value may hold (what `HeaderValue` takes): visible ASCII, space, tab and
 /// obs-text, no other control.
 pub(crate) fn is_field_value_byte(b: u8) -> bool {
@@ -84,7 +116,7 @@ impl FieldList {
     pub(crate) fn push_lowercasing(&mut self, name: &[u8], value: &[u8]) -> usize {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(name);
-        self.bytes[start..].make_ascii_lowercase();
+        make_lowercase(&mut self.bytes[start..]);
         self.bytes.extend_from_slice(value);
         self.place(start, start + name.len())
     }
@@ -428,6 +460,24 @@ mod tests {
             "{}",
             l.byte_capacity()
         );
+    }
+
+    /// Eight at a time, bytes are lowercased as `make_ascii_lowercase` does, every byte
+    /// value at every place of a word and of a short tail.
+    #[test]
+    fn lowercases_as_std_does() {
+        for len in [1, 5, 8, 13, 16] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| b"Xy-Z@[`{"[i % 8]).collect();
+                    bytes[at] = b;
+                    let mut expected = bytes.clone();
+                    expected.make_ascii_lowercase();
+                    make_lowercase(&mut bytes);
+                    assert_eq!(bytes, expected, "byte {b:#x} at {at} of {len}");
+                }
+            }
+        }
     }
 
     #[test]
